@@ -1,0 +1,101 @@
+package io.whatssound.realtime.runtime;
+
+import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.MACSigner;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import io.whatssound.realtime.runtime.config.RuntimeConfig;
+import io.whatssound.realtime.runtime.server.RealtimeServer;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.Date;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import sun.misc.Signal;
+
+/** Starts the runtime from environment variables; SIGTERM/SIGINT drain the clients and exit 0. */
+public final class Main {
+  private static final Logger LOG = LoggerFactory.getLogger(Main.class);
+
+  private Main() {}
+
+  public static void main(String[] args) throws Exception {
+    RuntimeConfig config;
+    try {
+      config = RuntimeConfig.fromEnv(System.getenv());
+    } catch (RuntimeConfig.ConfigException e) {
+      System.err.println("Invalid configuration: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+    Clock clock = Clock.systemUTC();
+    if (config.jwtSecret().isEmpty() && config.jwks().isEmpty()) {
+      config = config.withJwtSecret(generateSecret());
+      printStandaloneKeys(config.jwtSecret().orElseThrow(), clock);
+    }
+    RealtimeServer server;
+    try {
+      server = new RealtimeServer(config, clock).start();
+    } catch (IllegalArgumentException e) {
+      System.err.println("Invalid configuration: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+    Duration drain = config.shutdownDrain();
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runnable stop =
+        () -> {
+          server.shutdown(drain);
+          stopped.countDown();
+        };
+    for (String sig : new String[] {"TERM", "INT"}) {
+      Signal.handle(new Signal(sig), s -> new Thread(stop, "shutdown").start());
+    }
+    stopped.await();
+    System.exit(0);
+  }
+
+  private static String generateSecret() {
+    byte[] b = new byte[32];
+    new SecureRandom().nextBytes(b);
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+  }
+
+  /** Standalone mode: a generated secret and ready-made keys so a newcomer can connect at once. */
+  private static void printStandaloneKeys(String secret, Clock clock) throws JOSEException {
+    Instant exp = clock.instant().plus(Duration.ofDays(3650));
+    String anon = sign(secret, "anon", exp);
+    String service = sign(secret, "service_role", exp);
+    System.out.println(
+        String.join(
+            "\n",
+            "",
+            "No REALTIME_JWT_SECRET was set: generated one for this run (standalone mode).",
+            "  REALTIME_JWT_SECRET=" + secret,
+            "  anon key:         " + anon,
+            "  service_role key: " + service,
+            "Connect with createClient('http://localhost:<port>', '<anon key>').",
+            ""));
+    LOG.info("Standalone mode: generated a JWT secret and printed an anon and a service_role key");
+  }
+
+  static String sign(String secret, String role, Instant exp) throws JOSEException {
+    SignedJWT jwt =
+        new SignedJWT(
+            new JWSHeader(JWSAlgorithm.HS256),
+            new JWTClaimsSet.Builder()
+                .claim("role", role)
+                .issuer("whatssound-realtime")
+                .issueTime(new Date())
+                .expirationTime(Date.from(exp))
+                .build());
+    jwt.sign(new MACSigner(secret.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    return jwt.serialize();
+  }
+}

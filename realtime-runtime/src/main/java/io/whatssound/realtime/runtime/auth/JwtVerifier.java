@@ -1,0 +1,129 @@
+package io.whatssound.realtime.runtime.auth;
+
+import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.JWSVerifier;
+import com.nimbusds.jose.crypto.ECDSAVerifier;
+import com.nimbusds.jose.crypto.MACVerifier;
+import com.nimbusds.jose.crypto.RSASSAVerifier;
+import com.nimbusds.jose.jwk.ECKey;
+import com.nimbusds.jose.jwk.JWK;
+import com.nimbusds.jose.jwk.RSAKey;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import java.nio.charset.StandardCharsets;
+import java.text.ParseException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import java.util.Optional;
+
+/**
+ * Verifies Supabase-style JWTs: HS256/384/512 with the tenant secret, RS256/ES256 with keys of a JWKS.
+ * Never blocks: JWKS keys come from the in-memory {@link JwksKeys}.
+ */
+public final class JwtVerifier {
+  public static final String MISSING = "API key is missing";
+  public static final String EXPIRED = "Token has expired";
+  public static final String REQUIRED_FIELDS = "Fields `role` and `exp` are required in JWT";
+  public static final String MALFORMED = "The token provided is not a valid JWT";
+  public static final String BAD_SIGNATURE = "Failed to validate JWT signature";
+
+  private final Optional<MACVerifier> macVerifier;
+  private final Optional<JwksKeys> jwks;
+  private final Clock clock;
+
+  public JwtVerifier(Optional<String> secret, Optional<JwksKeys> jwks, Clock clock) {
+    this.macVerifier = secret.map(JwtVerifier::macVerifier);
+    this.jwks = jwks;
+    this.clock = clock;
+  }
+
+  private static MACVerifier macVerifier(String secret) {
+    try {
+      return new MACVerifier(secret.getBytes(StandardCharsets.UTF_8));
+    } catch (JOSEException e) {
+      throw new IllegalArgumentException(
+          "REALTIME_JWT_SECRET must be at least 32 characters (256 bits) for HS256", e);
+    }
+  }
+
+  /** Verifies a token and returns its claims, or throws with the message to send to the client. */
+  public VerifiedToken verify(String token) throws TokenRejected {
+    if (token == null || token.isBlank()) {
+      throw new TokenRejected(MISSING, false);
+    }
+    SignedJWT jwt;
+    JWTClaimsSet claims;
+    try {
+      jwt = SignedJWT.parse(token.trim());
+      claims = jwt.getJWTClaimsSet();
+    } catch (ParseException e) {
+      throw new TokenRejected(MALFORMED, false);
+    }
+    if (!signatureValid(jwt)) {
+      throw new TokenRejected(BAD_SIGNATURE, false);
+    }
+    Object role = claims.getClaim("role");
+    Date exp = claims.getExpirationTime();
+    if (!(role instanceof String r) || r.isBlank() || exp == null) {
+      throw new TokenRejected(REQUIRED_FIELDS, false);
+    }
+    Instant expiresAt = exp.toInstant();
+    if (!expiresAt.isAfter(clock.instant())) {
+      throw new TokenRejected(EXPIRED, true);
+    }
+    return new VerifiedToken(token.trim(), r, expiresAt, claims.getClaims());
+  }
+
+  /** The Supabase wording of an expiry seen on a channel: "Token has expired N seconds ago". */
+  public String expiredAgo(Instant expiresAt) {
+    long seconds = Math.max(0, Duration.between(expiresAt, clock.instant()).toSeconds());
+    return EXPIRED + " " + seconds + " seconds ago";
+  }
+
+  /** Expiry of a token without verifying it, for messages about an expired token. */
+  public static Optional<Instant> unverifiedExpiry(String token) {
+    try {
+      return Optional.ofNullable(SignedJWT.parse(token.trim()).getJWTClaimsSet().getExpirationTime())
+          .map(Date::toInstant);
+    } catch (ParseException | RuntimeException e) {
+      return Optional.empty();
+    }
+  }
+
+  private boolean signatureValid(SignedJWT jwt) {
+    JWSHeader header = jwt.getHeader();
+    JWSAlgorithm alg = header.getAlgorithm();
+    try {
+      JWSVerifier verifier;
+      if (JWSAlgorithm.Family.HMAC_SHA.contains(alg)) {
+        if (macVerifier.isEmpty()) {
+          return false;
+        }
+        verifier = macVerifier.get();
+      } else {
+        Optional<JWK> key = jwks.flatMap(k -> k.find(header.getKeyID(), alg));
+        if (key.isEmpty()) {
+          return false;
+        }
+        verifier = verifierFor(key.get());
+      }
+      return verifier != null && jwt.verify(verifier);
+    } catch (JOSEException | IllegalStateException e) {
+      return false;
+    }
+  }
+
+  private static JWSVerifier verifierFor(JWK key) throws JOSEException {
+    if (key instanceof RSAKey rsa) {
+      return new RSASSAVerifier(rsa);
+    }
+    if (key instanceof ECKey ec) {
+      return new ECDSAVerifier(ec);
+    }
+    return null;
+  }
+}

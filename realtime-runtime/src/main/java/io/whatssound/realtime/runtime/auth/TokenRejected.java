@@ -1,0 +1,15 @@
+package io.whatssound.realtime.runtime.auth;
+
+/** A token that cannot be used; the message is the exact text Supabase clients expect. */
+public final class TokenRejected extends Exception {
+  private final boolean expired;
+
+  TokenRejected(String message, boolean expired) {
+    super(message, null, false, false);
+    this.expired = expired;
+  }
+
+  public boolean expired() {
+    return expired;
+  }
+}

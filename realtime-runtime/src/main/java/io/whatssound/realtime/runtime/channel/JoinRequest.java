@@ -1,0 +1,70 @@
+package io.whatssound.realtime.runtime.channel;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A {@code phx_join} payload, read leniently as the clients send it (booleans may be the strings
+ * "true"/"false"; no {@code config} at all is the legacy form).
+ *
+ * @param self             receive one's own broadcasts
+ * @param ack              acknowledge each broadcast
+ * @param presenceKey      the presence key, empty for a generated one
+ * @param presenceEnabled  receive presence state and diffs
+ * @param isPrivate        a private channel
+ * @param postgresChanges  the requested Postgres Changes bindings, in request order
+ * @param accessToken      a JWT for this channel instead of the socket's
+ */
+public record JoinRequest(
+    boolean self,
+    boolean ack,
+    String presenceKey,
+    boolean presenceEnabled,
+    boolean isPrivate,
+    List<ObjectNode> postgresChanges,
+    Optional<String> accessToken) {
+
+  public static JoinRequest parse(ObjectNode payload) {
+    JsonNode config = payload.path("config");
+    JsonNode broadcast = config.path("broadcast");
+    JsonNode presence = config.path("presence");
+    List<ObjectNode> bindings = new ArrayList<>();
+    if (config.path("postgres_changes") instanceof ArrayNode arr) {
+      for (JsonNode b : arr) {
+        if (b instanceof ObjectNode o) {
+          bindings.add(o);
+        }
+      }
+    }
+    JsonNode key = presence.path("key");
+    JsonNode token = payload.path("access_token");
+    return new JoinRequest(
+        bool(broadcast.path("self"), false),
+        bool(broadcast.path("ack"), false),
+        key.isTextual() ? key.textValue() : key.isNumber() ? key.asText() : "",
+        bool(presence.path("enabled"), true),
+        bool(config.path("private"), false),
+        List.copyOf(bindings),
+        token.isTextual() && !token.textValue().isBlank() ? Optional.of(token.textValue()) : Optional.empty());
+  }
+
+  static boolean bool(JsonNode n, boolean fallback) {
+    if (n.isBoolean()) {
+      return n.booleanValue();
+    }
+    if (n.isTextual()) {
+      String s = n.textValue().trim();
+      if (s.equalsIgnoreCase("true")) {
+        return true;
+      }
+      if (s.equalsIgnoreCase("false")) {
+        return false;
+      }
+    }
+    return fallback;
+  }
+}

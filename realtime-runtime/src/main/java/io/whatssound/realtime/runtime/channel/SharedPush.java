@@ -1,0 +1,53 @@
+package io.whatssound.realtime.runtime.channel;
+
+import io.netty.buffer.ByteBufAllocator;
+import io.whatssound.realtime.runtime.protocol.FrameCodec;
+import io.whatssound.realtime.runtime.protocol.OutFrame;
+import io.whatssound.realtime.runtime.protocol.Vsn;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiFunction;
+
+/**
+ * One message for many sockets, encoded at most once per serializer and shared by every recipient.
+ * Reference counted by the fan-out tasks that use it; the last release frees the encodings.
+ */
+public final class SharedPush {
+  private final ByteBufAllocator alloc;
+  private final BiFunction<FrameCodec, ByteBufAllocator, OutFrame> encoder;
+  private final OutFrame[] encoded = new OutFrame[Vsn.values().length];
+  private final boolean[] done = new boolean[Vsn.values().length];
+  private final AtomicInteger refs = new AtomicInteger(1);
+
+  public SharedPush(ByteBufAllocator alloc, BiFunction<FrameCodec, ByteBufAllocator, OutFrame> encoder) {
+    this.alloc = alloc;
+    this.encoder = encoder;
+  }
+
+  /** The encoding for a serializer, or null when that serializer cannot carry this message. */
+  synchronized OutFrame frameFor(FrameCodec codec) {
+    int i = codec.vsn().ordinal();
+    if (!done[i]) {
+      encoded[i] = encoder.apply(codec, alloc);
+      done[i] = true;
+    }
+    return encoded[i];
+  }
+
+  SharedPush retain() {
+    refs.incrementAndGet();
+    return this;
+  }
+
+  public void release() {
+    if (refs.decrementAndGet() == 0) {
+      synchronized (this) {
+        for (int i = 0; i < encoded.length; i++) {
+          if (encoded[i] != null) {
+            encoded[i].content().release();
+            encoded[i] = null;
+          }
+        }
+      }
+    }
+  }
+}

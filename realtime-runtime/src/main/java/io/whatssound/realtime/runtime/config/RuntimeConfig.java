@@ -1,0 +1,144 @@
+package io.whatssound.realtime.runtime.config;
+
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/**
+ * Everything the runtime reads from its environment, parsed and validated once at start.
+ *
+ * @param host              address to bind
+ * @param port              HTTP/WebSocket port
+ * @param jwtSecret         HS256 secret, absent when only a JWKS is used (or in standalone mode before one is generated)
+ * @param jwks              a JWKS URL or inline JWKS JSON
+ * @param limits            tenant limits
+ * @param joinErrorDelay    how long an error reply to a join waits (damps reconnect storms)
+ * @param idleTimeout       a socket that sends nothing for this long is closed
+ * @param shutdownDrain     the longest a graceful shutdown waits for clients to leave
+ * @param maxFrameBytes     largest WebSocket message accepted
+ * @param privateRoles      JWT roles allowed on private channels until database authorization decides
+ * @param slowConsumerDrops messages dropped in a row for a socket that does not read before it is disconnected
+ */
+public record RuntimeConfig(
+    String host,
+    int port,
+    Optional<String> jwtSecret,
+    Optional<String> jwks,
+    TenantLimits limits,
+    Duration joinErrorDelay,
+    Duration idleTimeout,
+    Duration shutdownDrain,
+    int maxFrameBytes,
+    Set<String> privateRoles,
+    int slowConsumerDrops) {
+
+  public static final int MIN_FRAME_BYTES = 3 * 1024 * 1024;
+
+  /** Reads the configuration from environment variables; throws {@link ConfigException} naming the bad variable. */
+  public static RuntimeConfig fromEnv(Map<String, String> env) {
+    Reader r = new Reader(env);
+    TenantLimits d = TenantLimits.SUPABASE_DEFAULTS;
+    TenantLimits limits =
+        r.wrap(
+            () ->
+                new TenantLimits(
+                    r.integer("REALTIME_MAX_CONCURRENT_USERS", d.maxConcurrentUsers()),
+                    r.integer("REALTIME_MAX_EVENTS_PER_SECOND", d.maxEventsPerSecond()),
+                    r.integer("REALTIME_MAX_JOINS_PER_SECOND", d.maxJoinsPerSecond()),
+                    r.integer("REALTIME_MAX_CHANNELS_PER_CLIENT", d.maxChannelsPerClient()),
+                    r.integer("REALTIME_MAX_PAYLOAD_KB", d.maxPayloadBytes() / 1024) * 1024,
+                    r.integer("REALTIME_MAX_PRESENCE_CALLS", d.maxPresenceCalls()),
+                    Duration.ofSeconds(
+                        r.integer("REALTIME_PRESENCE_WINDOW_SECONDS", (int) d.presenceWindow().toSeconds()))));
+    int frame = Math.max(MIN_FRAME_BYTES, limits.maxPayloadBytes() + 64 * 1024);
+    return new RuntimeConfig(
+        r.string("REALTIME_HOST").orElse("0.0.0.0"),
+        r.port("REALTIME_PORT", 4000),
+        r.string("REALTIME_JWT_SECRET"),
+        r.string("REALTIME_JWT_JWKS"),
+        limits,
+        Duration.ofMillis(r.integer("REALTIME_JOIN_ERROR_DELAY_MS", 5000, 0)),
+        Duration.ofMillis(r.integer("REALTIME_IDLE_TIMEOUT_MS", 60_000)),
+        Duration.ofMillis(r.integer("REALTIME_SHUTDOWN_DRAIN_MS", 10_000, 0)),
+        frame,
+        r.string("REALTIME_PRIVATE_ROLES")
+            .map(RuntimeConfig::csv)
+            .orElse(Set.of("authenticated", "service_role")),
+        r.integer("REALTIME_SLOW_CONSUMER_DROPS", 1000));
+  }
+
+  public RuntimeConfig withJwtSecret(String secret) {
+    return new RuntimeConfig(
+        host, port, Optional.of(secret), jwks, limits, joinErrorDelay, idleTimeout, shutdownDrain,
+        maxFrameBytes, privateRoles, slowConsumerDrops);
+  }
+
+  public RuntimeConfig withPort(int newPort) {
+    return new RuntimeConfig(
+        host, newPort, jwtSecret, jwks, limits, joinErrorDelay, idleTimeout, shutdownDrain,
+        maxFrameBytes, privateRoles, slowConsumerDrops);
+  }
+
+  private static Set<String> csv(String value) {
+    return Arrays.stream(value.split(","))
+        .map(String::trim)
+        .filter(s -> !s.isEmpty())
+        .collect(Collectors.toUnmodifiableSet());
+  }
+
+  /** A configuration value that cannot be used; the message names the variable and what it accepts. */
+  public static final class ConfigException extends RuntimeException {
+    public ConfigException(String message) {
+      super(message);
+    }
+  }
+
+  private record Reader(Map<String, String> env) {
+    Optional<String> string(String name) {
+      return Optional.ofNullable(env.get(name)).map(String::trim).filter(s -> !s.isEmpty());
+    }
+
+    int integer(String name, int fallback) {
+      return integer(name, fallback, 1);
+    }
+
+    int integer(String name, int fallback, int min) {
+      return string(name).map(parse(name, min)).orElse(fallback);
+    }
+
+    int port(String name, int fallback) {
+      int p = integer(name, fallback, 0);
+      if (p > 65535) {
+        throw new ConfigException(name + " must be a TCP port between 0 and 65535, got " + p);
+      }
+      return p;
+    }
+
+    private static Function<String, Integer> parse(String name, int min) {
+      return raw -> {
+        int v;
+        try {
+          v = Integer.parseInt(raw);
+        } catch (NumberFormatException e) {
+          throw new ConfigException(name + " must be a whole number, got '" + raw + "'");
+        }
+        if (v < min) {
+          throw new ConfigException(name + " must be at least " + min + ", got " + v);
+        }
+        return v;
+      };
+    }
+
+    <T> T wrap(java.util.function.Supplier<T> s) {
+      try {
+        return s.get();
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(e.getMessage());
+      }
+    }
+  }
+}

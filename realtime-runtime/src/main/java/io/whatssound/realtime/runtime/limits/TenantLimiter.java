@@ -1,0 +1,65 @@
+package io.whatssound.realtime.runtime.limits;
+
+import io.whatssound.realtime.runtime.config.TenantLimits;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** The tenant-wide counters behind {@link TenantLimits}: connected users, joins/s and events/s. */
+public final class TenantLimiter {
+  private final TenantLimits limits;
+  private final Clock clock;
+  private final AtomicInteger connected = new AtomicInteger();
+  private final RateWindow joins;
+  private final RateWindow events;
+
+  public TenantLimiter(TenantLimits limits, Clock clock) {
+    this.limits = limits;
+    this.clock = clock;
+    this.joins = new RateWindow(limits.maxJoinsPerSecond(), Duration.ofSeconds(1), clock);
+    this.events = new RateWindow(limits.maxEventsPerSecond(), Duration.ofSeconds(1), clock);
+  }
+
+  public TenantLimits limits() {
+    return limits;
+  }
+
+  /** Counts a new socket if the tenant is below its concurrent-user limit. */
+  public boolean tryConnect() {
+    while (true) {
+      int n = connected.get();
+      if (n >= limits.maxConcurrentUsers()) {
+        return false;
+      }
+      if (connected.compareAndSet(n, n + 1)) {
+        return true;
+      }
+    }
+  }
+
+  public void disconnected() {
+    connected.decrementAndGet();
+  }
+
+  public int connected() {
+    return connected.get();
+  }
+
+  /** Whether the tenant has more users than allowed (a join is refused then). */
+  public boolean overUserLimit() {
+    return connected.get() > limits.maxConcurrentUsers();
+  }
+
+  public boolean tryJoin() {
+    return joins.tryAcquire();
+  }
+
+  public boolean tryEvents(int n) {
+    return events.tryAcquire(n);
+  }
+
+  /** A per-socket window for presence calls. */
+  public RateWindow newPresenceWindow() {
+    return new RateWindow(limits.maxPresenceCalls(), limits.presenceWindow(), clock);
+  }
+}

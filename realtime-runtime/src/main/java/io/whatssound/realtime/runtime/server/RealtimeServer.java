@@ -1,0 +1,159 @@
+package io.whatssound.realtime.runtime.server;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.util.AttributeKey;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.whatssound.realtime.runtime.auth.ChannelAuthorizer;
+import io.whatssound.realtime.runtime.auth.JwksKeys;
+import io.whatssound.realtime.runtime.auth.JwtVerifier;
+import io.whatssound.realtime.runtime.channel.Ids;
+import io.whatssound.realtime.runtime.channel.TopicRegistry;
+import io.whatssound.realtime.runtime.config.RuntimeConfig;
+import io.whatssound.realtime.runtime.limits.TenantLimiter;
+import io.whatssound.realtime.runtime.metrics.RuntimeMetrics;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Binds the HTTP/WebSocket port, owns the event loops and runs the graceful shutdown. */
+public final class RealtimeServer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(RealtimeServer.class);
+  private static final AttributeKey<SocketSession> SESSION = AttributeKey.valueOf("realtime.session");
+
+  private final RuntimeContext rt;
+  private final EventLoopGroup boss;
+  private final EventLoopGroup workers;
+  private final Class<? extends ServerChannel> channelType;
+  private final ChannelGroup sockets = new DefaultChannelGroup("realtime-sockets", GlobalEventExecutor.INSTANCE);
+  private volatile boolean accepting;
+  private Channel serverChannel;
+
+  public RealtimeServer(RuntimeConfig config, Clock clock) {
+    RuntimeMetrics metrics = new RuntimeMetrics();
+    TenantLimiter limiter = new TenantLimiter(config.limits(), clock);
+    metrics.connectionsGauge(limiter::connected);
+    var jwks =
+        config.jwks().map(v -> JwksKeys.from(v, Executors.newSingleThreadExecutor(daemon("jwks-refresh")), clock));
+    if (config.jwtSecret().isEmpty() && jwks.isEmpty()) {
+      throw new IllegalArgumentException("Set REALTIME_JWT_SECRET or REALTIME_JWT_JWKS so clients can authenticate");
+    }
+    JwtVerifier verifier = new JwtVerifier(config.jwtSecret(), jwks, clock);
+    TopicRegistry topics = new TopicRegistry(metrics);
+    this.rt =
+        new RuntimeContext(
+            config, clock, verifier, ChannelAuthorizer.byRole(config.privateRoles()), topics, limiter, metrics, new Ids());
+    boolean epoll = Epoll.isAvailable();
+    IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+    this.boss = new MultiThreadIoEventLoopGroup(1, io);
+    this.workers = new MultiThreadIoEventLoopGroup(0, io);
+    this.channelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    LOG.info("Transport: {}", epoll ? "native epoll" : "NIO");
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(String name) {
+    return r -> {
+      Thread t = new Thread(r, name);
+      t.setDaemon(true);
+      return t;
+    };
+  }
+
+  /** Binds the port and starts accepting clients. */
+  public RealtimeServer start() throws InterruptedException {
+    RuntimeConfig c = rt.config();
+    HttpHandler.SessionTracker tracker =
+        (session, ch) -> {
+          ch.attr(SESSION).set(session);
+          sockets.add(ch);
+        };
+    ServerBootstrap b =
+        new ServerBootstrap()
+            .group(boss, workers)
+            .channel(channelType)
+            .option(ChannelOption.SO_BACKLOG, 4096)
+            .childOption(ChannelOption.TCP_NODELAY, true)
+            .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(1 << 20, 4 << 20))
+            .childHandler(
+                new ChannelInitializer<SocketChannel>() {
+                  @Override
+                  protected void initChannel(SocketChannel ch) {
+                    ch.pipeline()
+                        .addLast("http", new HttpServerCodec())
+                        .addLast("http-aggregator", new HttpObjectAggregator(c.maxFrameBytes()))
+                        .addLast("http-handler", new HttpHandler(rt, () -> accepting, tracker));
+                  }
+                });
+    serverChannel = b.bind(c.host(), c.port()).sync().channel();
+    accepting = true;
+    LOG.info("Realtime runtime listening on {}:{}", c.host(), port());
+    return this;
+  }
+
+  public int port() {
+    return ((InetSocketAddress) serverChannel.localAddress()).getPort();
+  }
+
+  public boolean accepting() {
+    return accepting;
+  }
+
+  RuntimeContext context() {
+    return rt;
+  }
+
+  /**
+   * Stops accepting, tells every client ({@code system} "Server requested disconnect") and closes its
+   * socket so it reconnects elsewhere, waits at most {@code drain} for the sockets to close, then
+   * stops the event loops.
+   */
+  public void shutdown(Duration drain) {
+    if (serverChannel == null) {
+      return;
+    }
+    accepting = false;
+    LOG.info("Shutting down: closing {} client sockets (drain at most {} ms)", sockets.size(), drain.toMillis());
+    serverChannel.close().syncUninterruptibly();
+    for (Channel ch : sockets) {
+      SocketSession s = ch.attr(SESSION).get();
+      if (s != null) {
+        ch.eventLoop().execute(s::serverDisconnect);
+      }
+    }
+    boolean drained = sockets.newCloseFuture().awaitUninterruptibly(drain.toMillis(), TimeUnit.MILLISECONDS);
+    if (!drained) {
+      LOG.warn("{} sockets still open after the drain time; closing them", sockets.size());
+      sockets.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
+    }
+    workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    serverChannel = null;
+    LOG.info("Shutdown complete");
+  }
+
+  @Override
+  public void close() {
+    shutdown(rt.config().shutdownDrain());
+  }
+}

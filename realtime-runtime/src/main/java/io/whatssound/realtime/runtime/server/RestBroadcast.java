@@ -1,0 +1,87 @@
+package io.whatssound.realtime.runtime.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.netty.buffer.ByteBufAllocator;
+import io.whatssound.realtime.runtime.auth.VerifiedToken;
+import io.whatssound.realtime.runtime.channel.SharedPush;
+import io.whatssound.realtime.runtime.channel.TopicKey;
+import io.whatssound.realtime.runtime.channel.TopicRegistry.Audience;
+import io.whatssound.realtime.runtime.protocol.FrameException;
+import io.whatssound.realtime.runtime.protocol.Json;
+import io.whatssound.realtime.runtime.protocol.UserBroadcast;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The REST broadcast API: validates a whole request, then publishes every message or none. */
+final class RestBroadcast {
+  private final RuntimeContext rt;
+
+  RestBroadcast(RuntimeContext rt) {
+    this.rt = rt;
+  }
+
+  /** What a request produced: an HTTP status and a message for the body (null for an empty 202). */
+  record Outcome(int status, String message) {
+    static final Outcome ACCEPTED = new Outcome(202, null);
+  }
+
+  /** One message to publish. */
+  record Message(TopicKey key, UserBroadcast broadcast) {}
+
+  /** Parses {@code {"messages":[{topic,event,payload,private?,id?}]}}. */
+  List<Message> parseBatch(byte[] body) throws FrameException {
+    ObjectNode root = Json.object(body, "request body");
+    if (!(root.get("messages") instanceof ArrayNode arr) || arr.isEmpty()) {
+      throw new FrameException("bad_body", "\"messages\" must be a non-empty array");
+    }
+    List<Message> out = new ArrayList<>(arr.size());
+    for (JsonNode n : arr) {
+      if (!(n instanceof ObjectNode o)) {
+        throw new FrameException("bad_body", "each message must be an object");
+      }
+      String topic = o.path("topic").asText("");
+      String event = o.path("event").asText("");
+      if (topic.isEmpty() || event.isEmpty()) {
+        throw new FrameException("bad_body", "each message needs a non-empty \"topic\" and \"event\"");
+      }
+      JsonNode payload = o.path("payload");
+      byte[] bytes = Json.bytes(payload.isMissingNode() || payload.isNull() ? Json.MAPPER.createObjectNode() : payload);
+      ObjectNode meta = null;
+      if (o.path("id").isTextual()) {
+        meta = Json.MAPPER.createObjectNode().put("id", o.get("id").textValue());
+      }
+      boolean isPrivate = o.path("private").asBoolean(false);
+      out.add(new Message(TopicKey.ofSubTopic(topic, isPrivate), new UserBroadcast(event, bytes, false, meta)));
+    }
+    return out;
+  }
+
+  /** Checks limits and permissions for all messages, then publishes them. */
+  Outcome publish(VerifiedToken token, List<Message> messages, ByteBufAllocator alloc) {
+    for (Message m : messages) {
+      if (m.broadcast().size() > rt.config().limits().maxPayloadBytes()) {
+        rt.metrics().rejected("payload_size_exceeded");
+        return new Outcome(422, "Payload size exceeded: the limit is "
+            + rt.config().limits().maxPayloadBytes() / 1024 + " KB");
+      }
+      if (!rt.authorizer().canWrite(token, m.key())) {
+        rt.metrics().rejected("unauthorized_write");
+        return new Outcome(401, "Unauthorized");
+      }
+    }
+    if (!rt.limiter().tryEvents(messages.size())) {
+      rt.metrics().rejected("events_per_second");
+      return new Outcome(429, "Too many requests");
+    }
+    for (Message m : messages) {
+      rt.metrics().messageIn("rest_broadcast", m.broadcast().size());
+      String topic = m.key().topic();
+      UserBroadcast b = m.broadcast();
+      SharedPush push = new SharedPush(alloc, (c, a) -> c.encodeBroadcast(a, topic, b));
+      rt.topics().publish(m.key(), push, null, Audience.ALL, "broadcast");
+    }
+    return Outcome.ACCEPTED;
+  }
+}

@@ -1,0 +1,21 @@
+package io.whatssound.realtime.runtime.server;
+
+import io.whatssound.realtime.runtime.auth.ChannelAuthorizer;
+import io.whatssound.realtime.runtime.auth.JwtVerifier;
+import io.whatssound.realtime.runtime.channel.Ids;
+import io.whatssound.realtime.runtime.channel.TopicRegistry;
+import io.whatssound.realtime.runtime.config.RuntimeConfig;
+import io.whatssound.realtime.runtime.limits.TenantLimiter;
+import io.whatssound.realtime.runtime.metrics.RuntimeMetrics;
+import java.time.Clock;
+
+/** The services every connection shares, built once by {@link RealtimeServer}. */
+record RuntimeContext(
+    RuntimeConfig config,
+    Clock clock,
+    JwtVerifier verifier,
+    ChannelAuthorizer authorizer,
+    TopicRegistry topics,
+    TenantLimiter limiter,
+    RuntimeMetrics metrics,
+    Ids ids) {}
