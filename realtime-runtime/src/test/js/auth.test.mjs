@@ -28,8 +28,8 @@ function client(vsn, opts = {}) {
 }
 
 /** A client whose realtime access token is `token` (set with setAuth before any subscribe). */
-async function authedClient(vsn, token) {
-  const c = client(vsn, { accessToken: token });
+async function authedClient(vsn, token, opts = {}) {
+  const c = client(vsn, { accessToken: token, ...opts });
   await c.realtime.setAuth(token);
   return c;
 }
@@ -135,7 +135,7 @@ for (const vsn of VSNS) {
 
     it('a token expiring during the subscription: system error "Token has expired N seconds ago", then CLOSED', async () => {
       const name = uniqueName('expiring');
-      const c = await authedClient(vsn, userToken(server.secret, 'user-short', { expSeconds: 3 }));
+      const c = await authedClient(vsn, userToken(server.secret, 'user-short', { expSeconds: 4 }));
       const ch = c.channel(name);
       const systems = [];
       ch.on('system', {}, (p) => systems.push(p));
@@ -150,13 +150,15 @@ for (const vsn of VSNS) {
 
     it('refreshing with setAuth(newToken) before expiry keeps the channel alive past the old expiry', async () => {
       const name = uniqueName('refresh');
-      const shortToken = () => userToken(server.secret, 'user-refresh', { expSeconds: 3 });
+      const shortToken = () => userToken(server.secret, 'user-refresh', { expSeconds: 4 });
       // control: same kind of short token, never refreshed; its expiry tells us the old expiry has passed
       const control = (await authedClient(vsn, shortToken())).channel(name);
       const controlSystems = [];
       control.on('system', {}, (p) => controlSystems.push(p));
 
-      const refreshed = await authedClient(vsn, shortToken());
+      // (a short push timeout: the server does not reply to access_token, and realtime-js's 10 s push
+      // timer for it would otherwise keep the test process alive)
+      const refreshed = await authedClient(vsn, shortToken(), { timeout: 5000 });
       const ch = refreshed.channel(name);
       const systems = [];
       ch.on('system', {}, (p) => systems.push(p));
