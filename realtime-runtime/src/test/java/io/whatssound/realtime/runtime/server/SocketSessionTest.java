@@ -1,0 +1,287 @@
+package io.whatssound.realtime.runtime.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.MACSigner;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import io.whatssound.realtime.runtime.TestClock;
+import io.whatssound.realtime.runtime.auth.ChannelAuthorizer;
+import io.whatssound.realtime.runtime.auth.JwtVerifier;
+import io.whatssound.realtime.runtime.auth.TokenRejected;
+import io.whatssound.realtime.runtime.auth.VerifiedToken;
+import io.whatssound.realtime.runtime.channel.Ids;
+import io.whatssound.realtime.runtime.channel.TopicRegistry;
+import io.whatssound.realtime.runtime.config.RuntimeConfig;
+import io.whatssound.realtime.runtime.limits.TenantLimiter;
+import io.whatssound.realtime.runtime.metrics.RuntimeMetrics;
+import io.whatssound.realtime.runtime.protocol.Json;
+import io.whatssound.realtime.runtime.protocol.Vsn;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The channel protocol of one socket, driven frame by frame on Netty's embedded channel. */
+class SocketSessionTest {
+  private static final String SECRET = "super-secret-jwt-token-with-at-least-32-characters-long";
+  private final TestClock clock = new TestClock(Instant.parse("2026-01-01T00:00:00Z"));
+  private final List<EmbeddedChannel> sockets = new ArrayList<>();
+  private RuntimeContext rt = context(Map.of("REALTIME_JOIN_ERROR_DELAY_MS", "0"));
+
+  private RuntimeContext context(Map<String, String> env) {
+    RuntimeConfig config = RuntimeConfig.fromEnv(env).withJwtSecret(SECRET);
+    RuntimeMetrics metrics = new RuntimeMetrics();
+    return new RuntimeContext(
+        config, clock, new JwtVerifier(config.jwtSecret(), Optional.empty(), clock),
+        ChannelAuthorizer.byRole(config.privateRoles()), new TopicRegistry(metrics),
+        new TenantLimiter(config.limits(), clock), metrics, new Ids());
+  }
+
+  @AfterEach
+  void closeAll() {
+    sockets.forEach(EmbeddedChannel::finishAndReleaseAll);
+  }
+
+  private String token(String role, Duration ttl) throws Exception {
+    SignedJWT jwt =
+        new SignedJWT(new JWSHeader(JWSAlgorithm.HS256),
+            new JWTClaimsSet.Builder().claim("role", role).subject("u1")
+                .expirationTime(Date.from(clock.instant().plus(ttl))).build());
+    jwt.sign(new MACSigner(SECRET.getBytes(StandardCharsets.UTF_8)));
+    return jwt.serialize();
+  }
+
+  private EmbeddedChannel connect(Vsn vsn) throws Exception {
+    VerifiedToken t = verify(token("anon", Duration.ofHours(1)));
+    rt.limiter().tryConnect();
+    EmbeddedChannel ch = new EmbeddedChannel(new SocketSession(rt, vsn.codec(), t));
+    ch.freezeTime();
+    sockets.add(ch);
+    return ch;
+  }
+
+  private VerifiedToken verify(String token) throws TokenRejected {
+    return rt.verifier().verify(token);
+  }
+
+  private static void send(EmbeddedChannel ch, String text) {
+    ch.writeInbound(new TextWebSocketFrame(text));
+  }
+
+  /** Runs fan-out tasks of every socket, then returns what this socket received as JSON arrays. */
+  private List<JsonNode> received(EmbeddedChannel ch) throws Exception {
+    sockets.forEach(EmbeddedChannel::runPendingTasks);
+    List<JsonNode> out = new ArrayList<>();
+    WebSocketFrame f;
+    while ((f = ch.readOutbound()) != null) {
+      try {
+        if (f instanceof TextWebSocketFrame t) {
+          out.add(Json.MAPPER.readTree(t.text()));
+        } else if (f instanceof BinaryWebSocketFrame) {
+          out.add(Json.MAPPER.createArrayNode().add("binary").add(f.content().readableBytes()));
+        }
+      } finally {
+        f.release();
+      }
+    }
+    return out;
+  }
+
+  private static JsonNode only(List<JsonNode> frames, String event) {
+    return frames.stream().filter(f -> f.get(3).asText().equals(event)).findFirst().orElse(null);
+  }
+
+  private List<JsonNode> join(EmbeddedChannel ch, String topic, String config) throws Exception {
+    send(ch, "[\"1\",\"1\",\"realtime:" + topic + "\",\"phx_join\",{\"config\":" + config + "}]");
+    return received(ch);
+  }
+
+  private double counter(String name, String tag, String value) {
+    var c = rt.metrics().registry().find(name).tag(tag, value).counter();
+    return c == null ? 0 : c.count();
+  }
+
+  @Test
+  void malformedFramesAreCountedAndTheSocketKeepsWorking() throws Exception {
+    EmbeddedChannel ch = connect(Vsn.V2);
+    send(ch, "not json");
+    send(ch, "[1,2,3]");
+    ch.writeInbound(new BinaryWebSocketFrame(Unpooled.wrappedBuffer(new byte[] {9, 9})));
+    ch.writeInbound(new TextWebSocketFrame(Unpooled.wrappedBuffer(new byte[] {'[', (byte) 0xC3, (byte) 0x28})));
+    assertTrue(received(ch).isEmpty());
+    assertEquals(2, counter("realtime_frame_errors", "reason", "bad_json"));
+    assertEquals(1, counter("realtime_frame_errors", "reason", "bad_envelope"));
+    assertEquals(1, counter("realtime_frame_errors", "reason", "unknown_kind"));
+    assertTrue(ch.isActive());
+
+    send(ch, "[null,\"9\",\"phoenix\",\"heartbeat\",{}]");
+    assertEquals("[null,\"9\",\"phoenix\",\"phx_reply\",{\"status\":\"ok\",\"response\":{}}]",
+        received(ch).get(0).toString());
+  }
+
+  @Test
+  void joinRepliesWithBindingsInOrderAndPushesPresenceState() throws Exception {
+    EmbeddedChannel ch = connect(Vsn.V2);
+    List<JsonNode> frames =
+        join(ch, "room", "{\"presence\":{\"key\":\"a\",\"enabled\":true},\"postgres_changes\":["
+            + "{\"event\":\"INSERT\",\"schema\":\"public\",\"table\":\"votes\"},{\"event\":\"*\",\"schema\":\"public\"}]}");
+    JsonNode reply = only(frames, "phx_reply");
+    assertEquals("ok", reply.get(4).get("status").asText());
+    JsonNode bindings = reply.get(4).get("response").get("postgres_changes");
+    assertEquals(2, bindings.size());
+    assertEquals("votes", bindings.get(0).get("table").asText());
+    assertEquals("INSERT", bindings.get(0).get("event").asText());
+    assertFalse(bindings.get(1).has("table"));
+    assertNotNull(only(frames, "presence_state"));
+    JsonNode system = only(frames, "system");
+    assertEquals("postgres_changes", system.get(4).get("extension").asText());
+    assertEquals("room", system.get(4).get("channel").asText());
+  }
+
+  @Test
+  void broadcastReachesOtherSubscribersAcrossSerializersRespectingSelfAndAck() throws Exception {
+    EmbeddedChannel a = connect(Vsn.V2);
+    EmbeddedChannel b = connect(Vsn.V1);
+    EmbeddedChannel c = connect(Vsn.V2);
+    join(a, "room", "{\"broadcast\":{\"self\":false,\"ack\":true}}");
+    send(b, "{\"topic\":\"realtime:room\",\"event\":\"phx_join\",\"payload\":{\"config\":{}},\"ref\":\"1\",\"join_ref\":\"1\"}");
+    received(b);
+    JsonNode refused = only(join(c, "room", "{\"broadcast\":{\"self\":true},\"private\":true}"), "phx_reply");
+    assertEquals("Unauthorized: You do not have permissions to read from this Channel topic: room",
+        refused.get(4).at("/response/reason").asText(), "anon is refused private channels");
+
+    send(a, "[\"1\",\"2\",\"realtime:room\",\"broadcast\",{\"type\":\"broadcast\",\"event\":\"chat\",\"payload\":{\"t\":1}}]");
+    List<JsonNode> atA = received(a);
+    assertEquals(1, atA.size(), "the sender gets only its ack: " + atA);
+    assertEquals("phx_reply", atA.get(0).get(3).asText());
+    assertEquals("2", atA.get(0).get(1).asText());
+    JsonNode atB = received(b).get(0);
+    assertEquals("broadcast", atB.get("event").asText());
+    assertEquals(1, atB.get("payload").get("payload").get("t").asInt());
+    assertTrue(received(c).isEmpty());
+
+    byte[] kind3 = {3, 1, 1, 13, 1, 0, 0, '1', '3', 'r', 'e', 'a', 'l', 't', 'i', 'm', 'e', ':', 'r', 'o', 'o', 'm', 'e',
+        7, 7};
+    a.writeInbound(new BinaryWebSocketFrame(Unpooled.wrappedBuffer(kind3)));
+    assertEquals("ok", only(received(a), "phx_reply").get(4).get("status").asText(), "binary broadcasts are acked");
+    assertTrue(received(b).isEmpty(), "a 1.0.0 socket cannot carry a binary payload");
+    assertEquals(2, counter("realtime_messages_in", "kind", "broadcast"));
+  }
+
+  @Test
+  void presenceDiffsReachPresenceSubscribersAndLeaveOnDisconnect() throws Exception {
+    EmbeddedChannel a = connect(Vsn.V2);
+    EmbeddedChannel b = connect(Vsn.V2);
+    join(a, "room", "{\"presence\":{\"key\":\"alice\"}}");
+    join(b, "room", "{\"presence\":{\"key\":\"bob\"}}");
+    send(a, "[\"1\",\"3\",\"realtime:room\",\"presence\",{\"type\":\"presence\",\"event\":\"track\",\"payload\":{\"m\":1}}]");
+    JsonNode diff = only(received(b), "presence_diff");
+    assertEquals(1, diff.get(4).at("/joins/alice/metas/0/m").asInt());
+    List<JsonNode> atA = received(a);
+    assertEquals("ok", only(atA, "phx_reply").get(4).get("status").asText());
+    assertNotNull(only(atA, "presence_diff"), "the tracker sees its own join");
+
+    send(a, "[\"1\",\"4\",\"realtime:room\",\"presence\",{\"type\":\"presence\",\"event\":\"track\",\"payload\":\"x\"}]");
+    JsonNode err = only(received(a), "phx_reply");
+    assertEquals("Presence track payload must be a map", err.get(4).at("/response/reason").asText());
+
+    a.close();
+    JsonNode leave = only(received(b), "presence_diff");
+    assertEquals(1, leave.get(4).at("/leaves/alice/metas/0/m").asInt());
+  }
+
+  @Test
+  void leaveRepliesAndClosesTheChannel() throws Exception {
+    EmbeddedChannel a = connect(Vsn.V2);
+    join(a, "room", "{}");
+    send(a, "[\"1\",\"5\",\"realtime:room\",\"phx_leave\",{}]");
+    List<JsonNode> frames = received(a);
+    assertEquals("ok", only(frames, "phx_reply").get(4).get("status").asText());
+    JsonNode close = only(frames, "phx_close");
+    assertEquals("1", close.get(0).asText());
+    send(a, "[\"1\",\"6\",\"realtime:room\",\"broadcast\",{\"type\":\"broadcast\",\"event\":\"e\",\"payload\":{}}]");
+    assertEquals("unmatched topic", only(received(a), "phx_reply").get(4).at("/response/reason").asText());
+  }
+
+  @Test
+  void joinErrorsAreDelayed() throws Exception {
+    rt = context(Map.of("REALTIME_JOIN_ERROR_DELAY_MS", "5000", "REALTIME_MAX_CHANNELS_PER_CLIENT", "1"));
+    EmbeddedChannel a = connect(Vsn.V2);
+    join(a, "one", "{}");
+    send(a, "[\"2\",\"2\",\"realtime:two\",\"phx_join\",{\"config\":{}}]");
+    assertTrue(received(a).isEmpty());
+    a.advanceTimeBy(4999, TimeUnit.MILLISECONDS);
+    a.runScheduledPendingTasks();
+    assertTrue(received(a).isEmpty());
+    a.advanceTimeBy(1, TimeUnit.MILLISECONDS);
+    a.runScheduledPendingTasks();
+    assertEquals("ChannelRateLimitReached: Too many channels",
+        only(received(a), "phx_reply").get(4).at("/response/reason").asText());
+  }
+
+  @Test
+  void anExpiredChannelTokenSendsASystemErrorThenCloses() throws Exception {
+    EmbeddedChannel a = connect(Vsn.V2);
+    String shortLived = token("authenticated", Duration.ofSeconds(10));
+    send(a, "[\"1\",\"1\",\"realtime:room\",\"phx_join\",{\"config\":{},\"access_token\":\"" + shortLived + "\"}]");
+    assertEquals("ok", only(received(a), "phx_reply").get(4).get("status").asText());
+    clock.advance(Duration.ofSeconds(10));
+    a.advanceTimeBy(10, TimeUnit.SECONDS);
+    a.runScheduledPendingTasks();
+    List<JsonNode> frames = received(a);
+    JsonNode system = only(frames, "system");
+    assertEquals("Token has expired 0 seconds ago", system.get(4).get("message").asText());
+    assertEquals("error", system.get(4).get("status").asText());
+    assertNotNull(only(frames, "phx_close"));
+  }
+
+  @Test
+  void aRefreshedTokenKeepsTheChannelAlive() throws Exception {
+    EmbeddedChannel a = connect(Vsn.V2);
+    send(a, "[\"1\",\"1\",\"realtime:room\",\"phx_join\",{\"config\":{},\"access_token\":\""
+        + token("authenticated", Duration.ofSeconds(10)) + "\"}]");
+    received(a);
+    send(a, "[\"1\",\"2\",\"realtime:room\",\"access_token\",{\"access_token\":\""
+        + token("authenticated", Duration.ofSeconds(60)) + "\"}]");
+    clock.advance(Duration.ofSeconds(30));
+    a.advanceTimeBy(30, TimeUnit.SECONDS);
+    a.runScheduledPendingTasks();
+    assertTrue(received(a).isEmpty());
+    clock.advance(Duration.ofSeconds(31));
+    a.advanceTimeBy(31, TimeUnit.SECONDS);
+    a.runScheduledPendingTasks();
+    assertNotNull(only(received(a), "phx_close"));
+  }
+
+  @Test
+  void anExpiredJoinTokenIsRefusedWithItsAge() throws Exception {
+    EmbeddedChannel a = connect(Vsn.V2);
+    String t = token("authenticated", Duration.ofSeconds(1));
+    clock.advance(Duration.ofSeconds(4));
+    send(a, "[\"1\",\"1\",\"realtime:room\",\"phx_join\",{\"config\":{},\"access_token\":\"" + t + "\"}]");
+    assertEquals("InvalidJWTToken: Token has expired 3 seconds ago",
+        only(received(a), "phx_reply").get(4).at("/response/reason").asText());
+    assertNull(rt.topics().presence(new io.whatssound.realtime.runtime.channel.TopicKey("realtime:room", false))
+        .orElse(null));
+  }
+}
