@@ -48,6 +48,9 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
   private static final Logger LOG = LoggerFactory.getLogger(SocketSession.class);
   static final String TOO_MANY_EVENTS = "Too many messages per second";
   static final String TOO_MANY_PRESENCE = "PresenceRateLimitReached: Too many presence messages";
+  private static final int LOGGED_MALFORMED = 5;
+  private static final java.util.Set<String> KNOWN_EVENTS =
+      java.util.Set.of("heartbeat", "phx_join", "phx_leave", "broadcast", "presence", "access_token");
 
   private final RuntimeContext rt;
   private final FrameCodec codec;
@@ -57,6 +60,7 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
   private SocketLink link;
   private ChannelHandlerContext ctx;
   private boolean closing;
+  private int malformedFrames;
 
   SocketSession(RuntimeContext rt, FrameCodec codec, VerifiedToken socketToken) {
     this.rt = rt;
@@ -92,17 +96,26 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
         return;
       }
     } catch (FrameException e) {
-      rt.metrics().frameError(e.reason());
-      LOG.warn("Ignored a malformed frame from {}: {}", ctx.channel().remoteAddress(), e.getMessage());
+      malformed(e, "frame");
       return;
     }
-    rt.metrics().messageIn(m.event(), frame.content().readableBytes());
+    rt.metrics().messageIn(KNOWN_EVENTS.contains(m.event()) ? m.event() : "other", frame.content().readableBytes());
     try {
       dispatch(m);
     } catch (FrameException e) {
-      rt.metrics().frameError(e.reason());
-      LOG.warn("Ignored a malformed {} message from {}: {}", m.event(), ctx.channel().remoteAddress(), e.getMessage());
+      malformed(e, m.event() + " message");
       reply(m, "error", reason(e.getMessage()));
+    }
+  }
+
+  /** Counts every malformed frame; logs the first few of a socket at WARN so one client cannot flood the log. */
+  private void malformed(FrameException e, String what) {
+    rt.metrics().frameError(e.reason());
+    if (++malformedFrames <= LOGGED_MALFORMED) {
+      LOG.warn("Ignored a malformed {} from {}: {}{}", what, ctx.channel().remoteAddress(), e.getMessage(),
+          malformedFrames == LOGGED_MALFORMED ? " (further ones from this socket are logged at DEBUG)" : "");
+    } else {
+      LOG.debug("Ignored a malformed {} from {}: {}", what, ctx.channel().remoteAddress(), e.getMessage());
     }
   }
 
