@@ -3,7 +3,7 @@ import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   VSNS, startServer, makeClient, subscribe, subscribed, collectBroadcasts, closeAll, uniqueName, waitFor,
-  anonKey, userToken, jwt, tryUpgrade, wsUrl, RawClient,
+  anonKey, userToken, jwt, tryUpgrade, wsUrl, RawClient, http,
   broadcast,
 } from './harness.mjs';
 
@@ -106,6 +106,25 @@ for (const vsn of VSNS) {
       await send(pubSender, 'public-fence-2', {});
       await waitFor(() => gotPub.find((m) => m.event === 'public-fence-2'), 5000, 'public fence 2');
       assert.deepEqual(gotPub.filter((m) => m.event === 'private-rest'), []);
+
+      // batch REST: "private": true goes to the private channel, false to the public one
+      const batch = await http(server, '/realtime/v1/api/broadcast', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${userToken(server.secret, 'user-3')}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ messages: [
+          { topic: name, event: 'batch-private', payload: { p: true }, private: true },
+          { topic: name, event: 'batch-public', payload: { p: false }, private: false },
+        ] }),
+      });
+      assert.equal(batch.status, 202, batch.text);
+      await waitFor(() => gotPriv.find((m) => m.event === 'batch-private'), 5000, 'private batch delivery');
+      await waitFor(() => gotPub.find((m) => m.event === 'batch-public'), 5000, 'public batch delivery');
+      await send(pubSender, 'public-fence-3', {});
+      await send(privSender, 'private-fence-3', {});
+      await waitFor(() => gotPub.find((m) => m.event === 'public-fence-3'), 5000, 'public fence 3');
+      await waitFor(() => gotPriv.find((m) => m.event === 'private-fence-3'), 5000, 'private fence 3');
+      assert.deepEqual(gotPub.filter((m) => m.event === 'batch-private'), []);
+      assert.deepEqual(gotPriv.filter((m) => m.event === 'batch-public'), []);
     });
 
     it('role anon is refused a private channel: CHANNEL_ERROR "Unauthorized: You do not have permissions to read from this Channel topic: …"', async () => {

@@ -95,6 +95,17 @@ for (const vsn of VSNS) {
       assert.deepEqual(onlyX.map((m) => m.payload), [{ k: 'x' }]);
     });
 
+    it('the client\'s heartbeats are answered (heartbeatCallback reports "ok")', async () => {
+      const c = makeClient(server, { vsn, realtime: { heartbeatIntervalMs: 200 } });
+      clients.push(c);
+      const beats = [];
+      c.realtime.onHeartbeat((status) => beats.push(status));
+      await subscribed(c.channel(uniqueName()));
+      await waitFor(() => beats.filter((b) => b === 'ok').length >= 3, 5000, 'three heartbeat replies');
+      assert.deepEqual(beats.filter((b) => b === 'timeout' || b === 'error'), []);
+      assert.ok(c.realtime.isConnected());
+    });
+
     it('a channel with another name does not receive the broadcast', async () => {
       const name = uniqueName();
       const a = client(vsn).channel(name);

@@ -94,3 +94,33 @@ describe('REALTIME_MAX_JOINS_PER_SECOND=2', () => {
     for (const e of errors) assert.match(e.err.message, /ClientJoinRateLimitReached: Too many joins per second/);
   });
 });
+
+describe('REALTIME_JOIN_ERROR_DELAY_MS=1500', () => {
+  let server;
+  const clients = [];
+  before(async () => {
+    server = await startServer({ REALTIME_JOIN_ERROR_DELAY_MS: 1500, REALTIME_MAX_CHANNELS_PER_CLIENT: 1 });
+  });
+  after(async () => {
+    await closeAll(clients);
+    await server?.stop();
+  });
+
+  it('join error replies are delayed; ok replies are not', async () => {
+    const r = await RawClient.open(server);
+    clients.push(r);
+    let t0 = Date.now();
+    const ok = await r.join(uniqueName('fast'));
+    assert.equal(ok.reply.payload.status, 'ok');
+    assert.ok(Date.now() - t0 < 1000, 'an ok join is answered at once');
+    t0 = Date.now();
+    const refused = await r.join(uniqueName('slow'), { timeoutMs: 10_000 });
+    const elapsed = Date.now() - t0;
+    assert.equal(refused.reply.payload.status, 'error');
+    assert.match(refused.reply.payload.response.reason, /ChannelRateLimitReached: Too many channels/);
+    assert.ok(elapsed >= 1400, `error reply came after ${elapsed} ms, expected about 1500`);
+    // the socket is still usable meanwhile
+    const hb = await r.request('phoenix', 'heartbeat', {});
+    assert.equal(hb.payload.status, 'ok');
+  });
+});

@@ -2,7 +2,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, makeClient, subscribed, collectBroadcasts, closeAll, uniqueName, waitFor, anonKey, http,
+  startServer, makeClient, subscribed, collectBroadcasts, closeAll, uniqueName, waitFor, anonKey, http, RawClient,
   broadcast,
 } from './harness.mjs';
 
@@ -67,6 +67,18 @@ describe('REALTIME_MAX_PAYLOAD_KB=1', () => {
       assert.deepEqual(got.filter((m) => m.event === 'big'), []);
     });
   }
+
+  it('raw socket: the oversize ack reply is an error naming payload_size_exceeded, and the socket stays usable', async () => {
+    const r = await RawClient.open(server, { vsn: '2.0.0' });
+    clients.push(r);
+    const j = await r.join(uniqueName('raw-big'), { config: { broadcast: { ack: true, self: true } } });
+    const reply = await r.request(j.topic, 'broadcast', { type: 'broadcast', event: 'big', payload: { blob: 'y'.repeat(2048) } }, { joinRef: j.joinRef });
+    assert.equal(reply.payload.status, 'error');
+    assert.match(JSON.stringify(reply.payload.response), /payload_size_exceeded/);
+    const ok = await r.request(j.topic, 'broadcast', { type: 'broadcast', event: 'small', payload: {} }, { joinRef: j.joinRef });
+    assert.equal(ok.payload.status, 'ok');
+    assert.equal(r.closed, false);
+  });
 
   it('REST with a 2 KB payload answers 422', async () => {
     const headers = { apikey: anonKey(server.secret), 'content-type': 'application/json' };

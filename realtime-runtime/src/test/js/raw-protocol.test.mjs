@@ -3,7 +3,7 @@
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, closeAll, uniqueName, waitFor, RawClient, encodeKind3,
+  startServer, closeAll, uniqueName, waitFor, RawClient, encodeKind3, userToken,
 } from './harness.mjs';
 
 let server;
@@ -145,7 +145,91 @@ describe('raw socket, vsn 1.0.0 and paths', () => {
     const { joinRef, topic } = await r.join(uniqueName('pbad'), { config: { presence: { key: 'k', enabled: true } } });
     const reply = await r.request(topic, 'presence', { type: 'presence', event: 'track', payload: 'nope' }, { joinRef });
     assert.equal(reply.payload.status, 'error');
+    assert.match(JSON.stringify(reply.payload.response), /Presence track payload must be a map/);
+    // the socket and the channel survive
+    const ok = await r.request(topic, 'presence', { type: 'presence', event: 'track', payload: { fine: true } }, { joinRef });
+    assert.equal(ok.payload.status, 'ok');
     assert.equal(r.closed, false);
-    await waitFor(() => !r.closed, 100);
+  });
+
+  it('the optional log_level query parameter is accepted', async () => {
+    const r = await raw({ vsn: '2.0.0', extra: { log_level: 'info' } });
+    const { reply } = await r.join(uniqueName('ll'));
+    assert.equal(reply.payload.status, 'ok');
+  });
+});
+
+describe('raw presence wire format', () => {
+  for (const vsn of ['2.0.0', '1.0.0']) {
+    it(`vsn ${vsn}: presence_state after join, diffs with phx_ref / phx_ref_prev, identical re-track sends nothing`, async () => {
+      const name = uniqueName('pw');
+      const a = await raw({ vsn });
+      const b = await raw({ vsn });
+      const ja = await a.join(name, { config: { presence: { key: 'ka', enabled: true } } });
+      assert.equal(ja.reply.payload.status, 'ok');
+      const state0 = await a.waitMessage((m) => m.event === 'presence_state' && m.topic === ja.topic, 5000, 'presence_state');
+      assert.deepEqual(state0.payload, {});
+      assert.equal(state0.ref ?? null, null);
+
+      const t1 = await a.request(ja.topic, 'presence', { type: 'presence', event: 'track', payload: { v: 1 } }, { joinRef: ja.joinRef });
+      assert.deepEqual(t1.payload, { status: 'ok', response: {} });
+      const d1 = await a.waitMessage((m) => m.event === 'presence_diff' && m.payload.joins?.ka, 5000, 'join diff');
+      assert.deepEqual(d1.payload.leaves, {});
+      assert.equal(d1.payload.joins.ka.metas.length, 1);
+      const meta1 = d1.payload.joins.ka.metas[0];
+      assert.equal(typeof meta1.phx_ref, 'string');
+      assert.equal(meta1.v, 1);
+
+      // a late joiner gets the current state
+      const jb = await b.join(name, { config: { presence: { key: 'kb', enabled: true } } });
+      const stateB = await b.waitMessage((m) => m.event === 'presence_state' && m.topic === jb.topic, 5000, 'presence_state for b');
+      assert.deepEqual(Object.keys(stateB.payload), ['ka']);
+      assert.equal(stateB.payload.ka.metas[0].phx_ref, meta1.phx_ref);
+      assert.equal(stateB.payload.ka.metas[0].v, 1);
+
+      // changed payload: one diff with the new meta (phx_ref_prev = old ref) in joins and the old one in leaves
+      await a.request(ja.topic, 'presence', { type: 'presence', event: 'track', payload: { v: 2 } }, { joinRef: ja.joinRef });
+      const d2 = await b.waitMessage((m) => m.event === 'presence_diff' && m.payload.joins?.ka, 5000, 're-track diff');
+      assert.equal(d2.payload.joins.ka.metas[0].v, 2);
+      assert.equal(d2.payload.joins.ka.metas[0].phx_ref_prev, meta1.phx_ref);
+      assert.notEqual(d2.payload.joins.ka.metas[0].phx_ref, meta1.phx_ref);
+      assert.equal(d2.payload.leaves.ka.metas[0].phx_ref, meta1.phx_ref);
+
+      // identical payload: nothing; fence with b's own track
+      const diffsBefore = b.messages.filter((m) => m.event === 'presence_diff').length;
+      await a.request(ja.topic, 'presence', { type: 'presence', event: 'track', payload: { v: 2 } }, { joinRef: ja.joinRef });
+      await b.request(jb.topic, 'presence', { type: 'presence', event: 'track', payload: { fence: true } }, { joinRef: jb.joinRef });
+      await b.waitMessage((m) => m.event === 'presence_diff' && m.payload.joins?.kb, 5000, 'fence diff');
+      const diffsAfter = b.messages.filter((m) => m.event === 'presence_diff');
+      assert.equal(diffsAfter.length, diffsBefore + 1, `only the fence diff: ${JSON.stringify(diffsAfter.slice(diffsBefore))}`);
+
+      // leaving sends a leave
+      await a.request(ja.topic, 'phx_leave', {}, { joinRef: ja.joinRef });
+      const d3 = await b.waitMessage((m) => m.event === 'presence_diff' && m.payload.leaves?.ka && !m.payload.joins?.ka, 5000, 'leave diff');
+      assert.equal(d3.payload.leaves.ka.metas[0].v, 2);
+    });
+  }
+});
+
+describe('raw join config details', () => {
+  it('booleans may arrive as strings: self "true" echoes, ack "true" replies', async () => {
+    const r = await raw({ vsn: '2.0.0' });
+    const j = await r.join(uniqueName('strbool'), { config: { broadcast: { self: 'true', ack: 'true' }, private: 'false' } });
+    assert.equal(j.reply.payload.status, 'ok', JSON.stringify(j.reply.payload));
+    const ack = await r.request(j.topic, 'broadcast', { type: 'broadcast', event: 'sb', payload: { s: 1 } }, { joinRef: j.joinRef });
+    assert.equal(ack.payload.status, 'ok');
+    await r.waitMessage((m) => m.event === 'broadcast' && m.payload?.event === 'sb', 5000, 'self echo');
+  });
+
+  it('an access_token event with an expired token ends the channel: system error, then phx_close', async () => {
+    const r = await raw({ vsn: '2.0.0' });
+    const j = await r.join(uniqueName('at-exp'));
+    r.push(j.topic, 'access_token', { access_token: userToken(server.secret, 'x', { expSeconds: -10 }) }, { joinRef: j.joinRef });
+    const sys = await r.waitMessage((m) => m.event === 'system' && m.topic === j.topic, 5000, 'system error');
+    assert.equal(sys.payload.status, 'error');
+    assert.equal(sys.payload.extension, 'system');
+    assert.match(sys.payload.message, /expired/i);
+    await r.waitMessage((m) => m.event === 'phx_close' && m.topic === j.topic, 5000, 'phx_close');
+    assert.ok(r.messages.findIndex((m) => m.event === 'system') < r.messages.findIndex((m) => m.event === 'phx_close'));
   });
 });

@@ -187,6 +187,8 @@ describe('health and metrics', () => {
     const res = await http(server, '/metrics');
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /text\/plain|openmetrics/);
-    assert.match(res.text, /^realtime_connections\S*\s/m);
+    const m = res.text.match(/^realtime_connections(?:\{[^}]*\})?\s+([0-9.eE+-]+)/m);
+    assert.ok(m, `realtime_connections sample in:\n${res.text.slice(0, 2000)}`);
+    assert.ok(Number(m[1]) >= 1, `at least one connection counted, got ${m[1]}`);
   });
 });
