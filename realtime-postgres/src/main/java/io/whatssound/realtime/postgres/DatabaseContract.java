@@ -1,0 +1,233 @@
+package io.whatssound.realtime.postgres;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The SQL the operator and the standalone runtime both run against a tenant's database: the
+ * {@code realtime} schema and functions, the publications, the replication slot, the runtime's role.
+ * Every method is idempotent and safe to run again at any time; two runners serialize on an advisory lock.
+ */
+public final class DatabaseContract {
+  private static final Logger LOG = LoggerFactory.getLogger(DatabaseContract.class);
+  /** Advisory lock key of contract changes ("realtime" in ASCII). */
+  static final long CONTRACT_LOCK = 0x7265616c74696d65L;
+  private static final String SCHEMA_SQL = load("schema.sql");
+
+  private DatabaseContract() {}
+
+  private static String load(String name) {
+    try (InputStream in = DatabaseContract.class.getResourceAsStream(name)) {
+      if (in == null) {
+        throw new IllegalStateException(name + " is missing from the classpath");
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * Applies schema, functions and publications with the owner's connection. Does not create the slot
+   * (see {@link #ensureSlot}) nor partitions (see {@link PartitionMaintainer}).
+   */
+  public static void apply(Connection owner, ContractSettings s) throws SQLException {
+    Sql.inTransaction(
+        owner,
+        () -> {
+          Sql.exec(owner, "SET LOCAL lock_timeout = '10s'");
+          try (PreparedStatement ps = owner.prepareStatement("SELECT pg_advisory_xact_lock(?)")) {
+            ps.setLong(1, CONTRACT_LOCK);
+            ps.execute();
+          }
+          Sql.exec(owner, SCHEMA_SQL);
+          ensurePublications(owner, s);
+          return null;
+        });
+    LOG.info("Database contract applied (publication {}, slot {})", s.publication(), s.slot());
+  }
+
+  private static void ensurePublications(Connection c, ContractSettings s) throws SQLException {
+    if (!publicationExists(c, ContractSettings.MESSAGES_PUBLICATION)) {
+      Sql.exec(c, "CREATE PUBLICATION " + Sql.ident(ContractSettings.MESSAGES_PUBLICATION)
+          + " FOR TABLE realtime.messages WITH (publish = 'insert', publish_via_partition_root = true)");
+    }
+    String pub = Sql.ident(s.publication());
+    if (!publicationExists(c, s.publication())) {
+      Sql.exec(c, "CREATE PUBLICATION " + pub + (s.allTables() ? " FOR ALL TABLES" : ""));
+    }
+    if (s.tables().isPresent()) {
+      List<String> tables = s.tables().get();
+      if (tables.isEmpty()) {
+        for (String t : publishedTables(c, s.publication())) {
+          Sql.exec(c, "ALTER PUBLICATION " + pub + " DROP TABLE " + Sql.qualified(t));
+        }
+      } else {
+        Sql.exec(c, "ALTER PUBLICATION " + pub + " SET TABLE "
+            + tables.stream().map(Sql::qualified).collect(Collectors.joining(", ")));
+      }
+    }
+  }
+
+  public static boolean publicationExists(Connection c, String name) throws SQLException {
+    return Sql.exists(c, "SELECT 1 FROM pg_publication WHERE pubname = ?", name);
+  }
+
+  /** The {@code schema.table} names a publication streams. */
+  public static List<String> publishedTables(Connection c, String publication) throws SQLException {
+    List<String> out = new ArrayList<>();
+    try (PreparedStatement ps =
+        c.prepareStatement("SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = ? ORDER BY 1, 2")) {
+      ps.setString(1, publication);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(rs.getString(1) + "." + rs.getString(2));
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Creates the tenant's pgoutput slot unless it exists; needs a role with REPLICATION (or a superuser). */
+  public static boolean ensureSlot(Connection c, String slot) throws SQLException {
+    ContractSettings.requireIdentifier("slot", slot);
+    if (Sql.exists(c, "SELECT 1 FROM pg_replication_slots WHERE slot_name = ?", slot)) {
+      return false;
+    }
+    try (PreparedStatement ps = c.prepareStatement("SELECT pg_create_logical_replication_slot(?, 'pgoutput')")) {
+      ps.setString(1, slot);
+      ps.execute();
+      LOG.info("Created logical replication slot {}", slot);
+      return true;
+    } catch (SQLException e) {
+      if ("42710".equals(e.getSQLState())) { // created concurrently
+        return false;
+      }
+      throw e;
+    }
+  }
+
+  /** The slot's health, or empty when it does not exist. */
+  public static Optional<SlotStatus> slotStatus(Connection c, String slot) throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT active, active_pid, wal_status, "
+                + "CASE WHEN pg_is_in_recovery() THEN NULL "
+                + "ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint END, "
+                + "confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = ?")) {
+      ps.setString(1, slot);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          return Optional.empty();
+        }
+        long lag = rs.getLong(4);
+        boolean lagKnown = !rs.wasNull();
+        int pid = rs.getInt(2);
+        return Optional.of(
+            new SlotStatus(slot, rs.getBoolean(1), rs.wasNull() ? Optional.empty() : Optional.of(pid),
+                Optional.ofNullable(rs.getString(3)), lagKnown ? Optional.of(lag) : Optional.empty(),
+                Optional.ofNullable(rs.getString(5))));
+      }
+    }
+  }
+
+  /** Ends the session holding the slot (if any) and drops it. */
+  public static boolean dropSlot(Connection c, String slot) throws SQLException {
+    ContractSettings.requireIdentifier("slot", slot);
+    for (int attempt = 0; attempt < 5; attempt++) {
+      Sql.exists(c, "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots "
+          + "WHERE slot_name = ? AND active_pid IS NOT NULL", slot);
+      try (PreparedStatement ps =
+          c.prepareStatement("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = ?")) {
+        ps.setString(1, slot);
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next();
+        }
+      } catch (SQLException e) {
+        if (!"55006".equals(e.getSQLState())) { // still active: the holder is exiting
+          throw e;
+        }
+        sleep(200);
+      }
+    }
+    throw new SQLException("replication slot " + slot + " stays in use; stop the runtime pods holding it and retry", "55006");
+  }
+
+  /** Drops the publications this contract created. Never touches user tables. */
+  public static void dropPublications(Connection c, ContractSettings s) throws SQLException {
+    Sql.exec(c, "DROP PUBLICATION IF EXISTS " + Sql.ident(s.publication()));
+    Sql.exec(c, "DROP PUBLICATION IF EXISTS " + Sql.ident(ContractSettings.MESSAGES_PUBLICATION));
+  }
+
+  /**
+   * Creates or updates the runtime's least-privilege role: it may log in, stream the slot
+   * (REPLICATION), read and write {@code realtime.messages} and call the send functions; it owns nothing.
+   */
+  public static void ensureRuntimeRole(Connection owner, String role, String password) throws SQLException {
+    ContractSettings.requireIdentifier("runtime role", role);
+    Sql.inTransaction(
+        owner,
+        () -> {
+          try (PreparedStatement ps = owner.prepareStatement("SELECT pg_advisory_xact_lock(?)")) {
+            ps.setLong(1, CONTRACT_LOCK);
+            ps.execute();
+          }
+          String r = Sql.ident(role);
+          if (!Sql.exists(owner, "SELECT 1 FROM pg_roles WHERE rolname = ?", role)) {
+            Sql.exec(owner, "CREATE ROLE " + r + " LOGIN REPLICATION");
+          }
+          try (PreparedStatement ps =
+              owner.prepareStatement("SELECT format('ALTER ROLE %I WITH LOGIN REPLICATION PASSWORD %L', ?::text, ?::text)")) {
+            ps.setString(1, role);
+            ps.setString(2, password);
+            try (ResultSet rs = ps.executeQuery()) {
+              rs.next();
+              Sql.exec(owner, rs.getString(1));
+            }
+          }
+          Sql.exec(owner, "GRANT USAGE ON SCHEMA realtime TO " + r);
+          Sql.exec(owner, "GRANT SELECT, INSERT ON realtime.messages TO " + r);
+          Sql.exec(owner, "GRANT EXECUTE ON FUNCTION realtime.send(jsonb, text, text, boolean), "
+              + "realtime.send_binary(bytea, text, text, boolean), realtime.topic() TO " + r);
+          if (!Sql.exists(owner, "SELECT 1 FROM pg_policies WHERE schemaname = 'realtime' AND tablename = 'messages' "
+              + "AND policyname = ?", "runtime_reads_" + role)) {
+            Sql.exec(owner, "CREATE POLICY " + Sql.ident("runtime_reads_" + role) + " ON realtime.messages FOR SELECT TO "
+                + r + " USING (true)");
+          }
+          return null;
+        });
+    LOG.info("Runtime role {} is ready", role);
+  }
+
+  /** Drops the runtime role and what was granted to it. */
+  public static void dropRuntimeRole(Connection owner, String role) throws SQLException {
+    ContractSettings.requireIdentifier("runtime role", role);
+    if (!Sql.exists(owner, "SELECT 1 FROM pg_roles WHERE rolname = ?", role)) {
+      return;
+    }
+    Sql.exists(owner, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = ?", role);
+    Sql.exec(owner, "DROP POLICY IF EXISTS " + Sql.ident("runtime_reads_" + role) + " ON realtime.messages");
+    Sql.exec(owner, "DROP OWNED BY " + Sql.ident(role));
+    Sql.exec(owner, "DROP ROLE " + Sql.ident(role));
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

@@ -1,0 +1,64 @@
+package io.whatssound.realtime.postgres;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+/** Small JDBC helpers: quoting and one-liners. */
+final class Sql {
+  private Sql() {}
+
+  /** A double-quoted identifier. */
+  static String ident(String name) {
+    return "\"" + name.replace("\"", "\"\"") + "\"";
+  }
+
+  /** {@code schema.table} as a quoted, qualified name. */
+  static String qualified(String schemaDotTable) {
+    int dot = schemaDotTable.indexOf('.');
+    if (dot <= 0 || dot == schemaDotTable.length() - 1) {
+      throw new IllegalArgumentException("table must be written schema.table, got '" + schemaDotTable + "'");
+    }
+    return ident(schemaDotTable.substring(0, dot)) + "." + ident(schemaDotTable.substring(dot + 1));
+  }
+
+  static void exec(Connection c, String sql) throws SQLException {
+    try (Statement s = c.createStatement()) {
+      s.execute(sql);
+    }
+  }
+
+  static boolean exists(Connection c, String sql, Object... args) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      for (int i = 0; i < args.length; i++) {
+        ps.setObject(i + 1, args[i]);
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next();
+      }
+    }
+  }
+
+  /** Runs {@code work} in one transaction, restoring auto-commit afterwards. */
+  static <T> T inTransaction(Connection c, SqlWork<T> work) throws SQLException {
+    boolean auto = c.getAutoCommit();
+    c.setAutoCommit(false);
+    try {
+      T result = work.run();
+      c.commit();
+      return result;
+    } catch (SQLException | RuntimeException e) {
+      c.rollback();
+      throw e;
+    } finally {
+      c.setAutoCommit(auto);
+    }
+  }
+
+  @FunctionalInterface
+  interface SqlWork<T> {
+    T run() throws SQLException;
+  }
+}

@@ -1,0 +1,97 @@
+-- The realtime schema: idempotent, safe to run again at any time (PostgreSQL 14 to 17).
+CREATE SCHEMA IF NOT EXISTS realtime;
+
+CREATE TABLE IF NOT EXISTS realtime.messages (
+  topic          text        NOT NULL,
+  extension      text        NOT NULL,
+  payload        jsonb,
+  event          text,
+  private        boolean     DEFAULT false,
+  updated_at     timestamp   NOT NULL DEFAULT timezone('utc', now()),
+  inserted_at    timestamp   NOT NULL DEFAULT timezone('utc', now()),
+  id             uuid        NOT NULL DEFAULT gen_random_uuid(),
+  binary_payload bytea,
+  PRIMARY KEY (id, inserted_at)
+) PARTITION BY RANGE (inserted_at);
+
+ALTER TABLE realtime.messages ADD COLUMN IF NOT EXISTS binary_payload bytea;
+CREATE INDEX IF NOT EXISTS messages_topic_inserted_at_idx ON realtime.messages (topic, inserted_at);
+ALTER TABLE realtime.messages ENABLE ROW LEVEL SECURITY;
+
+-- The topic of the channel being authorized (set by the runtime for policy checks).
+CREATE OR REPLACE FUNCTION realtime.topic() RETURNS text
+  LANGUAGE sql STABLE
+AS $$ SELECT nullif(current_setting('realtime.topic', true), '')::text $$;
+
+-- Creates the daily partition holding `day` (UTC) unless it exists.
+CREATE OR REPLACE FUNCTION realtime.ensure_partition(day date) RETURNS void
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  part text := 'messages_' || to_char(day, 'YYYY_MM_DD');
+BEGIN
+  IF to_regclass(format('realtime.%I', part)) IS NULL THEN
+    EXECUTE format('CREATE TABLE IF NOT EXISTS realtime.%I PARTITION OF realtime.messages FOR VALUES FROM (%L) TO (%L)',
+                   part, day::timestamp, (day + 1)::timestamp);
+  END IF;
+END
+$$;
+
+-- Inserts one message row; creates a missing partition rather than lose the message. A broadcast must
+-- never fail the caller's transaction, so other errors become warnings.
+CREATE OR REPLACE FUNCTION realtime.insert_message(
+  topic text, event text, payload jsonb, binary_payload bytea, private boolean) RETURNS void
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  BEGIN
+    INSERT INTO realtime.messages (topic, extension, event, payload, binary_payload, private)
+    VALUES (insert_message.topic, 'broadcast', insert_message.event, insert_message.payload,
+            insert_message.binary_payload, insert_message.private);
+  EXCEPTION WHEN check_violation THEN
+    PERFORM realtime.ensure_partition(timezone('utc', now())::date);
+    INSERT INTO realtime.messages (topic, extension, event, payload, binary_payload, private)
+    VALUES (insert_message.topic, 'broadcast', insert_message.event, insert_message.payload,
+            insert_message.binary_payload, insert_message.private);
+  END;
+EXCEPTION WHEN OTHERS THEN
+  RAISE WARNING 'ErrorSendingBroadcastMessage: %', SQLERRM;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION realtime.send(payload jsonb, event text, topic text, private boolean DEFAULT true)
+  RETURNS void
+  LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$ SELECT realtime.insert_message(topic, event, payload, NULL, private) $$;
+
+CREATE OR REPLACE FUNCTION realtime.send_binary(payload bytea, event text, topic text, private boolean DEFAULT true)
+  RETURNS void
+  LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$ SELECT realtime.insert_message(topic, event, NULL, payload, private) $$;
+
+-- For row triggers: sends {old_record, record, operation, table, schema} to a topic.
+CREATE OR REPLACE FUNCTION realtime.broadcast_changes(
+  topic_name text, event_name text, operation text, table_name text, table_schema text,
+  new record, old record, level text DEFAULT 'ROW') RETURNS void
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  row_data jsonb;
+BEGIN
+  IF level = 'STATEMENT' THEN
+    RAISE EXCEPTION 'realtime.broadcast_changes works FOR EACH ROW triggers, not FOR EACH STATEMENT';
+  END IF;
+  row_data := jsonb_build_object(
+    'old_record', CASE WHEN old IS NULL THEN NULL ELSE to_jsonb(old) END,
+    'record', CASE WHEN new IS NULL THEN NULL ELSE to_jsonb(new) END,
+    'operation', operation,
+    'table', table_name,
+    'schema', table_schema);
+  PERFORM realtime.send(row_data, event_name, topic_name, true);
+END
+$$;
+
+REVOKE ALL ON FUNCTION realtime.ensure_partition(date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION realtime.insert_message(text, text, jsonb, bytea, boolean) FROM PUBLIC;
+GRANT USAGE ON SCHEMA realtime TO PUBLIC;
+GRANT EXECUTE ON FUNCTION realtime.topic() TO PUBLIC;
