@@ -97,7 +97,7 @@ export function userToken(secret = TEST_SECRET, sub = randomUUID(), { expSeconds
 // ---------------------------------------------------------------------------------------------
 // server process
 
-async function freePort() {
+export async function freePort() {
   return new Promise((resolvePort, reject) => {
     const srv = createServer();
     srv.unref();
@@ -125,6 +125,8 @@ export async function startServer(envOverrides = {}) {
     REALTIME_PORT: String(port),
     REALTIME_JWT_SECRET: secret,
     REALTIME_JOIN_ERROR_DELAY_MS: '0',
+    // no database unless a test asks for one (the embedded one takes seconds to start)
+    REALTIME_DB_URL: 'none',
     ...Object.fromEntries(Object.entries(envOverrides).map(([k, v]) => [k, String(v)])),
   };
   const javaOpts = (process.env.REALTIME_TEST_JAVA_OPTS ?? '-Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1')

@@ -42,8 +42,8 @@ public final class Main {
     RealtimeServer server;
     try {
       server = new RealtimeServer(config, clock).start();
-    } catch (IllegalArgumentException e) {
-      System.err.println("Invalid configuration: " + e.getMessage());
+    } catch (IllegalArgumentException | java.io.IOException e) {
+      System.err.println("Could not start: " + e.getMessage());
       System.exit(2);
       return;
     }

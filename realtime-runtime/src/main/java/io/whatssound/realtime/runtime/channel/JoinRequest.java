@@ -18,6 +18,8 @@ import java.util.Optional;
  * @param isPrivate        a private channel
  * @param postgresChanges  the requested Postgres Changes bindings, in request order
  * @param accessToken      a JWT for this channel instead of the socket's
+ * @param replay           stored broadcasts to send after the join (private channels)
+ * @param legacy           no {@code config}: the sub-topic names a Postgres Changes subscription
  */
 public record JoinRequest(
     boolean self,
@@ -26,7 +28,12 @@ public record JoinRequest(
     boolean presenceEnabled,
     boolean isPrivate,
     List<ObjectNode> postgresChanges,
-    Optional<String> accessToken) {
+    Optional<String> accessToken,
+    Optional<Replay> replay,
+    boolean legacy) {
+
+  /** {@code config.broadcast.replay}: messages since an epoch-millisecond time, at most {@code limit}. */
+  public record Replay(long sinceMillis, int limit) {}
 
   public static JoinRequest parse(ObjectNode payload) {
     JsonNode config = payload.path("config");
@@ -42,6 +49,11 @@ public record JoinRequest(
     }
     JsonNode key = presence.path("key");
     JsonNode token = payload.path("access_token");
+    JsonNode replay = broadcast.path("replay");
+    Optional<Replay> rp =
+        replay.isObject()
+            ? Optional.of(new Replay(replay.path("since").asLong(0), replay.path("limit").asInt(25)))
+            : Optional.empty();
     return new JoinRequest(
         bool(broadcast.path("self"), false),
         bool(broadcast.path("ack"), false),
@@ -49,7 +61,9 @@ public record JoinRequest(
         bool(presence.path("enabled"), true),
         bool(config.path("private"), false),
         List.copyOf(bindings),
-        token.isTextual() && !token.textValue().isBlank() ? Optional.of(token.textValue()) : Optional.empty());
+        token.isTextual() && !token.textValue().isBlank() ? Optional.of(token.textValue()) : Optional.empty(),
+        rp,
+        !payload.has("config"));
   }
 
   static boolean bool(JsonNode n, boolean fallback) {

@@ -20,6 +20,10 @@ public final class Subscription {
   private VerifiedToken token;
   private ScheduledFuture<?> expiry;
   private Topic topic;
+  /** Ids of stored messages already sent, while a replay is in progress or done; null without replay. */
+  private java.util.Set<String> seenStored;
+  /** With replay: stored messages inserted before the join belong to the replay, not to the live stream. */
+  private long replayFrom;
 
   public Subscription(
       String id, SocketLink link, TopicKey key, String joinRef, boolean self, boolean ack,
@@ -96,6 +100,33 @@ public final class Subscription {
       expiry.cancel(false);
       expiry = null;
     }
+  }
+
+  /**
+   * Starts a replay: from now on the live stream sends only stored messages inserted after
+   * {@code joinedAtMillis} that the replay did not send, so nothing arrives twice or out of its window.
+   */
+  public void trackStoredMessages(long joinedAtMillis) {
+    seenStored = new java.util.HashSet<>();
+    replayFrom = joinedAtMillis;
+  }
+
+  /** Whether a stored message is new to this subscription (and remembers it). */
+  public boolean firstDelivery(String messageId) {
+    return seenStored == null || seenStored.add(messageId);
+  }
+
+  /** Whether the live stream should deliver this stored message here. */
+  boolean wantsLive(StoredRef stored) {
+    if (seenStored == null) {
+      return true;
+    }
+    return stored.insertedAtMillis() >= replayFrom && firstDelivery(stored.id());
+  }
+
+  /** After the replay: keep only the replayed ids, the only ones the live stream may still repeat. */
+  public void replayDone(java.util.Collection<String> replayedIds) {
+    seenStored = new java.util.HashSet<>(replayedIds);
   }
 
   Topic topic() {

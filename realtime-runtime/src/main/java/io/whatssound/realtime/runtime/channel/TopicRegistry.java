@@ -70,6 +70,15 @@ public final class TopicRegistry {
    * caller's reference to {@code push}.
    */
   public void publish(TopicKey key, SharedPush push, Subscription exclude, Audience audience, String kind) {
+    publish(key, push, exclude, audience, kind, null);
+  }
+
+  /**
+   * Like {@link #publish(TopicKey, SharedPush, Subscription, Audience, String)} for a message stored in the
+   * database: subscriptions that replay skip what the replay covers.
+   */
+  public void publish(
+      TopicKey key, SharedPush push, Subscription exclude, Audience audience, String kind, StoredRef stored) {
     Topic t = topics.get(key);
     if (t == null) {
       push.release();
@@ -79,19 +88,22 @@ public final class TopicRegistry {
     for (Map.Entry<EventExecutor, List<Subscription>> e : t.byLoop.entrySet()) {
       List<Subscription> bucket = e.getValue();
       push.retain();
-      e.getKey().execute(() -> deliver(bucket, push, exclude, audience, kind, start));
+      e.getKey().execute(() -> deliver(bucket, push, exclude, audience, kind, stored, start));
     }
     push.release();
   }
 
   private void deliver(
-      List<Subscription> bucket, SharedPush push, Subscription exclude, Audience audience, String kind, long start) {
+      List<Subscription> bucket, SharedPush push, Subscription exclude, Audience audience, String kind,
+      StoredRef stored, long start) {
     try {
       int sent = 0;
       long bytes = 0;
       for (int i = 0; i < bucket.size(); i++) {
         Subscription s = bucket.get(i);
-        if (s == exclude || (audience == Audience.PRESENCE && !s.presenceEnabled())) {
+        if (s == exclude
+            || (audience == Audience.PRESENCE && !s.presenceEnabled())
+            || (stored != null && !s.wantsLive(stored))) {
           continue;
         }
         var frame = push.frameFor(s.link().codec());
@@ -109,5 +121,22 @@ public final class TopicRegistry {
     } finally {
       push.release();
     }
+  }
+
+  /**
+   * Delivers one message to chosen subscriptions (e.g. Postgres Changes matches), one task per event
+   * loop. Takes over the caller's reference to {@code push}.
+   */
+  public void deliverTo(List<Subscription> targets, SharedPush push, String kind) {
+    long start = System.nanoTime();
+    Map<EventExecutor, List<Subscription>> byLoop = new java.util.HashMap<>();
+    for (Subscription s : targets) {
+      byLoop.computeIfAbsent(s.loop(), l -> new java.util.ArrayList<>()).add(s);
+    }
+    for (Map.Entry<EventExecutor, List<Subscription>> e : byLoop.entrySet()) {
+      push.retain();
+      e.getKey().execute(() -> deliver(e.getValue(), push, null, Audience.ALL, kind, null, start));
+    }
+    push.release();
   }
 }

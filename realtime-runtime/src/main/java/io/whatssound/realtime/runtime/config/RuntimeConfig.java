@@ -1,5 +1,7 @@
 package io.whatssound.realtime.runtime.config;
 
+import io.whatssound.realtime.postgres.ContractSettings;
+import io.whatssound.realtime.postgres.DatabaseUrl;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Map;
@@ -22,6 +24,7 @@ import java.util.stream.Collectors;
  * @param maxFrameBytes     largest WebSocket message accepted
  * @param privateRoles      JWT roles allowed on private channels until database authorization decides
  * @param slowConsumerDrops messages dropped in a row for a socket that does not read before it is disconnected
+ * @param database          the database for Postgres Changes, database broadcasts and replay
  */
 public record RuntimeConfig(
     String host,
@@ -34,7 +37,8 @@ public record RuntimeConfig(
     Duration shutdownDrain,
     int maxFrameBytes,
     Set<String> privateRoles,
-    int slowConsumerDrops) {
+    int slowConsumerDrops,
+    DatabaseSettings database) {
 
   public static final int MIN_FRAME_BYTES = 3 * 1024 * 1024;
 
@@ -68,19 +72,43 @@ public record RuntimeConfig(
         r.string("REALTIME_PRIVATE_ROLES")
             .map(RuntimeConfig::csv)
             .orElse(Set.of("authenticated", "service_role")),
-        r.integer("REALTIME_SLOW_CONSUMER_DROPS", 1000));
+        r.integer("REALTIME_SLOW_CONSUMER_DROPS", 1000),
+        database(r));
+  }
+
+  private static DatabaseSettings database(Reader r) {
+    Optional<String> url = r.string("REALTIME_DB_URL");
+    ContractSettings contract =
+        r.wrap(
+            () ->
+                ContractSettings.defaults()
+                    .withNames(
+                        r.string("REALTIME_PUBLICATION").orElse(ContractSettings.DEFAULT_PUBLICATION),
+                        r.string("REALTIME_SLOT").orElse(ContractSettings.DEFAULT_SLOT)));
+    int embeddedPort = r.port("REALTIME_EMBEDDED_DB_PORT", 54322);
+    if (url.isPresent() && url.get().equalsIgnoreCase("none")) {
+      return DatabaseSettings.none();
+    }
+    if (url.isEmpty()) {
+      return new DatabaseSettings(DatabaseSettings.Mode.EMBEDDED, Optional.empty(), Optional.empty(), true, contract,
+          embeddedPort);
+    }
+    DatabaseUrl direct = r.dbUrl("REALTIME_DB_URL", url.get());
+    Optional<DatabaseUrl> pool = r.string("REALTIME_DB_POOL_URL").map(v -> r.dbUrl("REALTIME_DB_POOL_URL", v));
+    boolean provision = r.bool("REALTIME_DB_PROVISION", true);
+    return new DatabaseSettings(DatabaseSettings.Mode.URL, Optional.of(direct), pool, provision, contract, embeddedPort);
   }
 
   public RuntimeConfig withJwtSecret(String secret) {
     return new RuntimeConfig(
         host, port, Optional.of(secret), jwks, limits, joinErrorDelay, idleTimeout, shutdownDrain,
-        maxFrameBytes, privateRoles, slowConsumerDrops);
+        maxFrameBytes, privateRoles, slowConsumerDrops, database);
   }
 
-  public RuntimeConfig withPort(int newPort) {
+  public RuntimeConfig withDatabase(DatabaseSettings db) {
     return new RuntimeConfig(
-        host, newPort, jwtSecret, jwks, limits, joinErrorDelay, idleTimeout, shutdownDrain,
-        maxFrameBytes, privateRoles, slowConsumerDrops);
+        host, port, jwtSecret, jwks, limits, joinErrorDelay, idleTimeout, shutdownDrain,
+        maxFrameBytes, privateRoles, slowConsumerDrops, db);
   }
 
   private static Set<String> csv(String value) {
@@ -108,6 +136,26 @@ public record RuntimeConfig(
 
     int integer(String name, int fallback, int min) {
       return string(name).map(parse(name, min)).orElse(fallback);
+    }
+
+    boolean bool(String name, boolean fallback) {
+      Optional<String> v = string(name);
+      if (v.isEmpty()) {
+        return fallback;
+      }
+      return switch (v.get().toLowerCase(java.util.Locale.ROOT)) {
+        case "true", "1", "yes" -> true;
+        case "false", "0", "no" -> false;
+        default -> throw new ConfigException(name + " must be true or false, got '" + v.get() + "'");
+      };
+    }
+
+    DatabaseUrl dbUrl(String name, String value) {
+      try {
+        return DatabaseUrl.parse(value);
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(name + " is not usable: " + e.getMessage());
+      }
     }
 
     int port(String name, int fallback) {

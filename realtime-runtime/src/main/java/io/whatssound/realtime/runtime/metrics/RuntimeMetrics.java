@@ -26,6 +26,10 @@ public final class RuntimeMetrics {
     Gauge.builder("realtime_channels_joined", channels, AtomicInteger::get)
         .description("Channels joined on this pod")
         .register(registry);
+    new io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics().bindTo(registry);
+    new io.micrometer.core.instrument.binder.jvm.JvmGcMetrics().bindTo(registry);
+    new io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics().bindTo(registry);
+    new io.micrometer.core.instrument.binder.system.ProcessorMetrics().bindTo(registry);
     bytesIn = Counter.builder("realtime_bytes_in").description("WebSocket and REST bytes received").register(registry);
     bytesOut = Counter.builder("realtime_bytes_out").description("WebSocket bytes sent").register(registry);
     slowDrops =
@@ -56,6 +60,7 @@ public final class RuntimeMetrics {
   public void connectionsGauge(IntSupplier connected) {
     Gauge.builder("realtime_connections", connected, s -> s.getAsInt())
         .description("Open WebSocket connections")
+        .strongReference(true)
         .register(registry);
   }
 

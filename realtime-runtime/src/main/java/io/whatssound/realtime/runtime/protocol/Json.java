@@ -17,7 +17,9 @@ import java.io.UncheckedIOException;
 
 /** The one JSON toolkit of the runtime (an immutable, shared Jackson setup). */
 public final class Json {
-  public static final ObjectMapper MAPPER = new ObjectMapper(factory());
+  public static final ObjectMapper MAPPER =
+      new ObjectMapper(factory())
+          .configure(com.fasterxml.jackson.core.JsonGenerator.Feature.WRITE_BIGDECIMAL_AS_PLAIN, true);
 
   private Json() {}
 

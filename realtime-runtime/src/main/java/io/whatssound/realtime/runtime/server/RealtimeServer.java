@@ -29,7 +29,13 @@ import io.whatssound.realtime.runtime.channel.TopicRegistry;
 import io.whatssound.realtime.runtime.config.RuntimeConfig;
 import io.whatssound.realtime.runtime.limits.TenantLimiter;
 import io.whatssound.realtime.runtime.metrics.RuntimeMetrics;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.whatssound.realtime.runtime.cdc.PostgresChanges;
+import io.whatssound.realtime.runtime.cdc.ReplicationStream;
+import io.whatssound.realtime.runtime.db.RuntimeDatabase;
+import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.util.Optional;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.Executors;
@@ -47,10 +53,12 @@ public final class RealtimeServer implements AutoCloseable {
   private final EventLoopGroup workers;
   private final Class<? extends ServerChannel> channelType;
   private final ChannelGroup sockets = new DefaultChannelGroup("realtime-sockets", GlobalEventExecutor.INSTANCE);
+  private final Optional<RuntimeDatabase> database;
+  private final Optional<ReplicationStream> stream;
   private volatile boolean accepting;
   private Channel serverChannel;
 
-  public RealtimeServer(RuntimeConfig config, Clock clock) {
+  public RealtimeServer(RuntimeConfig config, Clock clock) throws IOException {
     RuntimeMetrics metrics = new RuntimeMetrics();
     TenantLimiter limiter = new TenantLimiter(config.limits(), clock);
     metrics.connectionsGauge(limiter::connected);
@@ -61,9 +69,18 @@ public final class RealtimeServer implements AutoCloseable {
     }
     JwtVerifier verifier = new JwtVerifier(config.jwtSecret(), jwks, clock);
     TopicRegistry topics = new TopicRegistry(metrics);
+    this.database =
+        config.database().enabled() ? Optional.of(RuntimeDatabase.start(config.database(), clock)) : Optional.empty();
+    Optional<PostgresChanges> postgres =
+        database.map(db -> new PostgresChanges(db, topics, PooledByteBufAllocator.DEFAULT));
+    this.stream =
+        database.map(
+            db -> new ReplicationStream(db.replicationUrl(), db.settings().contract(), db.settings().provision(),
+                postgres.orElseThrow()));
     this.rt =
         new RuntimeContext(
-            config, clock, verifier, ChannelAuthorizer.byRole(config.privateRoles()), topics, limiter, metrics, new Ids());
+            config, clock, verifier, ChannelAuthorizer.byRole(config.privateRoles()), topics, limiter, metrics, new Ids(),
+            postgres);
     boolean epoll = Epoll.isAvailable();
     IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     this.boss = new MultiThreadIoEventLoopGroup(1, io);
@@ -106,6 +123,7 @@ public final class RealtimeServer implements AutoCloseable {
                   }
                 });
     serverChannel = b.bind(c.host(), c.port()).sync().channel();
+    stream.ifPresent(ReplicationStream::start);
     accepting = true;
     LOG.info("Realtime runtime listening on {}:{}", c.host(), port());
     return this;
@@ -146,6 +164,8 @@ public final class RealtimeServer implements AutoCloseable {
       LOG.warn("{} sockets still open after the drain time; closing them", sockets.size());
       sockets.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
     }
+    stream.ifPresent(ReplicationStream::close);
+    database.ifPresent(RuntimeDatabase::close);
     workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     serverChannel = null;

@@ -7,7 +7,9 @@ import io.whatssound.realtime.runtime.channel.TopicRegistry;
 import io.whatssound.realtime.runtime.config.RuntimeConfig;
 import io.whatssound.realtime.runtime.limits.TenantLimiter;
 import io.whatssound.realtime.runtime.metrics.RuntimeMetrics;
+import io.whatssound.realtime.runtime.cdc.PostgresChanges;
 import java.time.Clock;
+import java.util.Optional;
 
 /** The services every connection shares, built once by {@link RealtimeServer}. */
 record RuntimeContext(
@@ -18,4 +20,5 @@ record RuntimeContext(
     TopicRegistry topics,
     TenantLimiter limiter,
     RuntimeMetrics metrics,
-    Ids ids) {}
+    Ids ids,
+    Optional<PostgresChanges> postgres) {}

@@ -16,6 +16,7 @@ import io.netty.handler.timeout.IdleStateEvent;
 import io.whatssound.realtime.runtime.auth.JwtVerifier;
 import io.whatssound.realtime.runtime.auth.TokenRejected;
 import io.whatssound.realtime.runtime.auth.VerifiedToken;
+import io.whatssound.realtime.runtime.cdc.PostgresChanges;
 import io.whatssound.realtime.runtime.channel.JoinRequest;
 import io.whatssound.realtime.runtime.channel.SharedPush;
 import io.whatssound.realtime.runtime.channel.SocketLink;
@@ -225,10 +226,63 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
     if (sub.presenceEnabled()) {
       push(sub, "presence_state", null, presence::writeState);
     }
-    if (!bindings.isEmpty()) {
+    postgresChanges(sub, req, name);
+    req.replay().filter(r -> key.isPrivate()).ifPresent(r -> replay(sub, r));
+  }
+
+  /** Starts the channel's Postgres Changes bindings; reports on the channel once live or failed. */
+  private void postgresChanges(Subscription sub, JoinRequest req, String name) {
+    List<PostgresChanges.Request> requests = new ArrayList<>();
+    if (req.legacy() && rt.postgres().isPresent()) {
+      requests.add(PostgresChanges.Request.legacy(name));
+    } else {
+      req.postgresChanges().forEach(b -> requests.add(PostgresChanges.Request.of(b)));
+    }
+    if (requests.isEmpty()) {
+      return;
+    }
+    if (rt.postgres().isEmpty()) {
       system(sub, "postgres_changes", "error",
           "Postgres Changes are not available: this runtime has no database configured");
+      return;
     }
+    rt.postgres().get().subscribe(sub, requests, req.legacy()).whenComplete(
+        (error, failure) -> ctx.executor().execute(() -> {
+          if (channels.get(sub.topicName()) != sub) {
+            return;
+          }
+          if (failure != null) {
+            LOG.warn("Postgres Changes subscription on {} failed", sub.topicName(), failure);
+            system(sub, "postgres_changes", "error", "Unable to subscribe to changes: " + failure.getMessage());
+          } else if (error.isPresent()) {
+            system(sub, "postgres_changes", "error", error.get());
+          } else {
+            system(sub, "postgres_changes", "ok", PostgresChanges.SUBSCRIBED);
+          }
+        }));
+  }
+
+  /** Sends the topic's stored broadcasts since the requested time, oldest first, marked replayed. */
+  private void replay(Subscription sub, JoinRequest.Replay r) {
+    if (rt.postgres().isEmpty()) {
+      return;
+    }
+    sub.trackStoredMessages(rt.clock().millis());
+    rt.postgres().get().replay(sub.key(), r.sinceMillis(), r.limit()).thenAccept(
+        stored -> ctx.executor().execute(() -> {
+          if (channels.get(sub.topicName()) != sub) {
+            return;
+          }
+          List<String> ids = new ArrayList<>();
+          for (PostgresChanges.Stored m : stored) {
+            ids.add(m.id());
+            if (sub.firstDelivery(m.id())) {
+              rt.metrics().messageOut("broadcast");
+              link.send(codec.encodeBroadcast(ctx.alloc(), sub.topicName(), m.broadcast()));
+            }
+          }
+          sub.replayDone(ids);
+        }));
   }
 
   private void refuseJoin(InboundMessage m, String code, String message) {
@@ -260,6 +314,7 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
   private void stop(Subscription sub) {
     channels.remove(sub.topicName(), sub);
     sub.cancelExpiry();
+    rt.postgres().ifPresent(p -> p.unsubscribe(sub));
     rt.topics().presence(sub.key()).flatMap(p -> p.untrack(sub.id())).ifPresent(d -> publishDiff(sub, d));
     rt.topics().leave(sub);
   }

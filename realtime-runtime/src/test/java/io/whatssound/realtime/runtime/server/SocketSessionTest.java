@@ -54,7 +54,7 @@ class SocketSessionTest {
     return new RuntimeContext(
         config, clock, new JwtVerifier(config.jwtSecret(), Optional.empty(), clock),
         ChannelAuthorizer.byRole(config.privateRoles()), new TopicRegistry(metrics),
-        new TenantLimiter(config.limits(), clock), metrics, new Ids());
+        new TenantLimiter(config.limits(), clock), metrics, new Ids(), Optional.empty());
   }
 
   @AfterEach

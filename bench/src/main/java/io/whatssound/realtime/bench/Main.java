@@ -1,0 +1,68 @@
+package io.whatssound.realtime.bench;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * {@code java -jar realtime-bench.jar <scenario> [options]}: runs one benchmark scenario against a
+ * running runtime, prints a table and appends a CSV row under {@code bench/results/}.
+ */
+public final class Main {
+  private static final String USAGE =
+      """
+      usage: java -jar bench/target/realtime-bench.jar <scenario> [options]
+
+      scenarios:
+        idle      N joined sockets held; runtime heap after GC and RSS per socket
+                  --connections 10000 --per-topic 100 --hold 30
+        fanout    one channel, N subscribers, one publisher at R msgs/s for D s
+                  --subscribers 10000 --rate 20 --duration 20 --warmup 3 --via ws|rest --payload 100
+                  --rest-connections 8
+        rooms     each user in an echo channel and a 6-user channel, R msgs/s per channel
+                  --users 2000 --group 6 --rate 2 --duration 30 --warmup 5
+        presence  M members tracked in a channel; joins, leaves and re-tracks at R ops/s
+                  --members 500 --rate 50 --duration 30 --warmup 3
+        slow      N subscribers, S of them stop reading; memory, others' latency, disconnects
+                  --subscribers 1000 --slow 10 --rate 100 --payload 4096 --baseline 10 --duration 40
+                  --slow-rcvbuf 4096
+
+      common options:
+        --url ws://127.0.0.1:4000/socket/websocket   --secret <REALTIME_JWT_SECRET> (or the env variable)
+        --vsn 1.0.0|2.0.0 (2.0.0)   --binary (publish kind 3 binary frames; 2.0.0 only)
+        --pid <runtime pid> (heap, RSS, CPU)   --sources 8 (127.0.0.2..127.0.0.N)   --threads <cores>
+        --connect-concurrency 200   --out bench/results
+      """;
+
+  private Main() {}
+
+  public static void main(String[] args) throws Exception {
+    if (args.length == 0 || args[0].equals("--help") || args[0].equals("help")) {
+      System.out.print(USAGE);
+      return;
+    }
+    String scenario = args[0];
+    List<String> rest = Arrays.asList(args).subList(1, args.length);
+    Options o;
+    Report r;
+    try {
+      o = new Options(rest);
+      r =
+          switch (scenario) {
+            case "idle" -> IdleScenario.run(o);
+            case "fanout" -> FanoutScenario.run(o);
+            case "rooms" -> RoomsScenario.run(o);
+            case "presence" -> PresenceScenario.run(o);
+            case "slow" -> SlowScenario.run(o);
+            default -> throw new IllegalArgumentException("Unknown scenario '" + scenario + "'\n" + USAGE);
+          };
+    } catch (IllegalArgumentException e) {
+      System.err.println(e.getMessage());
+      System.exit(2);
+      return;
+    }
+    r.print();
+    r.writeCsv(Path.of(o.str("out", "bench/results")));
+    System.exit(0);
+  }
+}
