@@ -1,5 +1,6 @@
 package io.whatssound.realtime.runtime.channel;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.whatssound.realtime.runtime.protocol.FrameCodec;
 import io.whatssound.realtime.runtime.protocol.OutFrame;
@@ -8,13 +9,14 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiFunction;
 
 /**
- * One message for many sockets, encoded at most once per serializer and shared by every recipient.
- * Reference counted by the fan-out tasks that use it; the last release frees the encodings.
+ * One message for many sockets, encoded at most once per serializer into a complete WebSocket frame
+ * ({@link OutFrame#wire}) shared by every recipient. Reference counted by the fan-out tasks that use
+ * it; the last release frees the encodings.
  */
 public final class SharedPush {
   private final ByteBufAllocator alloc;
   private final BiFunction<FrameCodec, ByteBufAllocator, OutFrame> encoder;
-  private final OutFrame[] encoded = new OutFrame[Vsn.values().length];
+  private final ByteBuf[] wire = new ByteBuf[Vsn.values().length];
   private final boolean[] done = new boolean[Vsn.values().length];
   private final AtomicInteger refs = new AtomicInteger(1);
 
@@ -23,14 +25,21 @@ public final class SharedPush {
     this.encoder = encoder;
   }
 
-  /** The encoding for a serializer, or null when that serializer cannot carry this message. */
-  synchronized OutFrame frameFor(FrameCodec codec) {
+  /** The wire frame for a serializer, or null when that serializer cannot carry this message. */
+  synchronized ByteBuf wireFor(FrameCodec codec) {
     int i = codec.vsn().ordinal();
     if (!done[i]) {
-      encoded[i] = encoder.apply(codec, alloc);
+      OutFrame f = encoder.apply(codec, alloc);
+      if (f != null) {
+        try {
+          wire[i] = f.wire(alloc);
+        } finally {
+          f.content().release();
+        }
+      }
       done[i] = true;
     }
-    return encoded[i];
+    return wire[i];
   }
 
   SharedPush retain() {
@@ -41,10 +50,10 @@ public final class SharedPush {
   public void release() {
     if (refs.decrementAndGet() == 0) {
       synchronized (this) {
-        for (int i = 0; i < encoded.length; i++) {
-          if (encoded[i] != null) {
-            encoded[i].content().release();
-            encoded[i] = null;
+        for (int i = 0; i < wire.length; i++) {
+          if (wire[i] != null) {
+            wire[i].release();
+            wire[i] = null;
           }
         }
       }

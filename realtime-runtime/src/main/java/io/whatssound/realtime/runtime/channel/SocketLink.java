@@ -6,7 +6,8 @@ import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 import io.whatssound.realtime.runtime.metrics.RuntimeMetrics;
 import io.whatssound.realtime.runtime.protocol.FrameCodec;
 import io.whatssound.realtime.runtime.protocol.OutFrame;
-import io.netty.channel.ChannelFutureListener;
+import io.netty.buffer.ByteBuf;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,6 +25,7 @@ public final class SocketLink {
   private final RuntimeMetrics metrics;
   private final int maxDrops;
   private int dropsInARow;
+  private boolean dirty;
 
   public SocketLink(Channel channel, FrameCodec codec, RuntimeMetrics metrics, int maxDrops) {
     this.channel = channel;
@@ -40,8 +42,8 @@ public final class SocketLink {
     return codec;
   }
 
-  /** Writes a shared frame without flushing; false when dropped for a slow consumer. */
-  boolean offer(OutFrame frame) {
+  /** Writes a complete, shared wire frame without flushing; false when dropped for a slow consumer. */
+  boolean offer(ByteBuf wire) {
     if (!channel.isActive()) {
       return false;
     }
@@ -52,18 +54,28 @@ public final class SocketLink {
             "Disconnecting {}: it did not read {} messages in a row (slow consumer)",
             channel.remoteAddress(), maxDrops);
         metrics.rejected("slow_consumer");
-        channel
-            .writeAndFlush(new CloseWebSocketFrame(WebSocketCloseStatus.POLICY_VIOLATION, "slow consumer"))
-            .addListener(ChannelFutureListener.CLOSE);
+        channel.writeAndFlush(new CloseWebSocketFrame(WebSocketCloseStatus.POLICY_VIOLATION, "slow consumer"));
+        // the close frame waits behind data the client does not read: do not wait for it
+        channel.eventLoop().schedule(() -> { channel.close(); }, 1, TimeUnit.SECONDS);
       }
       return false;
     }
     dropsInARow = 0;
-    channel.write(frame.sharedFrame(), channel.voidPromise());
+    channel.write(wire.retainedDuplicate(), channel.voidPromise());
+    return true;
+  }
+
+  /** Whether a flush is owed since the last {@link #flush()}; used by the loop's flusher. */
+  boolean markDirty() {
+    if (dirty) {
+      return false;
+    }
+    dirty = true;
     return true;
   }
 
   void flush() {
+    dirty = false;
     channel.flush();
   }
 

@@ -1,6 +1,8 @@
 package io.whatssound.realtime.runtime.channel;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.util.concurrent.EventExecutor;
+import io.whatssound.realtime.runtime.protocol.FrameCodec;
 import io.whatssound.realtime.runtime.metrics.RuntimeMetrics;
 import io.whatssound.realtime.runtime.presence.PresenceState;
 import java.util.List;
@@ -15,6 +17,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class TopicRegistry {
   private final Map<TopicKey, Topic> topics = new ConcurrentHashMap<>();
+  private final Map<EventExecutor, LoopFlusher> flushers = new ConcurrentHashMap<>();
   private final RuntimeMetrics metrics;
 
   public TopicRegistry(RuntimeMetrics metrics) {
@@ -96,7 +99,12 @@ public final class TopicRegistry {
   private void deliver(
       List<Subscription> bucket, SharedPush push, Subscription exclude, Audience audience, String kind,
       StoredRef stored, long start) {
+    ByteBuf[] local = new ByteBuf[2];
     try {
+      if (bucket.isEmpty()) {
+        return;
+      }
+      LoopFlusher flusher = flushers.computeIfAbsent(bucket.get(0).loop(), LoopFlusher::new);
       int sent = 0;
       long bytes = 0;
       for (int i = 0; i < bucket.size(); i++) {
@@ -106,22 +114,43 @@ public final class TopicRegistry {
             || (stored != null && !s.wantsLive(stored))) {
           continue;
         }
-        var frame = push.frameFor(s.link().codec());
-        if (frame != null && s.link().offer(frame)) {
+        ByteBuf wire = localCopy(push, s.link().codec(), local, bucket.size());
+        if (wire != null && s.link().offer(wire)) {
+          flusher.mark(s.link());
           sent++;
-          bytes += frame.content().readableBytes();
+          bytes += wire.readableBytes();
         }
-      }
-      for (int i = 0; i < bucket.size(); i++) {
-        bucket.get(i).link().flush();
       }
       if (sent > 0) {
         metrics.delivered(kind, sent, bytes, System.nanoTime() - start);
       }
     } finally {
+      for (ByteBuf b : local) {
+        if (b != null) {
+          b.release();
+        }
+      }
       push.release();
     }
   }
+
+  /**
+   * This loop's own copy of the shared frame when it has many recipients here, so that the reference
+   * counting of the many duplicates written on this loop never contends with other loops.
+   */
+  private static ByteBuf localCopy(SharedPush push, FrameCodec codec, ByteBuf[] local, int recipients) {
+    int i = codec.vsn().ordinal();
+    if (local[i] == null) {
+      ByteBuf shared = push.wireFor(codec);
+      if (shared == null) {
+        return null;
+      }
+      local[i] = recipients > LOCAL_COPY_FROM ? shared.copy() : shared.retain();
+    }
+    return local[i];
+  }
+
+  private static final int LOCAL_COPY_FROM = 8;
 
   /**
    * Delivers one message to chosen subscriptions (e.g. Postgres Changes matches), one task per event

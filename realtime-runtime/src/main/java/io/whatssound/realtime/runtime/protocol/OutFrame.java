@@ -8,10 +8,26 @@ import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 /** Encoded bytes of one outgoing message and whether they travel as a binary frame. */
 public record OutFrame(ByteBuf content, boolean binary) {
 
-  /** A frame over a retained duplicate, so one encoding can be written to many sockets. */
-  public WebSocketFrame sharedFrame() {
-    ByteBuf dup = content.retainedDuplicate();
-    return binary ? new BinaryWebSocketFrame(dup) : new TextWebSocketFrame(dup);
+  /**
+   * The complete WebSocket frame as it goes on the wire (server frames are unmasked): a header and the
+   * bytes, built once so that fan-out writes need neither Netty's frame encoder nor a copy per socket.
+   */
+  public ByteBuf wire(io.netty.buffer.ByteBufAllocator alloc) {
+    int len = content.readableBytes();
+    int header = len < 126 ? 2 : len <= 0xFFFF ? 4 : 10;
+    ByteBuf out = alloc.directBuffer(header + len);
+    out.writeByte(0x80 | (binary ? 0x2 : 0x1));
+    if (len < 126) {
+      out.writeByte(len);
+    } else if (len <= 0xFFFF) {
+      out.writeByte(126);
+      out.writeShort(len);
+    } else {
+      out.writeByte(127);
+      out.writeLong(len);
+    }
+    out.writeBytes(content, content.readerIndex(), len);
+    return out;
   }
 
   /** A frame that takes ownership of the bytes. */

@@ -234,6 +234,25 @@ class FrameCodecTest {
   }
 
   @Test
+  void wireFramesCarryTheRightHeaderForEveryLengthClass() {
+    for (int len : new int[] {0, 125, 126, 65535, 65536}) {
+      OutFrame f = new OutFrame(Unpooled.wrappedBuffer(new byte[len]), len % 2 == 0);
+      ByteBuf w = f.wire(ALLOC);
+      try {
+        assertEquals(0x80 | (f.binary() ? 2 : 1), w.getUnsignedByte(0), "FIN and opcode");
+        int b1 = w.getUnsignedByte(1);
+        assertEquals(0, b1 & 0x80, "server frames are not masked");
+        long declared = (b1 & 0x7F) == 126 ? w.getUnsignedShort(2) : (b1 & 0x7F) == 127 ? w.getLong(2) : b1;
+        int header = (b1 & 0x7F) == 126 ? 4 : (b1 & 0x7F) == 127 ? 10 : 2;
+        assertEquals(len, declared);
+        assertEquals(header + len, w.readableBytes());
+      } finally {
+        w.release();
+      }
+    }
+  }
+
+  @Test
   void vsnParsing() {
     assertEquals(Vsn.V1, Vsn.parse(null).orElseThrow());
     assertEquals(Vsn.V2, Vsn.parse("2.0.0").orElseThrow());

@@ -92,8 +92,9 @@ class SocketSessionTest {
   private List<JsonNode> received(EmbeddedChannel ch) throws Exception {
     sockets.forEach(EmbeddedChannel::runPendingTasks);
     List<JsonNode> out = new ArrayList<>();
-    WebSocketFrame f;
-    while ((f = ch.readOutbound()) != null) {
+    Object o;
+    while ((o = ch.readOutbound()) != null) {
+      WebSocketFrame f = o instanceof WebSocketFrame w ? w : unwire((io.netty.buffer.ByteBuf) o);
       try {
         if (f instanceof TextWebSocketFrame t) {
           out.add(Json.MAPPER.readTree(t.text()));
@@ -105,6 +106,20 @@ class SocketSessionTest {
       }
     }
     return out;
+  }
+
+  /** Reads a pre-framed fan-out message (an unmasked server frame) back into a frame. */
+  private static WebSocketFrame unwire(io.netty.buffer.ByteBuf b) {
+    try {
+      int opcode = b.readUnsignedByte() & 0x0F;
+      int len = b.readUnsignedByte() & 0x7F;
+      long length = len == 126 ? b.readUnsignedShort() : len == 127 ? b.readLong() : len;
+      assertEquals(b.readableBytes(), length, "frame length");
+      var payload = Unpooled.copiedBuffer(b);
+      return opcode == 2 ? new BinaryWebSocketFrame(payload) : new TextWebSocketFrame(payload);
+    } finally {
+      b.release();
+    }
   }
 
   private static JsonNode only(List<JsonNode> frames, String event) {
