@@ -42,7 +42,9 @@ describe('postgres changes, database broadcasts and replay', { concurrency: fals
         ref uuid, raw bytea);
       ALTER TABLE public.songs REPLICA IDENTITY FULL;
       CREATE TABLE public.chat (id serial PRIMARY KEY, room text, body text);
-      ALTER PUBLICATION ${PUBLICATION} ADD TABLE public.songs, public.chat;`);
+      ALTER PUBLICATION ${PUBLICATION} ADD TABLE public.songs, public.chat;
+      CREATE POLICY "authenticated read" ON realtime.messages FOR SELECT TO authenticated USING (true);
+      CREATE POLICY "authenticated write" ON realtime.messages FOR INSERT TO authenticated WITH CHECK (true);`);
   });
 
   after(async () => {

@@ -206,6 +206,13 @@ public final class DatabaseContract {
             Sql.exec(owner, "CREATE POLICY " + Sql.ident("runtime_reads_" + role) + " ON realtime.messages FOR SELECT TO "
                 + r + " USING (true)");
           }
+          if (!Sql.exists(owner, "SELECT 1 FROM pg_policies WHERE schemaname = 'realtime' AND tablename = 'messages' "
+              + "AND policyname = ?", "runtime_writes_" + role)) {
+            Sql.exec(owner, "CREATE POLICY " + Sql.ident("runtime_writes_" + role) + " ON realtime.messages FOR INSERT TO "
+                + r + " WITH CHECK (true)");
+          }
+          // authorization checks run as the client's role (SET ROLE), never as anything else
+          Sql.exec(owner, "GRANT anon, authenticated, service_role TO " + r);
           return null;
         });
     LOG.info("Runtime role {} is ready", role);
@@ -219,6 +226,7 @@ public final class DatabaseContract {
     }
     Sql.exists(owner, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = ?", role);
     Sql.exec(owner, "DROP POLICY IF EXISTS " + Sql.ident("runtime_reads_" + role) + " ON realtime.messages");
+    Sql.exec(owner, "DROP POLICY IF EXISTS " + Sql.ident("runtime_writes_" + role) + " ON realtime.messages");
     Sql.exec(owner, "DROP OWNED BY " + Sql.ident(role));
     Sql.exec(owner, "DROP ROLE " + Sql.ident(role));
   }

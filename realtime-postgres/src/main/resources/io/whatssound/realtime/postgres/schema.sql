@@ -95,3 +95,46 @@ REVOKE ALL ON FUNCTION realtime.ensure_partition(date) FROM PUBLIC;
 REVOKE ALL ON FUNCTION realtime.insert_message(text, text, jsonb, bytea, boolean) FROM PUBLIC;
 GRANT USAGE ON SCHEMA realtime TO PUBLIC;
 GRANT EXECUTE ON FUNCTION realtime.topic() TO PUBLIC;
+
+-- Supabase's API roles, which policies name (created only where missing; Supabase databases have them).
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon') THEN
+    CREATE ROLE anon NOLOGIN NOINHERIT;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN
+    CREATE ROLE authenticated NOLOGIN NOINHERIT;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'service_role') THEN
+    BEGIN
+      CREATE ROLE service_role NOLOGIN NOINHERIT BYPASSRLS;
+    EXCEPTION WHEN insufficient_privilege THEN
+      CREATE ROLE service_role NOLOGIN NOINHERIT;
+    END;
+  END IF;
+END
+$$;
+GRANT USAGE ON SCHEMA realtime TO anon, authenticated, service_role;
+GRANT SELECT, INSERT ON realtime.messages TO anon, authenticated, service_role;
+
+-- The JWT helpers Supabase policies call, reading the claims the runtime sets for each check.
+CREATE SCHEMA IF NOT EXISTS auth;
+GRANT USAGE ON SCHEMA auth TO anon, authenticated, service_role;
+DO $$
+BEGIN
+  IF to_regprocedure('auth.jwt()') IS NULL THEN
+    CREATE FUNCTION auth.jwt() RETURNS jsonb LANGUAGE sql STABLE
+      AS $f$ SELECT coalesce(nullif(current_setting('request.jwt.claims', true), ''), '{}')::jsonb $f$;
+  END IF;
+  IF to_regprocedure('auth.uid()') IS NULL THEN
+    CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE
+      AS $f$ SELECT nullif(coalesce(nullif(current_setting('request.jwt.claim.sub', true), ''),
+                                    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')), '')::uuid $f$;
+  END IF;
+  IF to_regprocedure('auth.role()') IS NULL THEN
+    CREATE FUNCTION auth.role() RETURNS text LANGUAGE sql STABLE
+      AS $f$ SELECT coalesce(nullif(current_setting('request.jwt.claim.role', true), ''),
+                             (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role')) $f$;
+  END IF;
+END
+$$;

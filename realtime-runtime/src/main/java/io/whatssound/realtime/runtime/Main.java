@@ -6,6 +6,7 @@ import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.crypto.MACSigner;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
+import io.whatssound.realtime.runtime.cluster.ClusterSettings;
 import io.whatssound.realtime.runtime.config.RuntimeConfig;
 import io.whatssound.realtime.runtime.server.RealtimeServer;
 import java.security.SecureRandom;
@@ -27,8 +28,10 @@ public final class Main {
 
   public static void main(String[] args) throws Exception {
     RuntimeConfig config;
+    ClusterSettings cluster;
     try {
       config = RuntimeConfig.fromEnv(System.getenv());
+      cluster = ClusterSettings.fromEnv(System.getenv(), "realtime-" + config.database().contract().slot());
     } catch (RuntimeConfig.ConfigException e) {
       System.err.println("Invalid configuration: " + e.getMessage());
       System.exit(2);
@@ -41,8 +44,8 @@ public final class Main {
     }
     RealtimeServer server;
     try {
-      server = new RealtimeServer(config, clock).start();
-    } catch (IllegalArgumentException | java.io.IOException e) {
+      server = new RealtimeServer(config, cluster, clock).start();
+    } catch (IllegalArgumentException | IllegalStateException | java.io.IOException e) {
       System.err.println("Could not start: " + e.getMessage());
       System.exit(2);
       return;

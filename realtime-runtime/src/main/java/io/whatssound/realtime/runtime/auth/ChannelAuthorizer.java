@@ -1,29 +1,35 @@
 package io.whatssound.realtime.runtime.auth;
 
 import io.whatssound.realtime.runtime.channel.TopicKey;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 
-/** Decides who may read from and write to a private channel. Public channels are open to any valid token. */
+/**
+ * Decides what a token may do on a private channel. Public channels are open to any valid token.
+ * Answers asynchronously: a decision may need the database, and event loops never wait for it.
+ */
 public interface ChannelAuthorizer {
 
-  boolean canRead(VerifiedToken token, TopicKey key);
+  /** What a token may do on one topic. */
+  record Permissions(boolean readBroadcast, boolean readPresence, boolean writeBroadcast, boolean writePresence) {
+    public static final Permissions ALL = new Permissions(true, true, true, true);
+    public static final Permissions NONE = new Permissions(false, false, false, false);
 
-  boolean canWrite(VerifiedToken token, TopicKey key);
+    /** Joining needs permission to read something. */
+    public boolean canRead() {
+      return readBroadcast || readPresence;
+    }
+  }
+
+  CompletableFuture<Permissions> permissions(VerifiedToken token, TopicKey key);
 
   /**
    * Private channels open to a fixed set of JWT roles (by default {@code authenticated} and
-   * {@code service_role}); the stand-in until policies in the database decide.
+   * {@code service_role}); used when the runtime has no database.
    */
-  static ChannelAuthorizer byRole(java.util.Set<String> roles) {
-    return new ChannelAuthorizer() {
-      @Override
-      public boolean canRead(VerifiedToken token, TopicKey key) {
-        return !key.isPrivate() || roles.contains(token.role());
-      }
-
-      @Override
-      public boolean canWrite(VerifiedToken token, TopicKey key) {
-        return canRead(token, key);
-      }
-    };
+  static ChannelAuthorizer byRole(Set<String> roles) {
+    return (token, key) ->
+        CompletableFuture.completedFuture(
+            !key.isPrivate() || roles.contains(token.role()) ? Permissions.ALL : Permissions.NONE);
   }
 }

@@ -75,7 +75,8 @@ public final class JwtVerifier {
     if (!expiresAt.isAfter(clock.instant())) {
       throw new TokenRejected(EXPIRED, true);
     }
-    return new VerifiedToken(token.trim(), r, expiresAt, claims.getClaims());
+    // as signed: numeric dates stay seconds
+    return new VerifiedToken(token.trim(), r, expiresAt, claims.toJSONObject());
   }
 
   /** The Supabase wording of an expiry seen on a channel: "Token has expired N seconds ago". */

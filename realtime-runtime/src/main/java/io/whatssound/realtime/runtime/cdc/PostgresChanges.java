@@ -191,6 +191,11 @@ public final class PostgresChanges implements ReplicationStream.Sink {
     router.remove(sub);
   }
 
+  /** A change another pod read from the slot: route it to this pod's bindings. */
+  public void routeRelayed(ChangeRecord change) {
+    router.route(change);
+  }
+
   // ---- replay
 
   /** A stored broadcast. */
@@ -301,7 +306,9 @@ public final class PostgresChanges implements ReplicationStream.Sink {
         }
       }
     }
-    router.route(new ChangeRecord(rel.schema(), rel.table(), type, commitTimestamp, columns, keys, record, old));
+    ChangeRecord change = new ChangeRecord(rel.schema(), rel.table(), type, commitTimestamp, columns, keys, record, old);
+    router.route(change);
+    topics.cluster().change(change);
   }
 
   private ObjectNode row(PgOutputMessage.Relation rel, Map<String, String> columns, PgOutputMessage.Tuple tuple) {
@@ -346,7 +353,9 @@ public final class PostgresChanges implements ReplicationStream.Sink {
     TopicKey key = TopicKey.ofSubTopic(v.get("topic"), "t".equals(v.get("private")));
     String topic = key.topic();
     SharedPush push = new SharedPush(alloc, (c, a) -> c.encodeBroadcast(a, topic, b));
-    topics.publish(key, push, null, TopicRegistry.Audience.ALL, "broadcast", new StoredRef(id, epochMillis(v.get("inserted_at"))));
+    StoredRef stored = new StoredRef(id, epochMillis(v.get("inserted_at")));
+    topics.publish(key, push, null, TopicRegistry.Audience.ALL, "broadcast", stored);
+    topics.cluster().storedBroadcast(key, b, stored);
   }
 
   /** {@code inserted_at} is a UTC timestamp without zone, e.g. {@code 2026-01-02 03:04:05.678}. */

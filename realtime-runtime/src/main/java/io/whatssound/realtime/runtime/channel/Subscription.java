@@ -2,6 +2,7 @@ package io.whatssound.realtime.runtime.channel;
 
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.whatssound.realtime.runtime.auth.ChannelAuthorizer;
 import io.whatssound.realtime.runtime.auth.VerifiedToken;
 
 /**
@@ -20,6 +21,7 @@ public final class Subscription {
   private VerifiedToken token;
   private ScheduledFuture<?> expiry;
   private Topic topic;
+  private ChannelAuthorizer.Permissions permissions = ChannelAuthorizer.Permissions.ALL;
   /** Ids of stored messages already sent, while a replay is in progress or done; null without replay. */
   private java.util.Set<String> seenStored;
   /** With replay: stored messages inserted before the join belong to the replay, not to the live stream. */
@@ -82,6 +84,15 @@ public final class Subscription {
 
   public void enablePresence() {
     presenceEnabled = true;
+  }
+
+  /** What this subscription's token may do on its topic. */
+  public ChannelAuthorizer.Permissions permissions() {
+    return permissions;
+  }
+
+  public void permissions(ChannelAuthorizer.Permissions p) {
+    permissions = p;
   }
 
   public VerifiedToken token() {

@@ -2,6 +2,7 @@ package io.whatssound.realtime.runtime.channel;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.util.concurrent.EventExecutor;
+import io.whatssound.realtime.runtime.cluster.ClusterRelay;
 import io.whatssound.realtime.runtime.protocol.FrameCodec;
 import io.whatssound.realtime.runtime.metrics.RuntimeMetrics;
 import io.whatssound.realtime.runtime.presence.PresenceState;
@@ -19,9 +20,19 @@ public final class TopicRegistry {
   private final Map<TopicKey, Topic> topics = new ConcurrentHashMap<>();
   private final Map<EventExecutor, LoopFlusher> flushers = new ConcurrentHashMap<>();
   private final RuntimeMetrics metrics;
+  private volatile ClusterRelay cluster = ClusterRelay.LOCAL;
 
   public TopicRegistry(RuntimeMetrics metrics) {
     this.metrics = metrics;
+  }
+
+  /** Where local broadcasts and presence changes go to reach the other pods; {@link ClusterRelay#LOCAL} alone. */
+  public ClusterRelay cluster() {
+    return cluster;
+  }
+
+  public void cluster(ClusterRelay relay) {
+    cluster = relay;
   }
 
   /** Who receives a fan-out. */
@@ -29,7 +40,9 @@ public final class TopicRegistry {
     /** every subscriber */
     ALL,
     /** subscribers that asked for presence */
-    PRESENCE
+    PRESENCE,
+    /** subscriptions chosen by the caller (e.g. matching Postgres Changes bindings) */
+    CHOSEN
   }
 
   /** Adds a subscription; call on its event loop. */
@@ -45,6 +58,7 @@ public final class TopicRegistry {
     s.topic(t);
     t.bucket(s.loop()).add(s);
     metrics.channelJoined();
+    cluster.seed(s.key(), t.presence);
     return t.presence;
   }
 
@@ -110,7 +124,8 @@ public final class TopicRegistry {
       for (int i = 0; i < bucket.size(); i++) {
         Subscription s = bucket.get(i);
         if (s == exclude
-            || (audience == Audience.PRESENCE && !s.presenceEnabled())
+            || (audience == Audience.PRESENCE && !(s.presenceEnabled() && s.permissions().readPresence()))
+            || (audience == Audience.ALL && !s.permissions().readBroadcast())
             || (stored != null && !s.wantsLive(stored))) {
           continue;
         }
@@ -164,7 +179,7 @@ public final class TopicRegistry {
     }
     for (Map.Entry<EventExecutor, List<Subscription>> e : byLoop.entrySet()) {
       push.retain();
-      e.getKey().execute(() -> deliver(e.getValue(), push, null, Audience.ALL, kind, null, start));
+      e.getKey().execute(() -> deliver(e.getValue(), push, null, Audience.CHOSEN, kind, null, start));
     }
     push.release();
   }

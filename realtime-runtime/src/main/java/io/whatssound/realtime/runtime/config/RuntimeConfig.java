@@ -25,6 +25,7 @@ import java.util.stream.Collectors;
  * @param privateRoles      JWT roles allowed on private channels until database authorization decides
  * @param slowConsumerDrops messages dropped in a row for a socket that does not read before it is disconnected
  * @param database          the database for Postgres Changes, database broadcasts and replay
+ * @param privateOnly       refuse public channels
  */
 public record RuntimeConfig(
     String host,
@@ -38,7 +39,8 @@ public record RuntimeConfig(
     int maxFrameBytes,
     Set<String> privateRoles,
     int slowConsumerDrops,
-    DatabaseSettings database) {
+    DatabaseSettings database,
+    boolean privateOnly) {
 
   public static final int MIN_FRAME_BYTES = 3 * 1024 * 1024;
 
@@ -73,7 +75,8 @@ public record RuntimeConfig(
             .map(RuntimeConfig::csv)
             .orElse(Set.of("authenticated", "service_role")),
         r.integer("REALTIME_SLOW_CONSUMER_DROPS", 1000),
-        database(r));
+        database(r),
+        r.bool("REALTIME_PRIVATE_ONLY", false));
   }
 
   private static DatabaseSettings database(Reader r) {
@@ -102,13 +105,13 @@ public record RuntimeConfig(
   public RuntimeConfig withJwtSecret(String secret) {
     return new RuntimeConfig(
         host, port, Optional.of(secret), jwks, limits, joinErrorDelay, idleTimeout, shutdownDrain,
-        maxFrameBytes, privateRoles, slowConsumerDrops, database);
+        maxFrameBytes, privateRoles, slowConsumerDrops, database, privateOnly);
   }
 
   public RuntimeConfig withDatabase(DatabaseSettings db) {
     return new RuntimeConfig(
         host, port, jwtSecret, jwks, limits, joinErrorDelay, idleTimeout, shutdownDrain,
-        maxFrameBytes, privateRoles, slowConsumerDrops, db);
+        maxFrameBytes, privateRoles, slowConsumerDrops, db, privateOnly);
   }
 
   private static Set<String> csv(String value) {

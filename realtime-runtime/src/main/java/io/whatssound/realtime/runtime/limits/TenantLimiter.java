@@ -4,6 +4,7 @@ import io.whatssound.realtime.runtime.config.TenantLimits;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntSupplier;
 
 /** The tenant-wide counters behind {@link TenantLimits}: connected users, joins/s and events/s. */
 public final class TenantLimiter {
@@ -12,6 +13,7 @@ public final class TenantLimiter {
   private final AtomicInteger connected = new AtomicInteger();
   private final RateWindow joins;
   private final RateWindow events;
+  private volatile IntSupplier elsewhere = () -> 0;
 
   public TenantLimiter(TenantLimits limits, Clock clock) {
     this.limits = limits;
@@ -28,7 +30,7 @@ public final class TenantLimiter {
   public boolean tryConnect() {
     while (true) {
       int n = connected.get();
-      if (n >= limits.maxConcurrentUsers()) {
+      if (n + elsewhere.getAsInt() >= limits.maxConcurrentUsers()) {
         return false;
       }
       if (connected.compareAndSet(n, n + 1)) {
@@ -47,7 +49,15 @@ public final class TenantLimiter {
 
   /** Whether the tenant has more users than allowed (a join is refused then). */
   public boolean overUserLimit() {
-    return connected.get() > limits.maxConcurrentUsers();
+    return connected.get() + elsewhere.getAsInt() > limits.maxConcurrentUsers();
+  }
+
+  /**
+   * The tenant's sockets on other pods, as they last reported them (a cluster); the user limit counts
+   * them too, so it may overshoot by what pods admit between two reports.
+   */
+  public void countElsewhere(IntSupplier remoteConnected) {
+    elsewhere = remoteConnected;
   }
 
   public boolean tryJoin() {

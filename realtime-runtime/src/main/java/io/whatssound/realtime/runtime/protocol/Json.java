@@ -39,6 +39,15 @@ public final class Json {
     }
   }
 
+  /** Any value (e.g. verified JWT claims) as JSON text. */
+  public static String bytesAsString(Object value) {
+    try {
+      return MAPPER.writeValueAsString(value);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   /** Parses a JSON object, or throws {@link FrameException} saying what is wrong. */
   public static ObjectNode object(byte[] bytes, String what) throws FrameException {
     JsonNode node = tree(bytes, 0, bytes.length, what);

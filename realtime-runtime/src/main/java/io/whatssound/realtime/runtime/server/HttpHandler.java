@@ -194,9 +194,17 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       HttpResponses.json(ctx, req, HttpResponseStatus.UNPROCESSABLE_ENTITY, Map.of("message", e.getMessage()));
       return;
     }
-    RestBroadcast.Outcome outcome = rest.publish(token, messages, ctx.alloc());
-    HttpResponses.json(ctx, req, HttpResponseStatus.valueOf(outcome.status()),
-        outcome.message() == null ? null : Map.of("message", outcome.message()));
+    req.retain();
+    rest.publish(token, messages, ctx.alloc())
+        .whenComplete((outcome, failure) -> ctx.executor().execute(() -> {
+          try {
+            RestBroadcast.Outcome o = failure == null ? outcome : new RestBroadcast.Outcome(500, "Internal error");
+            HttpResponses.json(ctx, req, HttpResponseStatus.valueOf(o.status()),
+                o.message() == null ? null : Map.of("message", o.message()));
+          } finally {
+            req.release();
+          }
+        }));
   }
 
   /** {@code /{topic}/events/{event}} with a JSON or binary body. */

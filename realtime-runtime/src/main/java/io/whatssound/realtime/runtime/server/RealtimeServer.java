@@ -22,10 +22,13 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.whatssound.realtime.runtime.auth.ChannelAuthorizer;
+import io.whatssound.realtime.runtime.auth.DatabaseAuthorizer;
 import io.whatssound.realtime.runtime.auth.JwksKeys;
 import io.whatssound.realtime.runtime.auth.JwtVerifier;
 import io.whatssound.realtime.runtime.channel.Ids;
 import io.whatssound.realtime.runtime.channel.TopicRegistry;
+import io.whatssound.realtime.runtime.cluster.ClusterNode;
+import io.whatssound.realtime.runtime.cluster.ClusterSettings;
 import io.whatssound.realtime.runtime.config.RuntimeConfig;
 import io.whatssound.realtime.runtime.limits.TenantLimiter;
 import io.whatssound.realtime.runtime.metrics.RuntimeMetrics;
@@ -55,10 +58,17 @@ public final class RealtimeServer implements AutoCloseable {
   private final ChannelGroup sockets = new DefaultChannelGroup("realtime-sockets", GlobalEventExecutor.INSTANCE);
   private final Optional<RuntimeDatabase> database;
   private final Optional<ReplicationStream> stream;
+  private final Optional<ClusterNode> cluster;
   private volatile boolean accepting;
   private Channel serverChannel;
 
+  /** A single node (no cluster messaging). */
   public RealtimeServer(RuntimeConfig config, Clock clock) throws IOException {
+    this(config, ClusterSettings.single("realtime"), clock);
+  }
+
+  /** A pod that joins its tenant's cluster when {@code clusterSettings} name peers or a DNS name. */
+  public RealtimeServer(RuntimeConfig config, ClusterSettings clusterSettings, Clock clock) throws IOException {
     RuntimeMetrics metrics = new RuntimeMetrics();
     TenantLimiter limiter = new TenantLimiter(config.limits(), clock);
     metrics.connectionsGauge(limiter::connected);
@@ -69,6 +79,11 @@ public final class RealtimeServer implements AutoCloseable {
     }
     JwtVerifier verifier = new JwtVerifier(config.jwtSecret(), jwks, clock);
     TopicRegistry topics = new TopicRegistry(metrics);
+    Optional<ClusterNode> node =
+        clusterSettings.enabled()
+            ? Optional.of(new ClusterNode(clusterSettings, topics, limiter, metrics, clock, PooledByteBufAllocator.DEFAULT))
+            : Optional.empty();
+    this.cluster = node;
     this.database =
         config.database().enabled() ? Optional.of(RuntimeDatabase.start(config.database(), clock)) : Optional.empty();
     Optional<PostgresChanges> postgres =
@@ -76,11 +91,13 @@ public final class RealtimeServer implements AutoCloseable {
     this.stream =
         database.map(
             db -> new ReplicationStream(db.replicationUrl(), db.settings().contract(), db.settings().provision(),
-                postgres.orElseThrow()));
+                node.isPresent() ? node.get().cdc(postgres.orElseThrow()) : postgres.orElseThrow()));
     this.rt =
         new RuntimeContext(
-            config, clock, verifier, ChannelAuthorizer.byRole(config.privateRoles()), topics, limiter, metrics, new Ids(),
-            postgres);
+            config, clock, verifier,
+            database.<ChannelAuthorizer>map(db -> new DatabaseAuthorizer(db.queries(), db.executor()))
+                .orElseGet(() -> ChannelAuthorizer.byRole(config.privateRoles())),
+            topics, limiter, metrics, new Ids(), postgres);
     boolean epoll = Epoll.isAvailable();
     IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     this.boss = new MultiThreadIoEventLoopGroup(1, io);
@@ -119,10 +136,19 @@ public final class RealtimeServer implements AutoCloseable {
                     ch.pipeline()
                         .addLast("http", new HttpServerCodec())
                         .addLast("http-aggregator", new HttpObjectAggregator(c.maxFrameBytes()))
-                        .addLast("http-handler", new HttpHandler(rt, () -> accepting, tracker));
+                        .addLast("http-handler", new HttpHandler(rt, () -> accepting && cluster.map(ClusterNode::ready).orElse(true), tracker));
                   }
                 });
     serverChannel = b.bind(c.host(), c.port()).sync().channel();
+    if (cluster.isPresent()) {
+      try {
+        cluster.get().start();
+      } catch (InterruptedException e) {
+        throw e;
+      } catch (Exception e) {
+        throw new IllegalStateException("Could not join the cluster (check REALTIME_CLUSTER_*): " + e.getMessage(), e);
+      }
+    }
     stream.ifPresent(ReplicationStream::start);
     accepting = true;
     LOG.info("Realtime runtime listening on {}:{}", c.host(), port());
@@ -135,6 +161,11 @@ public final class RealtimeServer implements AutoCloseable {
 
   public boolean accepting() {
     return accepting;
+  }
+
+  /** This pod's cluster membership; empty for a single node. */
+  public Optional<ClusterNode> cluster() {
+    return cluster;
   }
 
   RuntimeContext context() {
@@ -165,6 +196,7 @@ public final class RealtimeServer implements AutoCloseable {
       sockets.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
     }
     stream.ifPresent(ReplicationStream::close);
+    cluster.ifPresent(ClusterNode::close);
     database.ifPresent(RuntimeDatabase::close);
     workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();

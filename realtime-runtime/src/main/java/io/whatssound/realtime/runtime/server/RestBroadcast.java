@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.buffer.ByteBufAllocator;
+import io.whatssound.realtime.runtime.auth.ChannelAuthorizer;
 import io.whatssound.realtime.runtime.auth.VerifiedToken;
 import io.whatssound.realtime.runtime.channel.SharedPush;
 import io.whatssound.realtime.runtime.channel.TopicKey;
@@ -13,6 +14,7 @@ import io.whatssound.realtime.runtime.protocol.Json;
 import io.whatssound.realtime.runtime.protocol.UserBroadcast;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /** The REST broadcast API: validates a whole request, then publishes every message or none. */
 final class RestBroadcast {
@@ -58,30 +60,39 @@ final class RestBroadcast {
     return out;
   }
 
-  /** Checks limits and permissions for all messages, then publishes them. */
-  Outcome publish(VerifiedToken token, List<Message> messages, ByteBufAllocator alloc) {
+  /** Checks limits and permissions for all messages, then publishes them (all or none). */
+  CompletableFuture<Outcome> publish(VerifiedToken token, List<Message> messages, ByteBufAllocator alloc) {
     for (Message m : messages) {
       if (m.broadcast().size() > rt.config().limits().maxPayloadBytes()) {
         rt.metrics().rejected("payload_size_exceeded");
-        return new Outcome(422, "Payload size exceeded: the limit is "
-            + rt.config().limits().maxPayloadBytes() / 1024 + " KB");
-      }
-      if (!rt.authorizer().canWrite(token, m.key())) {
-        rt.metrics().rejected("unauthorized_write");
-        return new Outcome(401, "Unauthorized");
+        return CompletableFuture.completedFuture(new Outcome(422, "Payload size exceeded: the limit is "
+            + rt.config().limits().maxPayloadBytes() / 1024 + " KB"));
       }
     }
-    if (!rt.limiter().tryEvents(messages.size())) {
-      rt.metrics().rejected("events_per_second");
-      return new Outcome(429, "Too many requests");
+    List<CompletableFuture<ChannelAuthorizer.Permissions>> checks = new ArrayList<>();
+    for (TopicKey key : messages.stream().map(Message::key).filter(TopicKey::isPrivate).distinct().toList()) {
+      checks.add(rt.authorizer().permissions(token, key));
     }
-    for (Message m : messages) {
-      rt.metrics().messageIn("rest_broadcast", m.broadcast().size());
-      String topic = m.key().topic();
-      UserBroadcast b = m.broadcast();
-      SharedPush push = new SharedPush(alloc, (c, a) -> c.encodeBroadcast(a, topic, b));
-      rt.topics().publish(m.key(), push, null, Audience.ALL, "broadcast");
-    }
-    return Outcome.ACCEPTED;
+    return CompletableFuture.allOf(checks.toArray(CompletableFuture[]::new))
+        .handle((v, failure) -> failure == null && checks.stream().allMatch(c -> c.join().writeBroadcast()))
+        .thenApply(allowed -> {
+          if (!allowed) {
+            rt.metrics().rejected("unauthorized_write");
+            return new Outcome(401, "Unauthorized");
+          }
+          if (!rt.limiter().tryEvents(messages.size())) {
+            rt.metrics().rejected("events_per_second");
+            return new Outcome(429, "Too many requests");
+          }
+          for (Message m : messages) {
+            rt.metrics().messageIn("rest_broadcast", m.broadcast().size());
+            String topic = m.key().topic();
+            UserBroadcast b = m.broadcast();
+            SharedPush push = new SharedPush(alloc, (c, a) -> c.encodeBroadcast(a, topic, b));
+            rt.topics().publish(m.key(), push, null, Audience.ALL, "broadcast");
+            rt.topics().cluster().broadcast(m.key(), b);
+          }
+          return Outcome.ACCEPTED;
+        });
   }
 }

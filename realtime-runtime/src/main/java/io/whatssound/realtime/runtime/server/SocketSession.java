@@ -13,6 +13,7 @@ import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.handler.timeout.IdleStateEvent;
+import io.whatssound.realtime.runtime.auth.ChannelAuthorizer.Permissions;
 import io.whatssound.realtime.runtime.auth.JwtVerifier;
 import io.whatssound.realtime.runtime.auth.TokenRejected;
 import io.whatssound.realtime.runtime.auth.VerifiedToken;
@@ -36,6 +37,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -189,14 +191,41 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
       return;
     }
     TopicKey key = new TopicKey(topic, req.isPrivate());
-    if (!rt.authorizer().canRead(token, key)) {
+    if (!key.isPrivate() && rt.config().privateOnly()) {
+      refuseJoin(m, "PrivateOnly", "This project only allows private channels");
+      return;
+    }
+    VerifiedToken verified = token;
+    CompletableFuture<Permissions> decision = rt.authorizer().permissions(token, key);
+    if (decision.isDone() && !decision.isCompletedExceptionally()) {
+      admit(m, req, verified, key, name, decision.join());
+    } else {
+      decision.whenComplete(
+          (p, failure) -> ctx.executor().execute(
+              () -> admit(m, req, verified, key, name, failure == null ? p : Permissions.NONE)));
+    }
+  }
+
+  /** Completes a join once its permissions are known. */
+  private void admit(InboundMessage m, JoinRequest req, VerifiedToken token, TopicKey key, String name, Permissions perms) {
+    if (!ctx.channel().isActive()) {
+      return;
+    }
+    if (!perms.canRead()) {
       refuseJoin(m, "Unauthorized", "You do not have permissions to read from this Channel topic: " + name);
       return;
+    }
+    String topic = key.topic();
+    Subscription existing = channels.get(topic);
+    if (existing != null) {
+      stop(existing);
+      push(existing, "phx_close", existing.joinRef(), EMPTY);
     }
     String presenceKey = req.presenceKey().isEmpty() ? UUID.randomUUID().toString() : req.presenceKey();
     Subscription sub =
         new Subscription(
             rt.ids().next(), link, key, m.joinRef(), req.self(), req.ack(), presenceKey, req.presenceEnabled(), token);
+    sub.permissions(perms);
     channels.put(topic, sub);
     PresenceState presence = rt.topics().join(sub);
     sub.token(token, scheduleExpiry(sub, token));
@@ -223,7 +252,7 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
           g.writeEndArray();
           g.writeEndObject();
         });
-    if (sub.presenceEnabled()) {
+    if (sub.presenceEnabled() && perms.readPresence()) {
       push(sub, "presence_state", null, presence::writeState);
     }
     postgresChanges(sub, req, name);
@@ -333,7 +362,7 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
       reply(m, "error", reason(TOO_MANY_EVENTS));
       return;
     }
-    if (!rt.authorizer().canWrite(sub.token(), sub.key())) {
+    if (!sub.permissions().writeBroadcast()) {
       rt.metrics().rejected("unauthorized_write");
       reply(m, "error", reason("Unauthorized: You do not have permissions to write to this Channel topic: "
           + sub.key().subTopic()));
@@ -342,6 +371,7 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
     String topic = sub.topicName();
     SharedPush push = new SharedPush(ctx.alloc(), (c, alloc) -> c.encodeBroadcast(alloc, topic, b));
     rt.topics().publish(sub.key(), push, sub.self() ? null : sub, Audience.ALL, "broadcast");
+    rt.topics().cluster().broadcast(sub.key(), b);
     if (sub.ack()) {
       reply(m, "ok", EMPTY);
     }
@@ -370,7 +400,7 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
       reply(m, "error", reason("Presence track payload must be a map"));
       return;
     }
-    if (!rt.authorizer().canWrite(sub.token(), sub.key())) {
+    if (!sub.permissions().writePresence()) {
       rt.metrics().rejected("unauthorized_write");
       reply(m, "error", reason("Unauthorized: You do not have permissions to track presence on this Channel topic: "
           + sub.key().subTopic()));
@@ -385,6 +415,7 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
     SharedPush push =
         new SharedPush(ctx.alloc(), (c, alloc) -> c.encode(alloc, null, null, topic, "presence_diff", diff::write));
     rt.topics().publish(sub.key(), push, null, Audience.PRESENCE, "presence_diff");
+    rt.topics().cluster().presence(sub.key(), sub.id(), diff);
   }
 
   // ---- tokens
@@ -401,11 +432,19 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
       close(sub, rejectionText(e, raw));
       return;
     }
-    if (!rt.authorizer().canRead(token, sub.key())) {
-      close(sub, "You do not have permissions to read from this Channel topic: " + sub.key().subTopic());
-      return;
-    }
-    sub.token(token, scheduleExpiry(sub, token));
+    rt.authorizer().permissions(token, sub.key()).whenComplete(
+        (p, failure) -> ctx.executor().execute(() -> {
+          if (channels.get(sub.topicName()) != sub) {
+            return;
+          }
+          Permissions perms = failure == null ? p : Permissions.NONE;
+          if (!perms.canRead()) {
+            close(sub, "You do not have permissions to read from this Channel topic: " + sub.key().subTopic());
+            return;
+          }
+          sub.permissions(perms);
+          sub.token(token, scheduleExpiry(sub, token));
+        }));
   }
 
   private io.netty.util.concurrent.ScheduledFuture<?> scheduleExpiry(Subscription sub, VerifiedToken token) {

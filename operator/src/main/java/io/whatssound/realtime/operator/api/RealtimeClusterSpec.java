@@ -1,0 +1,282 @@
+package io.whatssound.realtime.operator.api;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.ValidationRule;
+import java.util.List;
+import java.util.Map;
+
+/** The desired state of one tenant. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class RealtimeClusterSpec {
+  /** the tenant's PostgreSQL database */
+  @Required
+  private Database database;
+  /** how clients' JWTs are verified */
+  @Required
+  private Auth auth;
+  /** change data capture: publication and slot */
+  private Cdc cdc = new Cdc();
+  /** daily partitions of realtime.messages */
+  private Partitions partitions = new Partitions();
+  /** the PgBouncer pooler in front of the database */
+  private Pooler pooler = new Pooler();
+  /** the runtime's tenant limits */
+  private Limits limits = new Limits();
+  /** the client Service every pool's ready pods sit behind */
+  private ClientService service = new ClientService();
+  /** only private channels may be joined */
+  @Default("false")
+  private boolean privateOnly;
+  /** on deletion: Retain leaves slot, publications and runtime role in the database; Delete drops them (never user tables) */
+  @Default("Retain")
+  @Pattern("^(Retain|Delete)$")
+  private String reclaimPolicy = "Retain";
+
+  public Database getDatabase() { return database; }
+  public void setDatabase(Database database) { this.database = database; }
+  public Auth getAuth() { return auth; }
+  public void setAuth(Auth auth) { this.auth = auth; }
+  public Cdc getCdc() { return cdc; }
+  public void setCdc(Cdc cdc) { this.cdc = cdc; }
+  public Partitions getPartitions() { return partitions; }
+  public void setPartitions(Partitions partitions) { this.partitions = partitions; }
+  public Pooler getPooler() { return pooler; }
+  public void setPooler(Pooler pooler) { this.pooler = pooler; }
+  public Limits getLimits() { return limits; }
+  public void setLimits(Limits limits) { this.limits = limits; }
+  public ClientService getService() { return service; }
+  public void setService(ClientService service) { this.service = service; }
+  public boolean getPrivateOnly() { return privateOnly; }
+  public void setPrivateOnly(boolean privateOnly) { this.privateOnly = privateOnly; }
+  public String getReclaimPolicy() { return reclaimPolicy; }
+  public void setReclaimPolicy(String reclaimPolicy) { this.reclaimPolicy = reclaimPolicy; }
+
+  /** Where the tenant's database is and who owns it. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class Database {
+    /** host name or address of the PostgreSQL server */
+    @Required
+    @Pattern("^[A-Za-z0-9.:-]+$")
+    private String host;
+    @Default("5432")
+    @Min(1)
+    @Max(65535)
+    private int port = 5432;
+    /** database name (immutable) */
+    @Required
+    @Pattern("^[a-z_][a-z0-9_]{0,62}$")
+    @ValidationRule(value = "self == oldSelf", message = "database.name is immutable: create a new RealtimeCluster for another database")
+    private String name;
+    /** libpq sslmode the runtime and the pooler use */
+    @Default("require")
+    @Pattern("^(disable|allow|prefer|require|verify-ca|verify-full)$")
+    private String sslMode = "require";
+    /** Secret with the owner's username and password (used to provision) */
+    @Required
+    private SecretKeys credentialsSecret;
+    /** the runtime's least-privilege role; default realtime_<cluster name> */
+    @Pattern("^[a-z_][a-z0-9_]{0,62}$")
+    private String runtimeRole;
+
+    public String getHost() { return host; }
+    public void setHost(String host) { this.host = host; }
+    public int getPort() { return port; }
+    public void setPort(int port) { this.port = port; }
+    public String getName() { return name; }
+    public void setName(String name) { this.name = name; }
+    public String getSslMode() { return sslMode; }
+    public void setSslMode(String sslMode) { this.sslMode = sslMode; }
+    public SecretKeys getCredentialsSecret() { return credentialsSecret; }
+    public void setCredentialsSecret(SecretKeys credentialsSecret) { this.credentialsSecret = credentialsSecret; }
+    public String getRuntimeRole() { return runtimeRole; }
+    public void setRuntimeRole(String runtimeRole) { this.runtimeRole = runtimeRole; }
+  }
+
+  /** A Secret holding a username and a password. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class SecretKeys {
+    /** Secret name in the cluster's namespace */
+    @Required
+    private String name;
+    @Default("username")
+    private String usernameKey = "username";
+    @Default("password")
+    private String passwordKey = "password";
+
+    public String getName() { return name; }
+    public void setName(String name) { this.name = name; }
+    public String getUsernameKey() { return usernameKey; }
+    public void setUsernameKey(String usernameKey) { this.usernameKey = usernameKey; }
+    public String getPasswordKey() { return passwordKey; }
+    public void setPasswordKey(String passwordKey) { this.passwordKey = passwordKey; }
+  }
+
+  /** How clients' JWTs are verified. */
+  @ValidationRule(value = "has(self.jwtSecret) || has(self.jwksUrl)", message = "set auth.jwtSecret, auth.jwksUrl or both")
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class Auth {
+    /** Secret key holding the HS256 secret (at least 32 characters) */
+    private SecretKeyRef jwtSecret;
+    /** a JWKS URL for RS256/ES256 tokens */
+    @Pattern("^https?://.+")
+    private String jwksUrl;
+
+    public SecretKeyRef getJwtSecret() { return jwtSecret; }
+    public void setJwtSecret(SecretKeyRef jwtSecret) { this.jwtSecret = jwtSecret; }
+    public String getJwksUrl() { return jwksUrl; }
+    public void setJwksUrl(String jwksUrl) { this.jwksUrl = jwksUrl; }
+  }
+
+  /** One key of a Secret. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class SecretKeyRef {
+    @Required
+    private String name;
+    @Default("jwt-secret")
+    private String key = "jwt-secret";
+
+    public String getName() { return name; }
+    public void setName(String name) { this.name = name; }
+    public String getKey() { return key; }
+    public void setKey(String key) { this.key = key; }
+  }
+
+  /** Change data capture. */
+  @ValidationRule(value = "!(has(self.allTables) && self.allTables && has(self.tables))", message = "choose cdc.allTables or cdc.tables, not both")
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class Cdc {
+    @Default("supabase_realtime")
+    @Pattern("^[a-z_][a-z0-9_]{0,62}$")
+    private String publication = "supabase_realtime";
+    /** exact schema.table list of the publication; unset means users manage its tables */
+    private List<String> tables;
+    /** publish every table */
+    @Default("false")
+    private boolean allTables;
+    /** logical replication slot (immutable) */
+    @Default("supabase_realtime_slot")
+    @Pattern("^[a-z_][a-z0-9_]{0,62}$")
+    @ValidationRule(value = "self == oldSelf", message = "cdc.slot is immutable")
+    private String slot = "supabase_realtime_slot";
+    /** a lag above this raises ReplicationReady=False */
+    @Default("1073741824")
+    @Min(1)
+    private long maxLagBytes = 1073741824L;
+
+    public String getPublication() { return publication; }
+    public void setPublication(String publication) { this.publication = publication; }
+    public List<String> getTables() { return tables; }
+    public void setTables(List<String> tables) { this.tables = tables; }
+    public boolean getAllTables() { return allTables; }
+    public void setAllTables(boolean allTables) { this.allTables = allTables; }
+    public String getSlot() { return slot; }
+    public void setSlot(String slot) { this.slot = slot; }
+    public long getMaxLagBytes() { return maxLagBytes; }
+    public void setMaxLagBytes(long maxLagBytes) { this.maxLagBytes = maxLagBytes; }
+  }
+
+  /** Daily partitions of realtime.messages. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class Partitions {
+    @Default("3")
+    @Min(0)
+    @Max(60)
+    private int premakeDays = 3;
+    @Default("72")
+    @Min(1)
+    private int retentionHours = 72;
+
+    public int getPremakeDays() { return premakeDays; }
+    public void setPremakeDays(int premakeDays) { this.premakeDays = premakeDays; }
+    public int getRetentionHours() { return retentionHours; }
+    public void setRetentionHours(int retentionHours) { this.retentionHours = retentionHours; }
+  }
+
+  /** The PgBouncer pooler. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class Pooler {
+    @Default("true")
+    private boolean enabled = true;
+    @Default("2")
+    @Min(1)
+    @Max(20)
+    private int instances = 2;
+    @Default("transaction")
+    @Pattern("^(session|transaction|statement)$")
+    private String poolMode = "transaction";
+    /** AuthQuery looks passwords up through a SECURITY DEFINER function (needs a superuser owner); Userlist renders the runtime role only */
+    @Default("AuthQuery")
+    @Pattern("^(AuthQuery|Userlist)$")
+    private String authMode = "AuthQuery";
+    /** PgBouncer parameters from the allow-list */
+    private Map<String, String> parameters;
+    /** PgBouncer image override */
+    private String image;
+
+    public boolean getEnabled() { return enabled; }
+    public void setEnabled(boolean enabled) { this.enabled = enabled; }
+    public int getInstances() { return instances; }
+    public void setInstances(int instances) { this.instances = instances; }
+    public String getPoolMode() { return poolMode; }
+    public void setPoolMode(String poolMode) { this.poolMode = poolMode; }
+    public String getAuthMode() { return authMode; }
+    public void setAuthMode(String authMode) { this.authMode = authMode; }
+    public Map<String, String> getParameters() { return parameters; }
+    public void setParameters(Map<String, String> parameters) { this.parameters = parameters; }
+    public String getImage() { return image; }
+    public void setImage(String image) { this.image = image; }
+  }
+
+  /** The runtime's tenant limits (README's defaults when unset). */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class Limits {
+    @Min(1)
+    private Integer maxConcurrentUsers;
+    @Min(1)
+    private Integer maxEventsPerSecond;
+    @Min(1)
+    private Integer maxJoinsPerSecond;
+    @Min(1)
+    private Integer maxChannelsPerClient;
+    @Min(1)
+    private Integer maxPayloadKb;
+    @Min(1)
+    private Integer maxPresenceCalls;
+    @Min(1)
+    private Integer presenceWindowSeconds;
+
+    public Integer getMaxConcurrentUsers() { return maxConcurrentUsers; }
+    public void setMaxConcurrentUsers(Integer maxConcurrentUsers) { this.maxConcurrentUsers = maxConcurrentUsers; }
+    public Integer getMaxEventsPerSecond() { return maxEventsPerSecond; }
+    public void setMaxEventsPerSecond(Integer maxEventsPerSecond) { this.maxEventsPerSecond = maxEventsPerSecond; }
+    public Integer getMaxJoinsPerSecond() { return maxJoinsPerSecond; }
+    public void setMaxJoinsPerSecond(Integer maxJoinsPerSecond) { this.maxJoinsPerSecond = maxJoinsPerSecond; }
+    public Integer getMaxChannelsPerClient() { return maxChannelsPerClient; }
+    public void setMaxChannelsPerClient(Integer maxChannelsPerClient) { this.maxChannelsPerClient = maxChannelsPerClient; }
+    public Integer getMaxPayloadKb() { return maxPayloadKb; }
+    public void setMaxPayloadKb(Integer maxPayloadKb) { this.maxPayloadKb = maxPayloadKb; }
+    public Integer getMaxPresenceCalls() { return maxPresenceCalls; }
+    public void setMaxPresenceCalls(Integer maxPresenceCalls) { this.maxPresenceCalls = maxPresenceCalls; }
+    public Integer getPresenceWindowSeconds() { return presenceWindowSeconds; }
+    public void setPresenceWindowSeconds(Integer presenceWindowSeconds) { this.presenceWindowSeconds = presenceWindowSeconds; }
+  }
+
+  /** The client Service. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class ClientService {
+    @Default("ClusterIP")
+    @Pattern("^(ClusterIP|NodePort|LoadBalancer)$")
+    private String type = "ClusterIP";
+    private Map<String, String> annotations;
+
+    public String getType() { return type; }
+    public void setType(String type) { this.type = type; }
+    public Map<String, String> getAnnotations() { return annotations; }
+    public void setAnnotations(Map<String, String> annotations) { this.annotations = annotations; }
+  }
+}

@@ -1,0 +1,117 @@
+package io.whatssound.realtime.operator.api;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Required;
+import io.fabric8.kubernetes.api.model.ResourceRequirements;
+import io.fabric8.kubernetes.api.model.Toleration;
+import io.fabric8.kubernetes.api.model.TopologySpreadConstraint;
+import io.fabric8.kubernetes.model.annotation.SpecReplicas;
+import java.util.List;
+import java.util.Map;
+
+/** A scaled set of runtime pods. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class SessionPoolSpec {
+  /** the RealtimeCluster this pool serves (same namespace) */
+  @Required
+  private ClusterRef clusterRef;
+  @SpecReplicas
+  @Default("2")
+  @Min(0)
+  private int replicas = 2;
+  /** runtime image override */
+  private String image;
+  @Default("IfNotPresent")
+  private String imagePullPolicy = "IfNotPresent";
+  private ResourceRequirements resources;
+  /** JVM heap share of the container memory (MaxRAMPercentage) */
+  @Default("70")
+  @Min(10)
+  @Max(90)
+  private int heapPercent = 70;
+  /** overrides the cluster's maxConcurrentUsers per pod */
+  @Min(1)
+  private Integer maxConnectionsPerPod;
+  /** how long a stopping pod waits for clients to go */
+  @Default("10")
+  @Min(0)
+  @Max(600)
+  private int shutdownDrainSeconds = 10;
+  /** where pods run */
+  private Placement placement = new Placement();
+  private Disruption disruptionBudget = new Disruption();
+
+  public ClusterRef getClusterRef() { return clusterRef; }
+  public void setClusterRef(ClusterRef clusterRef) { this.clusterRef = clusterRef; }
+  public int getReplicas() { return replicas; }
+  public void setReplicas(int replicas) { this.replicas = replicas; }
+  public String getImage() { return image; }
+  public void setImage(String image) { this.image = image; }
+  public String getImagePullPolicy() { return imagePullPolicy; }
+  public void setImagePullPolicy(String imagePullPolicy) { this.imagePullPolicy = imagePullPolicy; }
+  public ResourceRequirements getResources() { return resources; }
+  public void setResources(ResourceRequirements resources) { this.resources = resources; }
+  public int getHeapPercent() { return heapPercent; }
+  public void setHeapPercent(int heapPercent) { this.heapPercent = heapPercent; }
+  public Integer getMaxConnectionsPerPod() { return maxConnectionsPerPod; }
+  public void setMaxConnectionsPerPod(Integer maxConnectionsPerPod) { this.maxConnectionsPerPod = maxConnectionsPerPod; }
+  public int getShutdownDrainSeconds() { return shutdownDrainSeconds; }
+  public void setShutdownDrainSeconds(int shutdownDrainSeconds) { this.shutdownDrainSeconds = shutdownDrainSeconds; }
+  public Placement getPlacement() { return placement; }
+  public void setPlacement(Placement placement) { this.placement = placement; }
+  public Disruption getDisruptionBudget() { return disruptionBudget; }
+  public void setDisruptionBudget(Disruption disruptionBudget) { this.disruptionBudget = disruptionBudget; }
+
+  /** The RealtimeCluster a pool serves. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class ClusterRef {
+    @Required
+    private String name;
+
+    public String getName() { return name; }
+    public void setName(String name) { this.name = name; }
+  }
+
+  /** Pod placement. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class Placement {
+    private Map<String, String> nodeSelector;
+    private List<Toleration> tolerations;
+    /** replaces the default spread across nodes */
+    private List<TopologySpreadConstraint> topologySpreadConstraints;
+    private String priorityClassName;
+    private Map<String, String> podAnnotations;
+    private Map<String, String> podLabels;
+
+    public Map<String, String> getNodeSelector() { return nodeSelector; }
+    public void setNodeSelector(Map<String, String> nodeSelector) { this.nodeSelector = nodeSelector; }
+    public List<Toleration> getTolerations() { return tolerations; }
+    public void setTolerations(List<Toleration> tolerations) { this.tolerations = tolerations; }
+    public List<TopologySpreadConstraint> getTopologySpreadConstraints() { return topologySpreadConstraints; }
+    public void setTopologySpreadConstraints(List<TopologySpreadConstraint> topologySpreadConstraints) { this.topologySpreadConstraints = topologySpreadConstraints; }
+    public String getPriorityClassName() { return priorityClassName; }
+    public void setPriorityClassName(String priorityClassName) { this.priorityClassName = priorityClassName; }
+    public Map<String, String> getPodAnnotations() { return podAnnotations; }
+    public void setPodAnnotations(Map<String, String> podAnnotations) { this.podAnnotations = podAnnotations; }
+    public Map<String, String> getPodLabels() { return podLabels; }
+    public void setPodLabels(Map<String, String> podLabels) { this.podLabels = podLabels; }
+  }
+
+  /** The PodDisruptionBudget. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class Disruption {
+    @Default("true")
+    private boolean enabled = true;
+    @Default("1")
+    @Min(1)
+    private int maxUnavailable = 1;
+
+    public boolean getEnabled() { return enabled; }
+    public void setEnabled(boolean enabled) { this.enabled = enabled; }
+    public int getMaxUnavailable() { return maxUnavailable; }
+    public void setMaxUnavailable(int maxUnavailable) { this.maxUnavailable = maxUnavailable; }
+  }
+}

@@ -1,0 +1,116 @@
+package io.whatssound.realtime.operator.model;
+
+import io.whatssound.realtime.operator.api.RealtimeCluster;
+import io.whatssound.realtime.operator.api.SessionPool;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/** Names and labels of every object the operator creates: one place, so selectors and builders agree. */
+public final class Names {
+  public static final String LABEL_PREFIX = "realtime.whatssound.io/";
+  public static final String CLUSTER_LABEL = LABEL_PREFIX + "cluster";
+  public static final String POOL_LABEL = LABEL_PREFIX + "pool";
+  public static final String COMPONENT_LABEL = "app.kubernetes.io/component";
+  public static final String NAME_LABEL = "app.kubernetes.io/name";
+  public static final String INSTANCE_LABEL = "app.kubernetes.io/instance";
+  public static final String MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+  public static final String MANAGED_BY = "realtime-operator";
+  /** Hash of the desired object: the applier updates an object only when it changes. */
+  public static final String DESIRED_HASH = LABEL_PREFIX + "desired-hash";
+  /** Hash of the runtime configuration on the runtime pod template: a change rolls the pods. */
+  public static final String CONFIG_HASH = LABEL_PREFIX + "config-hash";
+  /** Hash of the pooler's spec and configuration on its pod template. */
+  public static final String SPEC_HASH = LABEL_PREFIX + "spec-hash";
+
+  public static final int HTTP_PORT = 4000;
+  public static final int CLUSTER_PORT = 7800;
+  public static final int POOLER_PORT = 5432;
+
+  private Names() {}
+
+  public static String runtimeConfigSecret(String cluster) {
+    return cluster + "-runtime-config";
+  }
+
+  public static String runtimeCredentialsSecret(String cluster) {
+    return cluster + "-runtime-credentials";
+  }
+
+  public static String clientService(String cluster) {
+    return cluster;
+  }
+
+  public static String discoveryService(String cluster) {
+    return cluster + "-discovery";
+  }
+
+  public static String pooler(String cluster) {
+    return cluster + "-pooler";
+  }
+
+  public static String poolerConfigSecret(String cluster) {
+    return cluster + "-pooler-config";
+  }
+
+  /** The runtime's database role: from the spec, else {@code realtime_<cluster>} made a valid identifier. */
+  public static String runtimeRole(RealtimeCluster c) {
+    String explicit = c.getSpec().getDatabase().getRuntimeRole();
+    if (explicit != null && !explicit.isBlank()) {
+      return explicit;
+    }
+    String base = "realtime_" + c.getMetadata().getName().toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
+    return base.length() > 55 ? base.substring(0, 55) : base;
+  }
+
+  /** The role PgBouncer's auth_query logs in as. */
+  public static String poolerAuthRole(RealtimeCluster c) {
+    return runtimeRole(c) + "_pgb";
+  }
+
+  /** Labels every object of a cluster carries. */
+  public static Map<String, String> clusterLabels(String cluster, String component) {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put(NAME_LABEL, component.equals("pooler") ? "pgbouncer" : "realtime-runtime");
+    m.put(INSTANCE_LABEL, cluster);
+    m.put(COMPONENT_LABEL, component);
+    m.put(MANAGED_BY_LABEL, MANAGED_BY);
+    m.put(CLUSTER_LABEL, cluster);
+    return m;
+  }
+
+  /** Selects every runtime pod of a cluster, whatever its pool (the client and discovery Services). */
+  public static Map<String, String> runtimeSelector(String cluster) {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put(CLUSTER_LABEL, cluster);
+    m.put(COMPONENT_LABEL, "runtime");
+    return m;
+  }
+
+  /** Selects the pods of one pool. */
+  public static Map<String, String> poolSelector(SessionPool pool) {
+    Map<String, String> m = runtimeSelector(pool.getSpec().getClusterRef().getName());
+    m.put(POOL_LABEL, pool.getMetadata().getName());
+    return m;
+  }
+
+  public static Map<String, String> poolLabels(SessionPool pool) {
+    Map<String, String> m = clusterLabels(pool.getSpec().getClusterRef().getName(), "runtime");
+    m.put(POOL_LABEL, pool.getMetadata().getName());
+    return m;
+  }
+
+  public static Map<String, String> poolerSelector(String cluster) {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put(CLUSTER_LABEL, cluster);
+    m.put(COMPONENT_LABEL, "pooler");
+    return m;
+  }
+
+  /** {@code k=v,k=v}: the form of {@code status.selector} the scale subresource wants. */
+  public static String selectorString(Map<String, String> labels) {
+    StringBuilder b = new StringBuilder();
+    labels.forEach((k, v) -> b.append(b.isEmpty() ? "" : ",").append(k).append('=').append(v));
+    return b.toString();
+  }
+}

@@ -1,0 +1,220 @@
+package io.whatssound.realtime.operator.model;
+
+import io.fabric8.kubernetes.api.model.ContainerBuilder;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.ServicePortBuilder;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
+import io.whatssound.realtime.operator.api.RealtimeCluster;
+import io.whatssound.realtime.operator.api.RealtimeClusterSpec;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * The PgBouncer pooler of a cluster: {@code pgbouncer.ini} rendered from allow-listed parameters in sorted order,
+ * its userlist, and the Deployment, Service and Secret that run it. The pod template carries a hash of the
+ * configuration and image so only a real change rolls the pooler.
+ */
+public final class PgBouncerModel {
+  public static final String CONFIG_DIR = "/etc/pgbouncer";
+  public static final String AUTH_FUNCTION = "realtime.pgbouncer_lookup";
+  public static final long RUN_AS_USER = 70L;
+
+  /** Parameters users may set; everything that decides where and how PgBouncer authenticates is ours. */
+  public static final Set<String> ALLOWED = Set.of(
+      "application_name_add_host", "autodb_idle_timeout", "client_idle_timeout", "client_login_timeout",
+      "default_pool_size", "disable_pqexec", "dns_max_ttl", "dns_nxdomain_ttl", "dns_zone_check_period",
+      "idle_transaction_timeout", "ignore_startup_parameters", "log_connections", "log_disconnections",
+      "log_pooler_errors", "log_stats", "max_client_conn", "max_db_connections", "max_packet_size",
+      "max_prepared_statements", "max_user_connections", "min_pool_size", "pkt_buf", "query_timeout",
+      "query_wait_timeout", "reserve_pool_size", "reserve_pool_timeout", "sbuf_loopcnt", "server_check_delay",
+      "server_check_query", "server_connect_timeout", "server_fast_close", "server_idle_timeout", "server_lifetime",
+      "server_login_retry", "server_reset_query", "server_reset_query_always", "server_round_robin", "stats_period",
+      "suspend_timeout", "tcp_defer_accept", "tcp_keepalive", "tcp_keepcnt", "tcp_keepidle", "tcp_keepintvl",
+      "tcp_socket_buffer", "tcp_user_timeout", "verbose");
+
+  /** Defaults the user may override. JDBC sends extra_float_digits, which PgBouncer must ignore. */
+  static final Map<String, String> DEFAULTS = Map.of(
+      "ignore_startup_parameters", "extra_float_digits,options",
+      "max_client_conn", "1000",
+      "default_pool_size", "20",
+      "server_tls_sslmode", "prefer",
+      "log_connections", "0",
+      "log_disconnections", "0");
+
+  /**
+   * What PgBouncer needs: the runtime role (which clients log in as), and either its password (userlist) or the
+   * auth_query role and password.
+   */
+  public record Credentials(String runtimeRole, String runtimePassword, String authRole, String authPassword) {}
+
+  /** The rendered files. */
+  public record Files(String ini, String userlist) {
+    public Map<String, String> asMap() {
+      return new TreeMap<>(Map.of("pgbouncer.ini", ini, "userlist.txt", userlist));
+    }
+  }
+
+  /** A user parameter outside the allow-list or with a value PgBouncer would misread. */
+  public static final class InvalidParameterException extends IllegalArgumentException {
+    public InvalidParameterException(String message) {
+      super(message);
+    }
+  }
+
+  private PgBouncerModel() {}
+
+  public static boolean authQuery(RealtimeClusterSpec.Pooler p) {
+    return !"Userlist".equals(p.getAuthMode());
+  }
+
+  /** Renders pgbouncer.ini and userlist.txt; {@code configDir} is where both files are found at run time. */
+  public static Files render(RealtimeCluster cluster, Credentials creds, String configDir) {
+    RealtimeClusterSpec s = cluster.getSpec();
+    RealtimeClusterSpec.Pooler p = s.getPooler() == null ? new RealtimeClusterSpec.Pooler() : s.getPooler();
+    RealtimeClusterSpec.Database db = s.getDatabase();
+    TreeMap<String, String> params = new TreeMap<>(DEFAULTS);
+    params.put("server_tls_sslmode", db.getSslMode());
+    if (p.getParameters() != null) {
+      for (var e : new TreeMap<>(p.getParameters()).entrySet()) {
+        if (!ALLOWED.contains(e.getKey())) {
+          throw new InvalidParameterException("pooler.parameters." + e.getKey()
+              + " is not an allowed PgBouncer parameter; allowed: " + new java.util.TreeSet<>(ALLOWED));
+        }
+        if (!e.getValue().matches("[A-Za-z0-9_.,:;=%/ *'-]*")) {
+          throw new InvalidParameterException("pooler.parameters." + e.getKey()
+              + " has characters PgBouncer cannot take (newlines, quotes, brackets)");
+        }
+        params.put(e.getKey(), e.getValue());
+      }
+    }
+    params.put("listen_addr", "*");
+    params.put("listen_port", String.valueOf(Names.POOLER_PORT));
+    params.put("unix_socket_dir", "");
+    params.put("pool_mode", p.getPoolMode());
+    params.put("auth_type", "scram-sha-256");
+    params.put("auth_file", configDir + "/userlist.txt");
+    StringBuilder users = new StringBuilder();
+    if (authQuery(p)) {
+      params.put("auth_user", creds.authRole());
+      params.put("auth_query", "SELECT usename, passwd FROM " + AUTH_FUNCTION + "($1)");
+      users.append(userLine(creds.authRole(), creds.authPassword()));
+    } else {
+      users.append(userLine(creds.runtimeRole(), creds.runtimePassword()));
+    }
+    StringBuilder ini = new StringBuilder();
+    ini.append("; generated by the realtime operator for RealtimeCluster ")
+        .append(cluster.getMetadata().getName()).append(": do not edit\n");
+    ini.append("[databases]\n");
+    ini.append(db.getName()).append(" = host=").append(db.getHost()).append(" port=").append(db.getPort())
+        .append(" dbname=").append(db.getName()).append('\n');
+    ini.append("\n[pgbouncer]\n");
+    params.forEach((k, v) -> ini.append(k).append(" = ").append(v).append('\n'));
+    return new Files(ini.toString(), users.toString());
+  }
+
+  private static String userLine(String user, String password) {
+    return "\"" + user.replace("\"", "\"\"") + "\" \"" + password.replace("\"", "\"\"") + "\"\n";
+  }
+
+  public static Secret configSecret(RealtimeCluster cluster, Files files) {
+    String name = cluster.getMetadata().getName();
+    return new SecretBuilder()
+        .withNewMetadata()
+        .withName(Names.poolerConfigSecret(name))
+        .withNamespace(cluster.getMetadata().getNamespace())
+        .withLabels(Names.clusterLabels(name, "pooler"))
+        .endMetadata()
+        .withType("Opaque")
+        .withData(RuntimeConfigModel.encode(files.asMap()))
+        .build();
+  }
+
+  public static String image(RealtimeCluster cluster, OperatorDefaults defaults) {
+    RealtimeClusterSpec.Pooler p = cluster.getSpec().getPooler();
+    return p != null && p.getImage() != null ? p.getImage() : defaults.poolerImage();
+  }
+
+  /** The hash on the pod template: the configuration files and the image, nothing else. */
+  public static String specHash(Files files, String image) {
+    return Hashing.of(image + "\u0000" + files.ini() + "\u0000" + files.userlist());
+  }
+
+  public static Deployment deployment(RealtimeCluster cluster, Files files, OperatorDefaults defaults) {
+    String name = cluster.getMetadata().getName();
+    RealtimeClusterSpec.Pooler p = cluster.getSpec().getPooler();
+    String image = image(cluster, defaults);
+    return new DeploymentBuilder()
+        .withNewMetadata()
+        .withName(Names.pooler(name))
+        .withNamespace(cluster.getMetadata().getNamespace())
+        .withLabels(Names.clusterLabels(name, "pooler"))
+        .endMetadata()
+        .withNewSpec()
+        .withReplicas(p.getInstances())
+        .withNewSelector().withMatchLabels(Names.poolerSelector(name)).endSelector()
+        .withNewTemplate()
+        .withNewMetadata()
+        .withLabels(Names.clusterLabels(name, "pooler"))
+        .withAnnotations(Map.of(Names.SPEC_HASH, specHash(files, image)))
+        .endMetadata()
+        .withNewSpec()
+        .withTerminationGracePeriodSeconds(30L)
+        .withEnableServiceLinks(false)
+        .addNewTopologySpreadConstraint()
+        .withMaxSkew(1).withTopologyKey("kubernetes.io/hostname").withWhenUnsatisfiable("ScheduleAnyway")
+        .withNewLabelSelector().withMatchLabels(Names.poolerSelector(name)).endLabelSelector()
+        .endTopologySpreadConstraint()
+        .withNewSecurityContext()
+        .withRunAsNonRoot(true).withRunAsUser(RUN_AS_USER).withRunAsGroup(RUN_AS_USER)
+        .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
+        .endSecurityContext()
+        .withContainers(new ContainerBuilder()
+            .withName("pgbouncer")
+            .withImage(image)
+            .withCommand("pgbouncer", CONFIG_DIR + "/pgbouncer.ini")
+            .addNewPort().withName("pgbouncer").withContainerPort(Names.POOLER_PORT).withProtocol("TCP").endPort()
+            .withNewReadinessProbe().withNewTcpSocket().withPort(new IntOrString("pgbouncer")).endTcpSocket()
+            .withPeriodSeconds(5).endReadinessProbe()
+            .withNewLivenessProbe().withNewTcpSocket().withPort(new IntOrString("pgbouncer")).endTcpSocket()
+            .withInitialDelaySeconds(10).withPeriodSeconds(10).endLivenessProbe()
+            .withNewResources()
+            .addToRequests("cpu", new Quantity("100m")).addToRequests("memory", new Quantity("64Mi"))
+            .addToLimits("memory", new Quantity("256Mi"))
+            .endResources()
+            .withNewSecurityContext()
+            .withAllowPrivilegeEscalation(false).withReadOnlyRootFilesystem(true)
+            .withNewCapabilities().withDrop("ALL").endCapabilities()
+            .endSecurityContext()
+            .addNewVolumeMount().withName("config").withMountPath(CONFIG_DIR).withReadOnly(true).endVolumeMount()
+            .build())
+        .addNewVolume().withName("config").withNewSecret().withSecretName(Names.poolerConfigSecret(name))
+        .withDefaultMode(0440).endSecret().endVolume()
+        .endSpec()
+        .endTemplate()
+        .endSpec()
+        .build();
+  }
+
+  public static Service service(RealtimeCluster cluster) {
+    String name = cluster.getMetadata().getName();
+    return new ServiceBuilder()
+        .withNewMetadata()
+        .withName(Names.pooler(name))
+        .withNamespace(cluster.getMetadata().getNamespace())
+        .withLabels(Names.clusterLabels(name, "pooler"))
+        .endMetadata()
+        .withNewSpec()
+        .withSelector(Names.poolerSelector(name))
+        .withPorts(new ServicePortBuilder().withName("pgbouncer").withProtocol("TCP").withPort(Names.POOLER_PORT)
+            .withTargetPort(new IntOrString("pgbouncer")).build())
+        .endSpec()
+        .build();
+  }
+}

@@ -1,0 +1,106 @@
+package io.whatssound.realtime.operator.model;
+
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.whatssound.realtime.operator.api.RealtimeCluster;
+import io.whatssound.realtime.operator.api.RealtimeClusterSpec;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * The runtime configuration Secret of a cluster: every environment variable a runtime pod of any pool reads
+ * (the pool adds its own few). Pure: from the cluster, the runtime role's password and the JWT secret value.
+ */
+public final class RuntimeConfigModel {
+  private RuntimeConfigModel() {}
+
+  /** The environment, sorted by name. */
+  public static Map<String, String> environment(
+      RealtimeCluster cluster, String runtimePassword, Optional<String> jwtSecret, OperatorDefaults defaults) {
+    RealtimeClusterSpec s = cluster.getSpec();
+    String name = cluster.getMetadata().getName();
+    String ns = cluster.getMetadata().getNamespace();
+    RealtimeClusterSpec.Database db = s.getDatabase();
+    String role = Names.runtimeRole(cluster);
+    Map<String, String> env = new TreeMap<>();
+    env.put("REALTIME_PORT", String.valueOf(Names.HTTP_PORT));
+    String direct = postgresUrl(role, runtimePassword, db.getHost(), db.getPort(), db.getName(), db.getSslMode());
+    env.put("REALTIME_DB_URL", direct);
+    env.put("REALTIME_DB_POOL_URL", poolerEnabled(s)
+        ? postgresUrl(role, runtimePassword, Names.pooler(name) + "." + ns + ".svc", Names.POOLER_PORT, db.getName(),
+            "disable")
+        : direct);
+    env.put("REALTIME_DB_PROVISION", "false");
+    RealtimeClusterSpec.Cdc cdc = s.getCdc() == null ? new RealtimeClusterSpec.Cdc() : s.getCdc();
+    env.put("REALTIME_PUBLICATION", cdc.getPublication());
+    env.put("REALTIME_SLOT", cdc.getSlot());
+    jwtSecret.ifPresent(v -> env.put("REALTIME_JWT_SECRET", v));
+    if (s.getAuth().getJwksUrl() != null) {
+      env.put("REALTIME_JWT_JWKS", s.getAuth().getJwksUrl());
+    }
+    RealtimeClusterSpec.Limits l = s.getLimits() == null ? new RealtimeClusterSpec.Limits() : s.getLimits();
+    env.put("REALTIME_MAX_CONCURRENT_USERS", value(l.getMaxConcurrentUsers(), 200));
+    env.put("REALTIME_MAX_EVENTS_PER_SECOND", value(l.getMaxEventsPerSecond(), 100));
+    env.put("REALTIME_MAX_JOINS_PER_SECOND", value(l.getMaxJoinsPerSecond(), 100));
+    env.put("REALTIME_MAX_CHANNELS_PER_CLIENT", value(l.getMaxChannelsPerClient(), 100));
+    env.put("REALTIME_MAX_PAYLOAD_KB", value(l.getMaxPayloadKb(), 3000));
+    env.put("REALTIME_MAX_PRESENCE_CALLS", value(l.getMaxPresenceCalls(), 5));
+    env.put("REALTIME_PRESENCE_WINDOW_SECONDS", value(l.getPresenceWindowSeconds(), 30));
+    env.put("REALTIME_PRIVATE_ONLY", String.valueOf(s.getPrivateOnly()));
+    env.put("REALTIME_CLUSTER_DNS", Names.discoveryService(name) + "." + ns + ".svc." + defaults.clusterDomain());
+    env.put("REALTIME_CLUSTER_PORT", String.valueOf(Names.CLUSTER_PORT));
+    return env;
+  }
+
+  public static Secret secret(RealtimeCluster cluster, Map<String, String> environment) {
+    String name = cluster.getMetadata().getName();
+    return new SecretBuilder()
+        .withNewMetadata()
+        .withName(Names.runtimeConfigSecret(name))
+        .withNamespace(cluster.getMetadata().getNamespace())
+        .withLabels(Names.clusterLabels(name, "runtime"))
+        .endMetadata()
+        .withType("Opaque")
+        .withData(encode(environment))
+        .build();
+  }
+
+  /** {@code postgres://user:password@host:port/db?sslmode=...}, user and password URL-encoded. */
+  public static String postgresUrl(String user, String password, String host, int port, String db, String sslMode) {
+    return "postgres://" + enc(user) + ":" + enc(password) + "@" + host + ":" + port + "/" + enc(db)
+        + "?sslmode=" + sslMode;
+  }
+
+  private static String enc(String s) {
+    return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
+  }
+
+  public static boolean poolerEnabled(RealtimeClusterSpec s) {
+    return s.getPooler() == null || s.getPooler().getEnabled();
+  }
+
+  private static String value(Integer v, int dflt) {
+    return String.valueOf(v == null ? dflt : v);
+  }
+
+  public static Map<String, String> encode(Map<String, String> plain) {
+    Map<String, String> out = new TreeMap<>();
+    plain.forEach((k, v) -> out.put(k, Base64.getEncoder().encodeToString(v.getBytes(StandardCharsets.UTF_8))));
+    return out;
+  }
+
+  public static Map<String, String> decode(Secret secret) {
+    Map<String, String> out = new TreeMap<>();
+    if (secret.getData() != null) {
+      secret.getData().forEach((k, v) -> out.put(k, new String(Base64.getDecoder().decode(v), StandardCharsets.UTF_8)));
+    }
+    if (secret.getStringData() != null) {
+      out.putAll(secret.getStringData());
+    }
+    return out;
+  }
+}

@@ -1,0 +1,159 @@
+package io.whatssound.realtime.operator.model;
+
+import io.fabric8.kubernetes.api.model.ContainerBuilder;
+import io.fabric8.kubernetes.api.model.ContainerPortBuilder;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.EnvVarBuilder;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
+import io.fabric8.kubernetes.api.model.Probe;
+import io.fabric8.kubernetes.api.model.ProbeBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.ResourceRequirements;
+import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
+import io.fabric8.kubernetes.api.model.TopologySpreadConstraint;
+import io.fabric8.kubernetes.api.model.TopologySpreadConstraintBuilder;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
+import io.whatssound.realtime.operator.api.SessionPool;
+import io.whatssound.realtime.operator.api.SessionPoolSpec;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The runtime Deployment of one pool. Its pods take the cluster's configuration Secret as environment, add the
+ * pool's own settings, and carry the configuration hash so any change rolls them.
+ */
+public final class RuntimeDeploymentModel {
+  /** Seconds the preStop hook waits so endpoints drop the pod before the runtime starts draining. */
+  public static final int PRE_STOP_SECONDS = 5;
+  /** Extra seconds after the drain for the process to exit. */
+  public static final int EXIT_MARGIN_SECONDS = 10;
+  public static final long RUN_AS_USER = 10001L;
+
+  private RuntimeDeploymentModel() {}
+
+  /**
+   * @param pool       the pool
+   * @param configHash hash of the cluster's runtime configuration Secret data
+   * @param defaults   operator defaults (image)
+   */
+  public static Deployment build(SessionPool pool, String configHash, OperatorDefaults defaults) {
+    SessionPoolSpec s = pool.getSpec();
+    String cluster = s.getClusterRef().getName();
+    SessionPoolSpec.Placement placement = s.getPlacement() == null ? new SessionPoolSpec.Placement() : s.getPlacement();
+    List<EnvVar> env = new ArrayList<>();
+    env.add(new EnvVar("JAVA_TOOL_OPTIONS",
+        "-XX:MaxRAMPercentage=" + s.getHeapPercent() + ".0 -XX:+ExitOnOutOfMemoryError", null));
+    env.add(new EnvVar("REALTIME_SHUTDOWN_DRAIN_MS", String.valueOf(s.getShutdownDrainSeconds() * 1000L), null));
+    if (s.getMaxConnectionsPerPod() != null) {
+      env.add(new EnvVar("REALTIME_MAX_CONCURRENT_USERS", String.valueOf(s.getMaxConnectionsPerPod()), null));
+    }
+    env.add(new EnvVarBuilder().withName("POD_NAME").withNewValueFrom().withNewFieldRef()
+        .withFieldPath("metadata.name").endFieldRef().endValueFrom().build());
+    env.add(new EnvVarBuilder().withName("POD_IP").withNewValueFrom().withNewFieldRef()
+        .withFieldPath("status.podIP").endFieldRef().endValueFrom().build());
+
+    Map<String, String> podLabels = new LinkedHashMap<>();
+    if (placement.getPodLabels() != null) {
+      podLabels.putAll(new TreeMap<>(placement.getPodLabels()));
+    }
+    podLabels.putAll(Names.poolLabels(pool));
+    Map<String, String> podAnnotations = new TreeMap<>();
+    if (placement.getPodAnnotations() != null) {
+      podAnnotations.putAll(placement.getPodAnnotations());
+    }
+    podAnnotations.put(Names.CONFIG_HASH, configHash);
+
+    List<TopologySpreadConstraint> spread = placement.getTopologySpreadConstraints() != null
+        ? placement.getTopologySpreadConstraints()
+        : List.of(new TopologySpreadConstraintBuilder()
+            .withMaxSkew(1)
+            .withTopologyKey("kubernetes.io/hostname")
+            .withWhenUnsatisfiable("ScheduleAnyway")
+            .withLabelSelector(new LabelSelectorBuilder().withMatchLabels(Names.poolSelector(pool)).build())
+            .build());
+
+    int grace = PRE_STOP_SECONDS + s.getShutdownDrainSeconds() + EXIT_MARGIN_SECONDS;
+    return new DeploymentBuilder()
+        .withNewMetadata()
+        .withName(pool.getMetadata().getName())
+        .withNamespace(pool.getMetadata().getNamespace())
+        .withLabels(Names.poolLabels(pool))
+        .endMetadata()
+        .withNewSpec()
+        .withReplicas(s.getReplicas())
+        .withNewSelector().withMatchLabels(Names.poolSelector(pool)).endSelector()
+        .withNewStrategy()
+        .withType("RollingUpdate")
+        .withNewRollingUpdate().withMaxSurge(new IntOrString("25%")).withMaxUnavailable(new IntOrString(0)).endRollingUpdate()
+        .endStrategy()
+        .withNewTemplate()
+        .withNewMetadata().withLabels(podLabels).withAnnotations(podAnnotations).endMetadata()
+        .withNewSpec()
+        .withTerminationGracePeriodSeconds((long) grace)
+        .withEnableServiceLinks(false)
+        .withPriorityClassName(placement.getPriorityClassName())
+        .withNodeSelector(placement.getNodeSelector() == null ? null : new TreeMap<>(placement.getNodeSelector()))
+        .withTolerations(placement.getTolerations())
+        .withTopologySpreadConstraints(spread)
+        .withNewSecurityContext()
+        .withRunAsNonRoot(true)
+        .withRunAsUser(RUN_AS_USER)
+        .withRunAsGroup(RUN_AS_USER)
+        .withFsGroup(RUN_AS_USER)
+        .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
+        .endSecurityContext()
+        .withContainers(new ContainerBuilder()
+            .withName("runtime")
+            .withImage(s.getImage() != null ? s.getImage() : defaults.runtimeImage())
+            .withImagePullPolicy(s.getImagePullPolicy())
+            .withPorts(
+                new ContainerPortBuilder().withName("http").withContainerPort(Names.HTTP_PORT).withProtocol("TCP").build(),
+                new ContainerPortBuilder().withName("cluster").withContainerPort(Names.CLUSTER_PORT).withProtocol("TCP").build())
+            .addNewEnvFrom().withNewSecretRef().withName(Names.runtimeConfigSecret(cluster)).endSecretRef().endEnvFrom()
+            .withEnv(env)
+            .withResources(resources(s.getResources()))
+            .withReadinessProbe(probe("/readyz", 0, 5, 2))
+            .withLivenessProbe(probe("/healthz", 20, 10, 3))
+            .withNewLifecycle().withNewPreStop().withNewExec()
+            .withCommand("sh", "-c", "sleep " + PRE_STOP_SECONDS)
+            .endExec().endPreStop().endLifecycle()
+            .withNewSecurityContext()
+            .withAllowPrivilegeEscalation(false)
+            .withReadOnlyRootFilesystem(true)
+            .withNewCapabilities().withDrop("ALL").endCapabilities()
+            .endSecurityContext()
+            .addNewVolumeMount().withName("tmp").withMountPath("/tmp").endVolumeMount()
+            .build())
+        .addNewVolume().withName("tmp").withNewEmptyDir().endEmptyDir().endVolume()
+        .endSpec()
+        .endTemplate()
+        .endSpec()
+        .build();
+  }
+
+  static ResourceRequirements resources(ResourceRequirements given) {
+    if (given != null) {
+      return given;
+    }
+    return new ResourceRequirementsBuilder()
+        .addToRequests("cpu", new Quantity("500m"))
+        .addToRequests("memory", new Quantity("1Gi"))
+        .addToLimits("memory", new Quantity("1Gi"))
+        .build();
+  }
+
+  private static Probe probe(String path, int initialDelay, int period, int failures) {
+    return new ProbeBuilder()
+        .withNewHttpGet().withPath(path).withPort(new IntOrString("http")).endHttpGet()
+        .withInitialDelaySeconds(initialDelay)
+        .withPeriodSeconds(period)
+        .withFailureThreshold(failures)
+        .withTimeoutSeconds(2)
+        .build();
+  }
+}

@@ -1,0 +1,457 @@
+package io.whatssound.realtime.operator.reconciler;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.Mappers;
+import io.whatssound.realtime.operator.api.Condition;
+import io.whatssound.realtime.operator.api.RealtimeCluster;
+import io.whatssound.realtime.operator.api.RealtimeClusterSpec;
+import io.whatssound.realtime.operator.api.RealtimeClusterStatus;
+import io.whatssound.realtime.operator.db.DatabaseConnector;
+import io.whatssound.realtime.operator.db.PoolerAuth;
+import io.whatssound.realtime.operator.model.Conditions;
+import io.whatssound.realtime.operator.model.Hashing;
+import io.whatssound.realtime.operator.model.Names;
+import io.whatssound.realtime.operator.model.OperatorDefaults;
+import io.whatssound.realtime.operator.model.PgBouncerModel;
+import io.whatssound.realtime.operator.model.RuntimeConfigModel;
+import io.whatssound.realtime.operator.model.ServiceModels;
+import io.whatssound.realtime.postgres.ContractSettings;
+import io.whatssound.realtime.postgres.DatabaseContract;
+import io.whatssound.realtime.postgres.PartitionMaintainer;
+import io.whatssound.realtime.postgres.SlotStatus;
+import java.security.SecureRandom;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reconciles a {@link RealtimeCluster}: Secrets it references, the database contract, the runtime role, slot
+ * and partitions, the pooler, the Services and the runtime configuration Secret. Everything that does not need
+ * the database is reconciled even when the database is down.
+ */
+@ControllerConfiguration(name = "realtimecluster")
+public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, Cleaner<RealtimeCluster> {
+  private static final Logger LOG = LoggerFactory.getLogger(RealtimeClusterReconciler.class);
+  public static final String READY = "Ready";
+  public static final String DATABASE_READY = "DatabaseReady";
+  public static final String REPLICATION_READY = "ReplicationReady";
+  public static final String PARTITIONS_READY = "PartitionsReady";
+  public static final String POOLER_READY = "PoolerReady";
+  private static final String SECRETS = "secrets";
+  private static final String POOLER_DEPLOYMENTS = "pooler-deployments";
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private final Clock clock;
+  private final DatabaseConnector connector;
+  private final OperatorDefaults defaults;
+  private final Timing timing;
+
+  public RealtimeClusterReconciler(Clock clock, DatabaseConnector connector, OperatorDefaults defaults, Timing timing) {
+    this.clock = clock;
+    this.connector = connector;
+    this.defaults = defaults;
+    this.timing = timing;
+  }
+
+  @Override
+  public List<EventSource<?, RealtimeCluster>> prepareEventSources(EventSourceContext<RealtimeCluster> context) {
+    var ownerMapper = Mappers.<Secret>fromOwnerReferences(RealtimeCluster.class);
+    var secrets = new InformerEventSource<>(
+        InformerEventSourceConfiguration.from(Secret.class, RealtimeCluster.class)
+            .withName(SECRETS)
+            .withSecondaryToPrimaryMapper(secret -> {
+              Set<ResourceID> ids = new HashSet<>(ownerMapper.toPrimaryResourceIDs(secret));
+              context.getPrimaryCache().list(secret.getMetadata().getNamespace())
+                  .filter(c -> references(c, secret.getMetadata().getName()))
+                  .forEach(c -> ids.add(ResourceID.fromResource(c)));
+              return ids;
+            })
+            .build(),
+        context);
+    var deployments = new InformerEventSource<>(
+        InformerEventSourceConfiguration.from(Deployment.class, RealtimeCluster.class)
+            .withName(POOLER_DEPLOYMENTS)
+            .withLabelSelector(Names.COMPONENT_LABEL + "=pooler")
+            .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(RealtimeCluster.class))
+            .build(),
+        context);
+    return List.of(secrets, deployments);
+  }
+
+  static boolean references(RealtimeCluster c, String secretName) {
+    RealtimeClusterSpec s = c.getSpec();
+    if (s == null) {
+      return false;
+    }
+    boolean owner = s.getDatabase() != null && s.getDatabase().getCredentialsSecret() != null
+        && secretName.equals(s.getDatabase().getCredentialsSecret().getName());
+    boolean jwt = s.getAuth() != null && s.getAuth().getJwtSecret() != null
+        && secretName.equals(s.getAuth().getJwtSecret().getName());
+    return owner || jwt;
+  }
+
+  @Override
+  public UpdateControl<RealtimeCluster> reconcile(RealtimeCluster cluster, Context<RealtimeCluster> context) {
+    KubernetesClient client = context.getClient();
+    Applier applier = new Applier(client);
+    String ns = cluster.getMetadata().getNamespace();
+    String name = cluster.getMetadata().getName();
+    RealtimeClusterSpec spec = cluster.getSpec();
+    RealtimeClusterStatus previous = cluster.getStatus() == null ? new RealtimeClusterStatus() : cluster.getStatus();
+    Conditions conditions = new Conditions(previous.getConditions(), clock, cluster.getMetadata().getGeneration());
+    RealtimeClusterStatus status = new RealtimeClusterStatus();
+    status.setObservedGeneration(cluster.getMetadata().getGeneration());
+    status.setRuntimeRole(Names.runtimeRole(cluster));
+    status.setContractHash(previous.getContractHash());
+    status.setPartitions(previous.getPartitions());
+    status.setReplication(previous.getReplication());
+    Duration next = timing.slotPoll();
+
+    // Invalid spec: a condition and no retry storm.
+    Optional<ContractSettings> settings;
+    try {
+      settings = Optional.of(contractSettings(spec));
+    } catch (IllegalArgumentException e) {
+      settings = Optional.empty();
+      conditions.set(DATABASE_READY, false, "InvalidSpec", e.getMessage());
+    }
+
+    // Services do not need anything else.
+    applier.apply(ServiceModels.client(cluster), cluster);
+    applier.apply(ServiceModels.discovery(cluster), cluster);
+    status.setEndpoints(endpoints(cluster));
+
+    Optional<Secret> ownerSecret = secret(client, ns, spec.getDatabase().getCredentialsSecret().getName());
+    Optional<String> missing = Optional.empty();
+    Optional<String[]> ownerCreds = Optional.empty();
+    if (ownerSecret.isEmpty()) {
+      missing = Optional.of("Secret " + spec.getDatabase().getCredentialsSecret().getName()
+          + " (database owner credentials) does not exist in namespace " + ns + "; create it with keys "
+          + spec.getDatabase().getCredentialsSecret().getUsernameKey() + " and "
+          + spec.getDatabase().getCredentialsSecret().getPasswordKey());
+    } else {
+      Map<String, String> d = RuntimeConfigModel.decode(ownerSecret.get());
+      String u = d.get(spec.getDatabase().getCredentialsSecret().getUsernameKey());
+      String p = d.get(spec.getDatabase().getCredentialsSecret().getPasswordKey());
+      if (u == null || p == null) {
+        missing = Optional.of("Secret " + ownerSecret.get().getMetadata().getName() + " lacks key "
+            + (u == null ? spec.getDatabase().getCredentialsSecret().getUsernameKey()
+                : spec.getDatabase().getCredentialsSecret().getPasswordKey()));
+      } else {
+        ownerCreds = Optional.of(new String[] {u, p});
+      }
+    }
+    Optional<String> jwt = Optional.empty();
+    Optional<String> jwtMissing = Optional.empty();
+    if (spec.getAuth().getJwtSecret() != null) {
+      RealtimeClusterSpec.SecretKeyRef ref = spec.getAuth().getJwtSecret();
+      jwt = secret(client, ns, ref.getName()).map(s -> RuntimeConfigModel.decode(s).get(ref.getKey()));
+      if (jwt.isEmpty()) {
+        jwtMissing = Optional.of("Secret " + ref.getName() + " with key " + ref.getKey()
+            + " (the JWT secret) does not exist in namespace " + ns + "; create it");
+      }
+    }
+
+    // The runtime role's password, generated once and kept.
+    Map<String, String> creds = runtimeCredentials(client, applier, cluster);
+    String runtimePassword = creds.get("password");
+    String poolerPassword = creds.get("pooler-password");
+
+    if (jwtMissing.isEmpty()) {
+      Map<String, String> env = RuntimeConfigModel.environment(cluster, runtimePassword, jwt, defaults);
+      applier.apply(RuntimeConfigModel.secret(cluster, env), cluster);
+    }
+
+    // Pooler objects.
+    RealtimeClusterSpec.Pooler pooler = spec.getPooler() == null ? new RealtimeClusterSpec.Pooler() : spec.getPooler();
+    boolean poolerInvalid = false;
+    if (RuntimeConfigModel.poolerEnabled(spec)) {
+      try {
+        PgBouncerModel.Files files = PgBouncerModel.render(cluster,
+            new PgBouncerModel.Credentials(Names.runtimeRole(cluster), runtimePassword, Names.poolerAuthRole(cluster),
+                poolerPassword), PgBouncerModel.CONFIG_DIR);
+        applier.apply(PgBouncerModel.configSecret(cluster, files), cluster);
+        applier.apply(PgBouncerModel.deployment(cluster, files, defaults), cluster);
+        applier.apply(PgBouncerModel.service(cluster), cluster);
+      } catch (PgBouncerModel.InvalidParameterException e) {
+        poolerInvalid = true;
+        conditions.set(POOLER_READY, false, "InvalidParameter", e.getMessage());
+      }
+    } else {
+      applier.deleteIfPresent(PgBouncerModel.deployment(cluster,
+          new PgBouncerModel.Files("", ""), defaults));
+      applier.deleteIfPresent(PgBouncerModel.service(cluster));
+      applier.deleteIfPresent(PgBouncerModel.configSecret(cluster, new PgBouncerModel.Files("", "")));
+    }
+
+    // The database.
+    boolean dbOk = false;
+    if (missing.isPresent()) {
+      conditions.set(DATABASE_READY, false, "SecretMissing", missing.get());
+    } else if (settings.isPresent()) {
+      try (Connection c = connector.connect(spec.getDatabase(), ownerCreds.get()[0], ownerCreds.get()[1])) {
+        ContractSettings s = settings.get();
+        String contractHash = Hashing.of(s + "|" + Names.runtimeRole(cluster) + "|" + Hashing.of(runtimePassword)
+            + "|" + pooler.getAuthMode() + "|" + RuntimeConfigModel.poolerEnabled(spec));
+        boolean wasReady = Conditions.find(previous.getConditions(), DATABASE_READY).map(Condition::isTrue).orElse(false);
+        if (!contractHash.equals(previous.getContractHash()) || !wasReady) {
+          DatabaseContract.apply(c, s);
+          DatabaseContract.ensureRuntimeRole(c, Names.runtimeRole(cluster), runtimePassword);
+          status.setContractHash(contractHash);
+          status.setPartitions(null); // maintain now
+        }
+        conditions.set(DATABASE_READY, true, "Provisioned",
+            "schema, publications and role " + Names.runtimeRole(cluster) + " are in place");
+        dbOk = true;
+
+        if (RuntimeConfigModel.poolerEnabled(spec) && PgBouncerModel.authQuery(pooler) && !poolerInvalid) {
+          try {
+            PoolerAuth.ensure(c, Names.poolerAuthRole(cluster), poolerPassword);
+          } catch (SQLException e) {
+            conditions.set(POOLER_READY, false, "AuthSetupFailed", "the pooler's auth_query function could not be "
+                + "created (" + e.getMessage() + "); it needs a superuser owner, or set pooler.authMode: Userlist");
+            poolerInvalid = true;
+          }
+        }
+
+        next = min(next, partitions(c, s, status, conditions));
+        replication(c, s, spec, status, conditions);
+      } catch (SQLException e) {
+        String reason = e.getSQLState() != null && e.getSQLState().startsWith("08") ? "Unreachable" : "ProvisioningFailed";
+        conditions.set(DATABASE_READY, false, reason, "database " + spec.getDatabase().getHost() + ":"
+            + spec.getDatabase().getPort() + "/" + spec.getDatabase().getName() + ": " + e.getMessage()
+            + " (SQLState " + e.getSQLState() + "); will retry");
+        LOG.warn("event=database_failed namespace={} cluster={} reason={} sqlstate={} error=\"{}\"", ns, name, reason,
+            e.getSQLState(), e.getMessage());
+      }
+    }
+    if (!dbOk) {
+      if (!conditions.isTrue(DATABASE_READY) && Conditions.find(conditions.list(), DATABASE_READY)
+          .map(c -> !"InvalidSpec".equals(c.getReason())).orElse(true)) {
+        next = backoff(conditions);
+      }
+      conditions.set(REPLICATION_READY, Condition.UNKNOWN, "DatabaseNotReady", "waiting for the database");
+      conditions.set(PARTITIONS_READY, Condition.UNKNOWN, "DatabaseNotReady", "waiting for the database");
+    }
+
+    if (!RuntimeConfigModel.poolerEnabled(spec)) {
+      conditions.set(POOLER_READY, true, "Disabled", "the pooler is disabled; runtimes connect directly");
+    } else if (!poolerInvalid) {
+      int ready = context.getSecondaryResources(Deployment.class).stream()
+          .filter(d -> d.getMetadata().getName().equals(Names.pooler(name)))
+          .map(d -> d.getStatus() == null || d.getStatus().getReadyReplicas() == null ? 0 : d.getStatus().getReadyReplicas())
+          .findFirst().orElse(0);
+      conditions.set(POOLER_READY, ready > 0, ready > 0 ? "Available" : "NoReadyInstance",
+          ready + " of " + pooler.getInstances() + " PgBouncer instances ready");
+    }
+
+    List<String> notReady = conditions.list().stream().filter(c -> !c.isTrue()).map(Condition::getType).toList();
+    if (jwtMissing.isPresent()) {
+      conditions.set(READY, false, "SecretMissing", jwtMissing.get());
+    } else if (notReady.isEmpty()) {
+      conditions.set(READY, true, "Ready", "the tenant is provisioned; clients connect to "
+          + status.getEndpoints().getWebsocket());
+    } else {
+      conditions.set(READY, false, "NotReady", "waiting for " + String.join(", ", notReady));
+    }
+    status.setConditions(conditions.list());
+
+    UpdateControl<RealtimeCluster> control;
+    if (Serialization.asJson(status).equals(Serialization.asJson(cluster.getStatus()))) {
+      control = UpdateControl.noUpdate();
+    } else {
+      // Written with a plain status update (optimistic locking on resourceVersion); a conflict retries.
+      cluster.setStatus(status);
+      client.resource(cluster).updateStatus();
+      control = UpdateControl.noUpdate();
+    }
+    boolean invalid = Conditions.find(conditions.list(), DATABASE_READY).map(c -> "InvalidSpec".equals(c.getReason()))
+        .orElse(false);
+    return invalid ? control : control.rescheduleAfter(next);
+  }
+
+  private Duration backoff(Conditions conditions) {
+    Instant since = Conditions.find(conditions.list(), DATABASE_READY)
+        .map(c -> Instant.parse(c.getLastTransitionTime())).orElse(clock.instant());
+    Duration down = Duration.between(since, clock.instant());
+    Duration d = down.dividedBy(2);
+    if (d.compareTo(timing.minRetry()) < 0) {
+      return timing.minRetry();
+    }
+    return d.compareTo(timing.maxRetry()) > 0 ? timing.maxRetry() : d;
+  }
+
+  private static Duration min(Duration a, Duration b) {
+    return a.compareTo(b) <= 0 ? a : b;
+  }
+
+  /** Runs partition maintenance when due; returns the time until the next run. */
+  private Duration partitions(Connection c, ContractSettings s, RealtimeClusterStatus status, Conditions conditions)
+      throws SQLException {
+    PartitionMaintainer maintainer = new PartitionMaintainer(clock);
+    RealtimeClusterStatus.PartitionsStatus ps = status.getPartitions();
+    Instant now = clock.instant();
+    if (ps == null || ps.getNextMaintenance() == null || !now.isBefore(Instant.parse(ps.getNextMaintenance()))) {
+      PartitionMaintainer.Report r = maintainer.maintain(c, s);
+      ps = new RealtimeClusterStatus.PartitionsStatus();
+      ps.setOldest(r.oldest().map(Object::toString).orElse(null));
+      ps.setNewest(r.newest().map(Object::toString).orElse(null));
+      ps.setCount(r.count());
+      ps.setNextMaintenance(r.skipped() ? now.plusSeconds(60).toString() : maintainer.nextRun().toString());
+      status.setPartitions(ps);
+    }
+    boolean ok = ps.getCount() != null && ps.getCount() > 0;
+    conditions.set(PARTITIONS_READY, ok, ok ? "Rolling" : "NoPartitions",
+        ok ? ps.getCount() + " daily partitions from " + ps.getOldest() + " to " + ps.getNewest()
+            : "realtime.messages has no partitions yet; maintenance is retried");
+    Duration until = Duration.between(now, Instant.parse(ps.getNextMaintenance()));
+    return until.isNegative() ? Duration.ofSeconds(1) : until;
+  }
+
+  private void replication(Connection c, ContractSettings s, RealtimeClusterSpec spec, RealtimeClusterStatus status,
+      Conditions conditions) throws SQLException {
+    DatabaseContract.ensureSlot(c, s.slot());
+    Optional<SlotStatus> slot = DatabaseContract.slotStatus(c, s.slot());
+    RealtimeClusterStatus.Replication r = new RealtimeClusterStatus.Replication();
+    r.setSlot(s.slot());
+    if (slot.isEmpty()) {
+      status.setReplication(r);
+      conditions.set(REPLICATION_READY, false, "SlotMissing", "slot " + s.slot() + " does not exist; it is recreated");
+      return;
+    }
+    SlotStatus st = slot.get();
+    r.setActive(st.active());
+    r.setLagBytes(st.lagBytes().orElse(null));
+    r.setWalStatus(st.walStatus().orElse(null));
+    status.setReplication(r);
+    long max = spec.getCdc() == null ? 1L << 30 : spec.getCdc().getMaxLagBytes();
+    if ("lost".equals(r.getWalStatus())) {
+      conditions.set(REPLICATION_READY, false, "SlotLost", "slot " + s.slot()
+          + " lost WAL it needed; drop it (kubectl annotate is not enough) and let the operator recreate it");
+    } else if (r.getLagBytes() != null && r.getLagBytes() > max) {
+      conditions.set(REPLICATION_READY, false, "LagAboveLimit", "slot " + s.slot() + " retains " + r.getLagBytes()
+          + " bytes of WAL, above the limit " + max + "; check that a runtime pod streams it");
+    } else {
+      conditions.set(REPLICATION_READY, true, st.active() ? "Streaming" : "Idle",
+          "slot " + s.slot() + (st.active() ? " is streaming" : " exists, no runtime streams it yet"));
+    }
+  }
+
+  static ContractSettings contractSettings(RealtimeClusterSpec spec) {
+    RealtimeClusterSpec.Cdc cdc = spec.getCdc() == null ? new RealtimeClusterSpec.Cdc() : spec.getCdc();
+    RealtimeClusterSpec.Partitions p = spec.getPartitions() == null ? new RealtimeClusterSpec.Partitions() : spec.getPartitions();
+    return new ContractSettings(cdc.getPublication(), Optional.ofNullable(cdc.getTables()), cdc.getAllTables(),
+        cdc.getSlot(), p.getPremakeDays(), Duration.ofHours(p.getRetentionHours()));
+  }
+
+  private RealtimeClusterStatus.Endpoints endpoints(RealtimeCluster cluster) {
+    String host = Names.clientService(cluster.getMetadata().getName()) + "." + cluster.getMetadata().getNamespace() + ".svc";
+    RealtimeClusterStatus.Endpoints e = new RealtimeClusterStatus.Endpoints();
+    e.setWebsocket("ws://" + host + ":" + Names.HTTP_PORT + "/realtime/v1/websocket");
+    e.setRest("http://" + host + ":" + Names.HTTP_PORT + "/realtime/v1/api/broadcast");
+    if (RuntimeConfigModel.poolerEnabled(cluster.getSpec())) {
+      e.setPooler(Names.pooler(cluster.getMetadata().getName()) + "." + cluster.getMetadata().getNamespace() + ".svc:"
+          + Names.POOLER_PORT);
+    }
+    return e;
+  }
+
+  private static Optional<Secret> secret(KubernetesClient client, String ns, String name) {
+    return Optional.ofNullable(client.secrets().inNamespace(ns).withName(name).get());
+  }
+
+  private static Map<String, String> runtimeCredentials(KubernetesClient client, Applier applier, RealtimeCluster cluster) {
+    String ns = cluster.getMetadata().getNamespace();
+    String secretName = Names.runtimeCredentialsSecret(cluster.getMetadata().getName());
+    Map<String, String> data = secret(client, ns, secretName).map(RuntimeConfigModel::decode).orElse(Map.of());
+    String role = Names.runtimeRole(cluster);
+    if (data.get("password") != null && data.get("pooler-password") != null && role.equals(data.get("username"))) {
+      return data;
+    }
+    Map<String, String> fresh = new java.util.TreeMap<>();
+    fresh.put("username", role);
+    fresh.put("password", data.getOrDefault("password", generatePassword()));
+    fresh.put("pooler-username", Names.poolerAuthRole(cluster));
+    fresh.put("pooler-password", data.getOrDefault("pooler-password", generatePassword()));
+    Secret s = new SecretBuilder()
+        .withNewMetadata().withName(secretName).withNamespace(ns)
+        .withLabels(Names.clusterLabels(cluster.getMetadata().getName(), "runtime")).endMetadata()
+        .withType("Opaque").withData(RuntimeConfigModel.encode(fresh)).build();
+    applier.apply(s, cluster);
+    return fresh;
+  }
+
+  static String generatePassword() {
+    String alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    StringBuilder b = new StringBuilder(32);
+    for (int i = 0; i < 32; i++) {
+      b.append(alphabet.charAt(RANDOM.nextInt(alphabet.length())));
+    }
+    return b.toString();
+  }
+
+  @Override
+  public DeleteControl cleanup(RealtimeCluster cluster, Context<RealtimeCluster> context) {
+    EventRecorder events = new EventRecorder(context.getClient(), clock);
+    RealtimeClusterSpec spec = cluster.getSpec();
+    if (!"Delete".equals(spec.getReclaimPolicy())) {
+      events.normal(cluster, "Retained", "reclaimPolicy Retain: slot " + contractSettings(spec).slot()
+          + ", publications and role " + Names.runtimeRole(cluster) + " are left in database "
+          + spec.getDatabase().getName() + "; drop them by hand when no longer needed");
+      return DeleteControl.defaultDelete();
+    }
+    Optional<Secret> ownerSecret = secret(context.getClient(), cluster.getMetadata().getNamespace(),
+        spec.getDatabase().getCredentialsSecret().getName());
+    if (ownerSecret.isEmpty()) {
+      events.warning(cluster, "DeleteBlocked", "reclaimPolicy Delete needs the owner credentials Secret "
+          + spec.getDatabase().getCredentialsSecret().getName() + "; recreate it, or set reclaimPolicy: Retain");
+      return DeleteControl.noFinalizerRemoval().rescheduleAfter(timing.maxRetry().toMillis());
+    }
+    Map<String, String> d = RuntimeConfigModel.decode(ownerSecret.get());
+    try (Connection c = connector.connect(spec.getDatabase(), d.get(spec.getDatabase().getCredentialsSecret().getUsernameKey()),
+        d.get(spec.getDatabase().getCredentialsSecret().getPasswordKey()))) {
+      ContractSettings s = contractSettings(spec);
+      DatabaseContract.dropSlot(c, s.slot());
+      DatabaseContract.dropPublications(c, s);
+      DatabaseContract.dropRuntimeRole(c, Names.runtimeRole(cluster));
+      PoolerAuth.drop(c, Names.poolerAuthRole(cluster));
+      events.normal(cluster, "Deleted", "reclaimPolicy Delete: dropped slot " + s.slot() + ", publications and role "
+          + Names.runtimeRole(cluster) + "; user tables are untouched");
+      return DeleteControl.defaultDelete();
+    } catch (SQLException | RuntimeException e) {
+      events.warning(cluster, "DeleteBlocked", "reclaimPolicy Delete could not clean the database ("
+          + e.getMessage() + "); retrying. Set reclaimPolicy: Retain to delete without cleaning");
+      return DeleteControl.noFinalizerRemoval().rescheduleAfter(timing.minRetry().toMillis());
+    }
+  }
+
+  /** Owned objects are garbage-collected through owner references; this lists them for tests and docs. */
+  public static List<Class<? extends HasMetadata>> ownedKinds() {
+    return List.of(Secret.class, Deployment.class, io.fabric8.kubernetes.api.model.Service.class);
+  }
+}

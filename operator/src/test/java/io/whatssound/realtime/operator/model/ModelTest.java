@@ -1,0 +1,219 @@
+package io.whatssound.realtime.operator.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
+import io.whatssound.realtime.operator.Fixtures;
+import io.whatssound.realtime.operator.api.Condition;
+import io.whatssound.realtime.operator.api.RealtimeCluster;
+import io.whatssound.realtime.operator.api.SessionPool;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class ModelTest {
+  final OperatorDefaults defaults = OperatorDefaults.standard();
+  final RealtimeCluster cluster = Fixtures.cluster("party42", "db.example", 5432, "app");
+
+  private Map<String, String> env(RealtimeCluster c) {
+    return RuntimeConfigModel.environment(c, "pw", Optional.of(Fixtures.JWT), defaults);
+  }
+
+  @Test
+  void runtimeConfigHoldsTheWholeEnvironmentContract() {
+    Map<String, String> env = env(cluster);
+    assertEquals("4000", env.get("REALTIME_PORT"));
+    assertEquals("postgres://realtime_party42:pw@db.example:5432/app?sslmode=disable", env.get("REALTIME_DB_URL"));
+    assertEquals("postgres://realtime_party42:pw@party42-pooler.party.svc:5432/app?sslmode=disable",
+        env.get("REALTIME_DB_POOL_URL"));
+    assertEquals("false", env.get("REALTIME_DB_PROVISION"));
+    assertEquals("supabase_realtime", env.get("REALTIME_PUBLICATION"));
+    assertEquals("supabase_realtime_slot", env.get("REALTIME_SLOT"));
+    assertEquals(Fixtures.JWT, env.get("REALTIME_JWT_SECRET"));
+    assertFalse(env.containsKey("REALTIME_JWT_JWKS"));
+    for (String k : List.of("REALTIME_MAX_CONCURRENT_USERS", "REALTIME_MAX_EVENTS_PER_SECOND",
+        "REALTIME_MAX_JOINS_PER_SECOND", "REALTIME_MAX_CHANNELS_PER_CLIENT", "REALTIME_MAX_PAYLOAD_KB",
+        "REALTIME_MAX_PRESENCE_CALLS", "REALTIME_PRESENCE_WINDOW_SECONDS")) {
+      assertTrue(env.containsKey(k), k);
+    }
+    assertEquals("false", env.get("REALTIME_PRIVATE_ONLY"));
+    assertEquals("party42-discovery.party.svc.cluster.local", env.get("REALTIME_CLUSTER_DNS"));
+    assertEquals("7800", env.get("REALTIME_CLUSTER_PORT"));
+
+    cluster.getSpec().getPooler().setEnabled(false);
+    cluster.getSpec().getAuth().setJwksUrl("https://id.example/jwks.json");
+    cluster.getSpec().setPrivateOnly(true);
+    cluster.getSpec().getLimits().setMaxConcurrentUsers(5000);
+    Map<String, String> direct = env(cluster);
+    assertEquals(direct.get("REALTIME_DB_URL"), direct.get("REALTIME_DB_POOL_URL"));
+    assertEquals("https://id.example/jwks.json", direct.get("REALTIME_JWT_JWKS"));
+    assertEquals("true", direct.get("REALTIME_PRIVATE_ONLY"));
+    assertEquals("5000", direct.get("REALTIME_MAX_CONCURRENT_USERS"));
+  }
+
+  @Test
+  void passwordsAreUrlEncodedAndSecretDataIsBase64() {
+    assertEquals("postgres://u:p%40ss%2Fw%3Ard@h:1/d?sslmode=require",
+        RuntimeConfigModel.postgresUrl("u", "p@ss/w:rd", "h", 1, "d", "require"));
+    var secret = RuntimeConfigModel.secret(cluster, env(cluster));
+    assertEquals("party42-runtime-config", secret.getMetadata().getName());
+    assertEquals(env(cluster), RuntimeConfigModel.decode(secret));
+    assertTrue(secret.getStringData() == null || secret.getStringData().isEmpty());
+  }
+
+  @Test
+  void runtimeDeploymentProbesDrainsAndSpreads() {
+    SessionPool pool = Fixtures.pool("main", "party42", 3);
+    Deployment d = RuntimeDeploymentModel.build(pool, "h1", defaults);
+    assertEquals(3, d.getSpec().getReplicas());
+    var pod = d.getSpec().getTemplate().getSpec();
+    Container c = pod.getContainers().get(0);
+    assertEquals(OperatorDefaults.RUNTIME_IMAGE, c.getImage());
+    assertEquals("party42-runtime-config", c.getEnvFrom().get(0).getSecretRef().getName());
+    assertEquals("/readyz", c.getReadinessProbe().getHttpGet().getPath());
+    assertEquals("/healthz", c.getLivenessProbe().getHttpGet().getPath());
+    assertEquals(4000, c.getPorts().get(0).getContainerPort());
+    assertEquals("cluster", c.getPorts().get(1).getName());
+    assertEquals(List.of("sh", "-c", "sleep 5"), c.getLifecycle().getPreStop().getExec().getCommand());
+    assertEquals(5 + 10 + 10, pod.getTerminationGracePeriodSeconds());
+    assertEquals("10000", envValue(c, "REALTIME_SHUTDOWN_DRAIN_MS"));
+    assertTrue(envValue(c, "JAVA_TOOL_OPTIONS").contains("-XX:MaxRAMPercentage=70.0"));
+    assertEquals(null, envValue(c, "REALTIME_MAX_CONCURRENT_USERS"));
+    assertTrue(pod.getSecurityContext().getRunAsNonRoot());
+    assertFalse(c.getSecurityContext().getAllowPrivilegeEscalation());
+    assertEquals("kubernetes.io/hostname", pod.getTopologySpreadConstraints().get(0).getTopologyKey());
+    assertEquals("h1", d.getSpec().getTemplate().getMetadata().getAnnotations().get(Names.CONFIG_HASH));
+    assertEquals(Names.poolSelector(pool), d.getSpec().getSelector().getMatchLabels());
+    assertTrue(d.getSpec().getTemplate().getMetadata().getLabels().entrySet()
+        .containsAll(Names.runtimeSelector("party42").entrySet()), "the client Service selects every pool's pods");
+
+    pool.getSpec().setHeapPercent(50);
+    pool.getSpec().setMaxConnectionsPerPod(8000);
+    pool.getSpec().setShutdownDrainSeconds(30);
+    pool.getSpec().setImage("registry.example/rt:2");
+    Deployment d2 = RuntimeDeploymentModel.build(pool, "h2", defaults);
+    Container c2 = d2.getSpec().getTemplate().getSpec().getContainers().get(0);
+    assertTrue(envValue(c2, "JAVA_TOOL_OPTIONS").contains("-XX:MaxRAMPercentage=50.0"));
+    assertEquals("8000", envValue(c2, "REALTIME_MAX_CONCURRENT_USERS"));
+    assertEquals(45L, d2.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds());
+    assertEquals("registry.example/rt:2", c2.getImage());
+  }
+
+  private static String envValue(Container c, String name) {
+    return c.getEnv().stream().filter(e -> e.getName().equals(name)).map(EnvVar::getValue).findFirst().orElse(null);
+  }
+
+  @Test
+  void disruptionBudgetFollowsThePool() {
+    SessionPool pool = Fixtures.pool("main", "party42", 3);
+    PodDisruptionBudget pdb = DisruptionBudgetModel.build(pool).orElseThrow();
+    assertEquals(1, pdb.getSpec().getMaxUnavailable().getIntVal());
+    assertEquals(Names.poolSelector(pool), pdb.getSpec().getSelector().getMatchLabels());
+    pool.getSpec().getDisruptionBudget().setEnabled(false);
+    assertTrue(DisruptionBudgetModel.build(pool).isEmpty());
+  }
+
+  @Test
+  void servicesSelectEveryPoolAndTheHeadlessOnePublishesNotReadyPods() {
+    Service client = ServiceModels.client(cluster);
+    assertEquals("party42", client.getMetadata().getName());
+    assertEquals(Names.runtimeSelector("party42"), client.getSpec().getSelector());
+    assertFalse(client.getSpec().getSelector().containsKey(Names.POOL_LABEL));
+    assertEquals(4000, client.getSpec().getPorts().get(0).getPort());
+    Service headless = ServiceModels.discovery(cluster);
+    assertEquals("None", headless.getSpec().getClusterIP());
+    assertTrue(headless.getSpec().getPublishNotReadyAddresses());
+    assertEquals("cluster", headless.getSpec().getPorts().get(0).getName());
+    assertEquals(7800, headless.getSpec().getPorts().get(0).getPort());
+  }
+
+  final PgBouncerModel.Credentials creds = new PgBouncerModel.Credentials("realtime_party42", "pw1", "realtime_party42_pgb", "pw2");
+
+  @Test
+  void pgbouncerIniIsSortedAllowListedAndUsesAuthQuery() {
+    cluster.getSpec().getPooler().setParameters(Map.of("max_client_conn", "5000", "default_pool_size", "40"));
+    PgBouncerModel.Files f = PgBouncerModel.render(cluster, creds, "/etc/pgbouncer");
+    String ini = f.ini();
+    assertTrue(ini.contains("[databases]\napp = host=db.example port=5432 dbname=app\n"), ini);
+    List<String> keys = ini.substring(ini.indexOf("[pgbouncer]")).lines().skip(1).map(l -> l.split(" = ")[0]).toList();
+    assertEquals(keys.stream().sorted().toList(), keys, "parameters are rendered in sorted order");
+    assertTrue(ini.contains("max_client_conn = 5000\n"));
+    assertTrue(ini.contains("default_pool_size = 40\n"));
+    assertTrue(ini.contains("auth_user = realtime_party42_pgb\n"));
+    assertTrue(ini.contains("auth_query = SELECT usename, passwd FROM realtime.pgbouncer_lookup($1)\n"));
+    assertTrue(ini.contains("pool_mode = transaction\n"));
+    assertEquals("\"realtime_party42_pgb\" \"pw2\"\n", f.userlist());
+    assertEquals(f, PgBouncerModel.render(cluster, creds, "/etc/pgbouncer"), "rendering is deterministic");
+
+    cluster.getSpec().getPooler().setAuthMode("Userlist");
+    PgBouncerModel.Files u = PgBouncerModel.render(cluster, creds, "/etc/pgbouncer");
+    assertFalse(u.ini().contains("auth_query"));
+    assertEquals("\"realtime_party42\" \"pw1\"\n", u.userlist());
+  }
+
+  @Test
+  void pgbouncerRejectsParametersOutsideTheAllowList() {
+    cluster.getSpec().getPooler().setParameters(Map.of("auth_file", "/tmp/x"));
+    var e = assertThrows(PgBouncerModel.InvalidParameterException.class,
+        () -> PgBouncerModel.render(cluster, creds, "/etc/pgbouncer"));
+    assertTrue(e.getMessage().contains("auth_file"));
+    cluster.getSpec().getPooler().setParameters(Map.of("server_reset_query", "DISCARD ALL\n[databases]"));
+    assertThrows(PgBouncerModel.InvalidParameterException.class, () -> PgBouncerModel.render(cluster, creds, "/x"));
+  }
+
+  @Test
+  void pgbouncerSpecHashChangesOnlyWithConfigOrImage() {
+    PgBouncerModel.Files f = PgBouncerModel.render(cluster, creds, PgBouncerModel.CONFIG_DIR);
+    Deployment a = PgBouncerModel.deployment(cluster, f, defaults);
+    cluster.getSpec().getPooler().setInstances(5);
+    Deployment b = PgBouncerModel.deployment(cluster, PgBouncerModel.render(cluster, creds, PgBouncerModel.CONFIG_DIR), defaults);
+    String ha = a.getSpec().getTemplate().getMetadata().getAnnotations().get(Names.SPEC_HASH);
+    assertEquals(ha, b.getSpec().getTemplate().getMetadata().getAnnotations().get(Names.SPEC_HASH),
+        "scaling does not roll the pooler");
+    assertEquals(5, b.getSpec().getReplicas());
+    cluster.getSpec().getPooler().setPoolMode("session");
+    Deployment c = PgBouncerModel.deployment(cluster, PgBouncerModel.render(cluster, creds, PgBouncerModel.CONFIG_DIR), defaults);
+    assertNotEquals(ha, c.getSpec().getTemplate().getMetadata().getAnnotations().get(Names.SPEC_HASH));
+    assertEquals("party42-pooler-config",
+        a.getSpec().getTemplate().getSpec().getVolumes().get(0).getSecret().getSecretName());
+    Service s = PgBouncerModel.service(cluster);
+    assertEquals(Names.poolerSelector("party42"), s.getSpec().getSelector());
+    assertEquals(Names.poolerSelector("party42"), a.getSpec().getSelector().getMatchLabels());
+  }
+
+  @Test
+  void conditionsKeepTheirTransitionTimeUntilTheStatusFlips() {
+    Clock t1 = Clock.fixed(Instant.parse("2026-03-10T12:00:00Z"), ZoneOffset.UTC);
+    Clock t2 = Clock.fixed(Instant.parse("2026-03-10T12:05:00Z"), ZoneOffset.UTC);
+    List<Condition> first = new Conditions(List.of(), t1, 1L).set("Ready", false, "A", "a").list();
+    List<Condition> same = new Conditions(first, t2, 1L).set("Ready", false, "B", "b").list();
+    assertEquals("2026-03-10T12:00:00Z", same.get(0).getLastTransitionTime());
+    assertEquals("B", same.get(0).getReason());
+    List<Condition> flipped = new Conditions(same, t2, 2L).set("Ready", true, "C", "c").list();
+    assertEquals("2026-03-10T12:05:00Z", flipped.get(0).getLastTransitionTime());
+    assertEquals(2L, flipped.get(0).getObservedGeneration());
+  }
+
+  @Test
+  void namesAndLabels() {
+    assertEquals("realtime_party42", Names.runtimeRole(cluster));
+    assertEquals("realtime_my_party", Names.runtimeRole(Fixtures.cluster("my-party", "h", 1, "d")));
+    cluster.getSpec().getDatabase().setRuntimeRole("rt");
+    assertEquals("rt", Names.runtimeRole(cluster));
+    SessionPool pool = Fixtures.pool("main", "party42", 1);
+    assertEquals("realtime.whatssound.io/cluster=party42,app.kubernetes.io/component=runtime,realtime.whatssound.io/pool=main",
+        Names.selectorString(Names.poolSelector(pool)));
+  }
+}

@@ -1,0 +1,400 @@
+package io.whatssound.realtime.operator.reconciler;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder;
+import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.javaoperatorsdk.operator.Operator;
+import io.whatssound.realtime.operator.Await;
+import io.whatssound.realtime.operator.Fixtures;
+import io.whatssound.realtime.operator.Operators;
+import io.whatssound.realtime.operator.api.Condition;
+import io.whatssound.realtime.operator.api.RealtimeCluster;
+import io.whatssound.realtime.operator.api.SessionPool;
+import io.whatssound.realtime.operator.db.DatabaseConnector;
+import io.whatssound.realtime.operator.model.Conditions;
+import io.whatssound.realtime.operator.model.Names;
+import io.whatssound.realtime.operator.model.OperatorDefaults;
+import io.whatssound.realtime.operator.model.RuntimeConfigModel;
+import io.whatssound.realtime.postgres.EmbeddedDatabase;
+import java.io.FileInputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Both reconcilers on Fabric8's mock API server (CRUD mode) with a real embedded PostgreSQL. */
+@EnableKubernetesMockClient(crud = true)
+class OperatorReconcileTest {
+  static final Duration WAIT = Duration.ofSeconds(30);
+  static KubernetesClient client;
+  static EmbeddedDatabase db;
+  Operator operator;
+
+  @BeforeAll
+  static void startDb() throws Exception {
+    db = EmbeddedDatabase.start(0, Optional.empty());
+  }
+
+  @AfterAll
+  static void stopDb() throws Exception {
+    db.close();
+  }
+
+  @BeforeEach
+  void startOperator() throws Exception {
+    for (String f : List.of("realtimeclusters.realtime.whatssound.io-v1.yml", "sessionpools.realtime.whatssound.io-v1.yml")) {
+      try (var in = new FileInputStream(Path.of(System.getProperty("crds.generated", "target/classes/META-INF/fabric8"))
+          .resolve(f).toFile())) {
+        CustomResourceDefinition crd = client.getKubernetesSerialization().unmarshal(in, CustomResourceDefinition.class);
+        if (client.resource(crd).get() == null) {
+          client.resource(crd).create();
+        }
+      }
+    }
+    operator = Operators.create(client, Clock.systemUTC(), DatabaseConnector.jdbc(), OperatorDefaults.standard(),
+        new Timing(Duration.ofSeconds(2), Duration.ofMillis(500), Duration.ofSeconds(2)), Set.of(), Optional.empty());
+    operator.start();
+  }
+
+  @AfterEach
+  void stopOperator() {
+    operator.stop();
+  }
+
+  static String createDatabase(String name) throws SQLException {
+    try (Connection c = db.connect(); Statement st = c.createStatement()) {
+      st.execute("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+      st.execute("CREATE DATABASE " + name);
+    }
+    return name;
+  }
+
+  static Connection connect(String database) throws SQLException {
+    return java.sql.DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + db.port() + "/" + database,
+        EmbeddedDatabase.USER, EmbeddedDatabase.PASSWORD);
+  }
+
+  static long count(String database, String sql) throws SQLException {
+    try (Connection c = connect(database); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  static RealtimeCluster newCluster(String name, String database, int port) {
+    RealtimeCluster c = Fixtures.cluster(name, "127.0.0.1", port, database);
+    c.getMetadata().setUid(null);
+    c.getMetadata().setGeneration(null);
+    c.getSpec().getCdc().setSlot(name.replace('-', '_') + "_slot");
+    c.getSpec().getCdc().setPublication(name.replace('-', '_') + "_pub");
+    return c;
+  }
+
+  static SessionPool newPool(String name, String cluster, int replicas) {
+    SessionPool p = Fixtures.pool(name, cluster, replicas);
+    p.getMetadata().setUid(null);
+    p.getMetadata().setGeneration(null);
+    return p;
+  }
+
+  static void createSecrets(String cluster) {
+    client.resource(Fixtures.ownerSecret(cluster, EmbeddedDatabase.USER, EmbeddedDatabase.PASSWORD)).create();
+    client.resource(Fixtures.jwtSecret(cluster)).create();
+  }
+
+  static RealtimeCluster cluster(String name) {
+    return client.resources(RealtimeCluster.class).inNamespace(Fixtures.NS).withName(name).get();
+  }
+
+  static SessionPool pool(String name) {
+    return client.resources(SessionPool.class).inNamespace(Fixtures.NS).withName(name).get();
+  }
+
+  static Optional<Condition> condition(RealtimeCluster c, String type) {
+    return c == null || c.getStatus() == null ? Optional.empty() : Conditions.find(c.getStatus().getConditions(), type);
+  }
+
+  static boolean is(RealtimeCluster c, String type, String status, String reason) {
+    return condition(c, type).map(x -> x.getStatus().equals(status) && (reason == null || reason.equals(x.getReason())))
+        .orElse(false);
+  }
+
+  static boolean poolIs(SessionPool p, String type, String status, String reason) {
+    return p != null && p.getStatus() != null && Conditions.find(p.getStatus().getConditions(), type)
+        .map(x -> x.getStatus().equals(status) && (reason == null || reason.equals(x.getReason()))).orElse(false);
+  }
+
+  static <T extends HasMetadata> T get(Class<T> type, String name) {
+    return client.resources(type).inNamespace(Fixtures.NS).withName(name).get();
+  }
+
+  static void markReady(String deployment, int ready) {
+    Deployment d = get(Deployment.class, deployment);
+    d.setStatus(new DeploymentStatusBuilder().withReplicas(ready).withReadyReplicas(ready).withAvailableReplicas(ready)
+        .withObservedGeneration(d.getMetadata().getGeneration()).build());
+    client.resource(d).updateStatus();
+  }
+
+  @Test
+  void aClusterAndAPoolBecomeReadyWithEveryObjectAndDatabaseObject() throws Exception {
+    String dbName = createDatabase("tenant_ready");
+    createSecrets("ready");
+    client.resource(newCluster("ready", dbName, db.port())).create();
+    client.resource(newPool("ready-main", "ready", 2)).create();
+
+    Await.until(WAIT, "DatabaseReady", () -> is(cluster("ready"), "DatabaseReady", "True", null));
+    Await.until(WAIT, "the runtime Deployment", () -> get(Deployment.class, "ready-main"));
+    for (var kind : List.of(Service.class)) {
+      assertNotNull(get(kind, "ready"), "client Service");
+      assertNotNull(get(kind, "ready-discovery"), "discovery Service");
+      assertNotNull(get(kind, "ready-pooler"), "pooler Service");
+    }
+    assertNotNull(get(Deployment.class, "ready-pooler"));
+    assertNotNull(get(Secret.class, "ready-pooler-config"));
+    assertNotNull(get(PodDisruptionBudget.class, "ready-main"));
+    Secret config = get(Secret.class, "ready-runtime-config");
+    Map<String, String> env = RuntimeConfigModel.decode(config);
+    assertEquals(Fixtures.JWT, env.get("REALTIME_JWT_SECRET"));
+    assertEquals("ready_slot", env.get("REALTIME_SLOT"));
+    Map<String, String> creds = RuntimeConfigModel.decode(get(Secret.class, "ready-runtime-credentials"));
+    assertEquals("realtime_ready", creds.get("username"));
+    assertEquals(get(Secret.class, "ready-runtime-config").getMetadata().getOwnerReferences().get(0).getUid(),
+        cluster("ready").getMetadata().getUid(), "owned objects are garbage-collected with the cluster");
+
+    assertEquals(1, count(dbName, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'ready_slot'"));
+    assertEquals(1, count(dbName, "SELECT count(*) FROM pg_publication WHERE pubname = 'ready_pub'"));
+    assertEquals(1, count(dbName, "SELECT count(*) FROM pg_roles WHERE rolname = 'realtime_ready' AND rolreplication"));
+    assertEquals(1, count(dbName, "SELECT count(*) FROM pg_roles WHERE rolname = 'realtime_ready_pgb'"));
+    assertTrue(count(dbName, "SELECT count(*) FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent "
+        + "WHERE p.relname = 'messages'") >= 5, "partitions from yesterday to premake days ahead");
+    // the generated password logs the runtime role in
+    try (Connection rc = java.sql.DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + db.port() + "/" + dbName,
+        "realtime_ready", creds.get("password"))) {
+      assertTrue(rc.isValid(2));
+    }
+
+    assertFalse(is(cluster("ready"), "Ready", "True", null), "the pooler is not ready yet");
+    assertTrue(poolIs(pool("ready-main"), "Ready", "False", "PodsNotReady"));
+    markReady("ready-pooler", 2);
+    markReady("ready-main", 2);
+    RealtimeCluster ready = Await.until(WAIT, "cluster Ready", () -> {
+      RealtimeCluster c = cluster("ready");
+      return is(c, "Ready", "True", null) ? c : null;
+    });
+    assertEquals("ws://ready.party.svc:4000/realtime/v1/websocket", ready.getStatus().getEndpoints().getWebsocket());
+    assertEquals("ready_slot", ready.getStatus().getReplication().getSlot());
+    assertTrue(ready.getStatus().getPartitions().getCount() >= 5);
+    SessionPool p = Await.until(WAIT, "pool Ready", () -> poolIs(pool("ready-main"), "Ready", "True", null) ? pool("ready-main") : null);
+    assertEquals(2, p.getStatus().getReadyReplicas());
+    assertEquals(Names.selectorString(Names.poolSelector(p)), p.getStatus().getSelector());
+    String json = Serialization.asJson(ready.getStatus()) + Serialization.asJson(p.getStatus());
+    assertFalse(json.contains(creds.get("password")) || json.contains(Fixtures.JWT), "no secret value in status");
+  }
+
+  /**
+   * Changes a spec the way kubectl does: on the latest version, again when the operator's status
+   * write got there first (409).
+   */
+  private <T extends HasMetadata> void updateSpec(Class<T> type, String name, java.util.function.Consumer<T> change) {
+    for (int attempt = 0; ; attempt++) {
+      T latest = client.resources(type).inNamespace(Fixtures.NS).withName(name).get();
+      change.accept(latest);
+      try {
+        client.resource(latest).update();
+        return;
+      } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+        if (e.getCode() != 409 || attempt >= 20) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  @Test
+  void aSpecChangeRewritesExactlyTheObjectsItConcerns() throws Exception {
+    String dbName = createDatabase("tenant_change");
+    createSecrets("change");
+    client.resource(newCluster("change", dbName, db.port())).create();
+    client.resource(newPool("change-main", "change", 1)).create();
+    Await.until(WAIT, "DatabaseReady", () -> is(cluster("change"), "DatabaseReady", "True", null));
+    Await.until(WAIT, "the runtime Deployment", () -> get(Deployment.class, "change-main"));
+    Map<String, String> before = versions("change", "change-main");
+
+    // A limit changes the runtime configuration: the config Secret and the runtime pods roll; nothing else.
+    String hashBefore = get(Deployment.class, "change-main").getSpec().getTemplate().getMetadata().getAnnotations()
+        .get(Names.CONFIG_HASH);
+    updateSpec(RealtimeCluster.class, "change", x -> x.getSpec().getLimits().setMaxEventsPerSecond(500));
+    Await.until(WAIT, "the runtime pods to roll", () -> !hashBefore.equals(get(Deployment.class, "change-main")
+        .getSpec().getTemplate().getMetadata().getAnnotations().get(Names.CONFIG_HASH)));
+    Map<String, String> after = versions("change", "change-main");
+    for (String k : before.keySet()) {
+      boolean expected = k.equals("Secret/change-runtime-config") || k.equals("Deployment/change-main");
+      assertEquals(expected, !before.get(k).equals(after.get(k)), k + (expected ? " should change" : " should not change"));
+    }
+
+    // Scaling the pool touches only its Deployment.
+    Map<String, String> before2 = versions("change", "change-main");
+    updateSpec(SessionPool.class, "change-main", x -> x.getSpec().setReplicas(4));
+    Await.until(WAIT, "4 replicas", () -> get(Deployment.class, "change-main").getSpec().getReplicas() == 4);
+    Map<String, String> after2 = versions("change", "change-main");
+    for (String k : before2.keySet()) {
+      assertEquals(k.equals("Deployment/change-main"), !before2.get(k).equals(after2.get(k)), k);
+    }
+    assertEquals(hashBefore.length(), get(Deployment.class, "change-main").getSpec().getTemplate().getMetadata()
+        .getAnnotations().get(Names.CONFIG_HASH).length());
+
+    // A pooler parameter rolls only the pooler.
+    Map<String, String> before3 = versions("change", "change-main");
+    updateSpec(RealtimeCluster.class, "change",
+        x -> x.getSpec().getPooler().setParameters(Map.of("default_pool_size", "33")));
+    Await.until(WAIT, "pooler config", () -> RuntimeConfigModel.decode(get(Secret.class, "change-pooler-config"))
+        .get("pgbouncer.ini").contains("default_pool_size = 33"));
+    Await.until(WAIT, "pooler roll", () -> !before3.get("Deployment/change-pooler")
+        .equals(versions("change", "change-main").get("Deployment/change-pooler")));
+    Map<String, String> after3 = versions("change", "change-main");
+    for (String k : before3.keySet()) {
+      boolean expected = k.equals("Secret/change-pooler-config") || k.equals("Deployment/change-pooler");
+      assertEquals(expected, !before3.get(k).equals(after3.get(k)), k);
+    }
+  }
+
+  private static Map<String, String> versions(String cluster, String pool) {
+    Map<String, String> m = new java.util.TreeMap<>();
+    for (String s : List.of(cluster + "-runtime-config", cluster + "-runtime-credentials", cluster + "-pooler-config")) {
+      m.put("Secret/" + s, get(Secret.class, s).getMetadata().getResourceVersion());
+    }
+    for (String s : List.of(cluster, cluster + "-discovery", cluster + "-pooler")) {
+      m.put("Service/" + s, get(Service.class, s).getMetadata().getResourceVersion());
+    }
+    m.put("Deployment/" + cluster + "-pooler", get(Deployment.class, cluster + "-pooler").getMetadata().getResourceVersion());
+    m.put("Deployment/" + pool, get(Deployment.class, pool).getMetadata().getResourceVersion());
+    m.put("PodDisruptionBudget/" + pool, get(PodDisruptionBudget.class, pool).getMetadata().getResourceVersion());
+    return m;
+  }
+
+  @Test
+  void deletingWithRetainKeepsTheDatabaseObjectsAndRecordsAnEvent() throws Exception {
+    String dbName = createDatabase("tenant_retain");
+    createSecrets("retain");
+    client.resource(newCluster("retain", dbName, db.port())).create();
+    Await.until(WAIT, "DatabaseReady", () -> is(cluster("retain"), "DatabaseReady", "True", null));
+    client.resource(cluster("retain")).delete();
+    Await.until(WAIT, "the cluster to go", () -> cluster("retain") == null);
+    assertEquals(1, count(dbName, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'retain_slot'"));
+    assertEquals(1, count(dbName, "SELECT count(*) FROM pg_roles WHERE rolname = 'realtime_retain'"));
+    assertTrue(client.v1().events().inNamespace(Fixtures.NS).list().getItems().stream()
+        .anyMatch(e -> "Retained".equals(e.getReason()) && "retain".equals(e.getInvolvedObject().getName())));
+  }
+
+  @Test
+  void deletingWithDeleteDropsSlotPublicationsAndRoleButNotUserTables() throws Exception {
+    String dbName = createDatabase("tenant_delete");
+    try (Connection c = connect(dbName); Statement st = c.createStatement()) {
+      st.execute("CREATE TABLE public.votes (id int primary key)");
+    }
+    createSecrets("delete");
+    RealtimeCluster rc = newCluster("delete", dbName, db.port());
+    rc.getSpec().setReclaimPolicy("Delete");
+    client.resource(rc).create();
+    Await.until(WAIT, "DatabaseReady", () -> is(cluster("delete"), "DatabaseReady", "True", null));
+    client.resource(cluster("delete")).delete();
+    Await.until(WAIT, "the cluster to go", () -> cluster("delete") == null);
+    assertEquals(0, count(dbName, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'delete_slot'"));
+    assertEquals(0, count(dbName, "SELECT count(*) FROM pg_publication"));
+    assertEquals(0, count(dbName, "SELECT count(*) FROM pg_roles WHERE rolname IN ('realtime_delete', 'realtime_delete_pgb')"));
+    assertEquals(1, count(dbName, "SELECT count(*) FROM pg_class WHERE relname = 'votes'"), "user tables stay");
+  }
+
+  @Test
+  void aMissingSecretIsAConditionAndTheClusterProceedsWhenItAppears() throws Exception {
+    String dbName = createDatabase("tenant_secret");
+    client.resource(newCluster("secret", dbName, db.port())).create();
+    Await.until(WAIT, "SecretMissing", () -> is(cluster("secret"), "DatabaseReady", "False", "SecretMissing"));
+    assertTrue(condition(cluster("secret"), "DatabaseReady").get().getMessage().contains("secret-owner"));
+    assertNotNull(Await.until(WAIT, "Services without the database", () -> get(Service.class, "secret-discovery")));
+    assertNull(get(Secret.class, "secret-runtime-config"), "no configuration without the JWT secret");
+    createSecrets("secret");
+    Await.until(WAIT, "DatabaseReady", () -> is(cluster("secret"), "DatabaseReady", "True", null));
+    Await.until(WAIT, "runtime config", () -> get(Secret.class, "secret-runtime-config"));
+  }
+
+  @Test
+  void aPoolBeforeItsClusterWaitsAndStartsWhenTheClusterAppears() throws Exception {
+    String dbName = createDatabase("tenant_early");
+    client.resource(newPool("early-main", "early", 1)).create();
+    Await.until(WAIT, "ClusterNotFound", () -> poolIs(pool("early-main"), "ClusterReady", "False", "ClusterNotFound"));
+    assertNull(get(Deployment.class, "early-main"));
+    createSecrets("early");
+    client.resource(newCluster("early", dbName, db.port())).create();
+    Await.until(WAIT, "the runtime Deployment", () -> get(Deployment.class, "early-main"));
+    Await.until(WAIT, "ClusterReady", () -> poolIs(pool("early-main"), "ClusterReady", "True", null));
+  }
+
+  @Test
+  void anUnreachableDatabaseIsAConditionAndProvisioningResumesWhenItIsBack() throws Exception {
+    Path dir = Files.createTempDirectory("pgdata");
+    Files.delete(dir);
+    EmbeddedDatabase own = EmbeddedDatabase.start(0, Optional.of(dir));
+    int port = own.port();
+    own.close();
+    createSecrets("down");
+    client.resource(newCluster("down", "postgres", port)).create();
+    Await.until(WAIT, "Unreachable", () -> is(cluster("down"), "DatabaseReady", "False", "Unreachable"));
+    assertNotNull(Await.until(WAIT, "objects not needing the database", () -> get(Deployment.class, "down-pooler")));
+    assertNotNull(get(Secret.class, "down-runtime-config"));
+    assertFalse(is(cluster("down"), "Ready", "True", null));
+    EmbeddedDatabase back = EmbeddedDatabase.start(port, Optional.of(dir));
+    try {
+      Await.until(Duration.ofSeconds(60), "DatabaseReady after restart",
+          () -> is(cluster("down"), "DatabaseReady", "True", null));
+      try (Connection c = back.connect(); Statement st = c.createStatement();
+          ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'down_slot'")) {
+        rs.next();
+        assertEquals(1, rs.getLong(1));
+      }
+    } finally {
+      client.resource(cluster("down")).delete();
+      Await.until(WAIT, "the cluster to go", () -> cluster("down") == null);
+      back.close();
+    }
+  }
+
+  @Test
+  void aPoolerParameterOutsideTheAllowListIsAConditionNotACrash() throws Exception {
+    String dbName = createDatabase("tenant_bad");
+    createSecrets("bad");
+    RealtimeCluster c = newCluster("bad", dbName, db.port());
+    c.getSpec().getPooler().setParameters(Map.of("listen_port", "1"));
+    client.resource(c).create();
+    Await.until(WAIT, "InvalidParameter", () -> is(cluster("bad"), "PoolerReady", "False", "InvalidParameter"));
+    assertNull(get(Deployment.class, "bad-pooler"));
+    assertNotEquals(null, get(Service.class, "bad"));
+  }
+}

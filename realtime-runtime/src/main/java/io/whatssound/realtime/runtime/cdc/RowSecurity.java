@@ -1,0 +1,178 @@
+package io.whatssound.realtime.runtime.cdc;
+
+import io.whatssound.realtime.runtime.auth.VerifiedToken;
+import io.whatssound.realtime.runtime.protocol.Json;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Collectors;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Row-level security and column privileges for Postgres Changes. Which tables have RLS on and which
+ * columns a role may select are cached for a few seconds; row visibility is checked for a whole group
+ * of subscribers (same role and claims) and a whole batch of rows in one statement, run as that role
+ * with its verified claims, inside a transaction that is rolled back.
+ */
+final class RowSecurity {
+  private static final Logger LOG = LoggerFactory.getLogger(RowSecurity.class);
+  static final Duration CACHE = Duration.ofSeconds(5);
+  /** Claims that differ between tokens of the same user and session and do not decide visibility. */
+  private static final Set<String> VOLATILE_CLAIMS = Set.of("exp", "iat", "nbf", "jti");
+
+  private final DataSource db;
+  private final Clock clock;
+  private final Map<String, Cached<Boolean>> rls = new ConcurrentHashMap<>();
+  private final Map<String, Cached<Set<String>>> columns = new ConcurrentHashMap<>();
+
+  RowSecurity(DataSource db, Clock clock) {
+    this.db = db;
+    this.clock = clock;
+  }
+
+  private record Cached<T>(T value, Instant until) {}
+
+  /** Subscribers whose role and claims are the same see the same rows. */
+  static String groupKey(VerifiedToken token) {
+    Map<String, Object> claims = new TreeMap<>(token.claims());
+    claims.keySet().removeAll(VOLATILE_CLAIMS);
+    return token.role() + "|" + Json.bytesAsString(claims);
+  }
+
+  /** Whether the table has row-level security enabled. */
+  boolean enabled(String schema, String table) {
+    return cached(rls, schema + "." + table, () -> query(
+        "SELECT c.relrowsecurity FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            + "WHERE n.nspname = ? AND c.relname = ?",
+        rs -> rs.next() && rs.getBoolean(1), schema, table), true);
+  }
+
+  /** The columns of the table the role may select (empty: none, or the role does not exist). */
+  Set<String> selectable(String role, String schema, String table) {
+    return cached(columns, role + "|" + schema + "." + table, () -> query(
+        "SELECT a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+            + "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_roles r ON r.rolname = ? "
+            + "WHERE n.nspname = ? AND c.relname = ? AND a.attnum > 0 AND NOT a.attisdropped "
+            + "AND has_column_privilege(r.oid, c.oid, a.attnum, 'SELECT')",
+        rs -> {
+          Set<String> out = new HashSet<>();
+          while (rs.next()) {
+            out.add(rs.getString(1));
+          }
+          return Set.copyOf(out);
+        }, role, schema, table), Set.of());
+  }
+
+  /**
+   * Which of the given keys (values of {@code keyColumns}, as text) the group's role and claims may
+   * select in the table now. One statement for the whole batch.
+   */
+  Set<List<String>> visible(
+      VerifiedToken member, String schema, String table, List<String> keyColumns, Map<String, String> types,
+      List<List<String>> keys) {
+    if (keys.isEmpty() || keyColumns.isEmpty()) {
+      return Set.of();
+    }
+    String cols = keyColumns.stream().map(RowSecurity::ident).collect(Collectors.joining(", "));
+    String arrays = keyColumns.stream()
+        .map(k -> "?::" + ident(types.getOrDefault(k, "text")) + "[]").collect(Collectors.joining(", "));
+    String sql = "SELECT " + keyColumns.stream().map(k -> ident(k) + "::text").collect(Collectors.joining(", "))
+        + " FROM " + ident(schema) + "." + ident(table) + " WHERE (" + cols + ") IN (SELECT * FROM unnest(" + arrays + "))";
+    Set<List<String>> out = new HashSet<>();
+    try (Connection c = db.getConnection()) {
+      c.setAutoCommit(false);
+      try {
+        try (Statement s = c.createStatement()) {
+          s.execute("SET LOCAL ROLE " + ident(member.role()));
+        }
+        try (PreparedStatement ps = c.prepareStatement(
+            "SELECT set_config('request.jwt.claims', ?, true), set_config('request.jwt.claim.sub', ?, true), "
+                + "set_config('request.jwt.claim.role', ?, true)")) {
+          ps.setString(1, Json.bytesAsString(member.claims()));
+          Object sub = member.claims().get("sub");
+          ps.setString(2, sub == null ? "" : sub.toString());
+          ps.setString(3, member.role());
+          ps.execute();
+        }
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+          for (int i = 0; i < keyColumns.size(); i++) {
+            int col = i;
+            ps.setArray(i + 1, c.createArrayOf("text", keys.stream().map(k -> k.get(col)).toArray()));
+          }
+          try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+              List<String> key = new ArrayList<>(keyColumns.size());
+              for (int i = 1; i <= keyColumns.size(); i++) {
+                key.add(rs.getString(i));
+              }
+              out.add(key);
+            }
+          }
+        }
+      } finally {
+        c.rollback();
+        c.setAutoCommit(true);
+      }
+    } catch (SQLException e) {
+      LOG.warn("Row security check on {}.{} as {} failed ({}); those changes are not sent", schema, table,
+          member.role(), e.getMessage());
+      return Set.of();
+    }
+    return out;
+  }
+
+  private <T> T cached(Map<String, Cached<T>> cache, String key, SqlSupplier<T> load, T onError) {
+    Instant now = clock.instant();
+    Cached<T> c = cache.get(key);
+    if (c != null && now.isBefore(c.until())) {
+      return c.value();
+    }
+    try {
+      T v = load.get();
+      cache.put(key, new Cached<>(v, now.plus(CACHE)));
+      return v;
+    } catch (SQLException e) {
+      LOG.warn("Could not read security settings of {} ({}); treating it as protected", key, e.getMessage());
+      return onError;
+    }
+  }
+
+  private <T> T query(String sql, SqlReader<T> reader, String... args) throws SQLException {
+    try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+      for (int i = 0; i < args.length; i++) {
+        ps.setString(i + 1, args[i]);
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        return reader.read(rs);
+      }
+    }
+  }
+
+  static String ident(String name) {
+    return "\"" + name.replace("\"", "\"\"") + "\"";
+  }
+
+  @FunctionalInterface
+  private interface SqlSupplier<T> {
+    T get() throws SQLException;
+  }
+
+  @FunctionalInterface
+  private interface SqlReader<T> {
+    T read(ResultSet rs) throws SQLException;
+  }
+}

@@ -1,0 +1,109 @@
+// Private channels authorized by row-level security policies on realtime.messages, written exactly as
+// in Supabase's authorization guide, with the real supabase-js client.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import {
+  startServer, freePort, makeClient, subscribe, subscribed, closeAll, waitFor, uniqueName, userToken, anonKey,
+  collectBroadcasts, http,
+} from './harness.mjs';
+
+describe('authorization of private channels by RLS policies', { concurrency: false }, () => {
+  let server;
+  let db;
+  const clients = [];
+  const alice = randomUUID();
+  const bob = randomUUID();
+
+  before(async () => {
+    const dbPort = await freePort();
+    server = await startServer({ REALTIME_DB_URL: '', REALTIME_EMBEDDED_DB_PORT: dbPort });
+    db = new pg.Client({ connectionString: `postgres://postgres:postgres@127.0.0.1:${dbPort}/postgres` });
+    await db.connect();
+    await waitFor(async () => (await db.query(
+      "SELECT 1 FROM pg_proc WHERE proname = 'topic' AND pronamespace = 'realtime'::regnamespace")).rowCount === 1,
+    30_000, 'provisioned schema');
+    // Supabase's guide: members of a room may read and send broadcasts and presence of that room.
+    await db.query(`
+      CREATE TABLE public.rooms_members (room text, user_id uuid);
+      GRANT SELECT ON public.rooms_members TO authenticated;
+      INSERT INTO public.rooms_members VALUES ('room:vip', '${alice}'), ('room:readonly', '${alice}'), ('room:readonly', '${bob}');
+      CREATE POLICY "members read" ON realtime.messages FOR SELECT TO authenticated USING (
+        EXISTS (SELECT 1 FROM public.rooms_members m WHERE m.user_id = (SELECT auth.uid())
+                AND m.room = (SELECT realtime.topic()) AND realtime.messages.extension IN ('broadcast', 'presence')));
+      CREATE POLICY "members write" ON realtime.messages FOR INSERT TO authenticated WITH CHECK (
+        EXISTS (SELECT 1 FROM public.rooms_members m WHERE m.user_id = (SELECT auth.uid())
+                AND m.room = (SELECT realtime.topic()) AND m.room <> 'room:readonly'));`);
+  });
+
+  after(async () => {
+    await closeAll(clients);
+    await db?.end();
+    await server?.stop();
+  });
+
+  function client(sub) {
+    const c = makeClient(server, { accessToken: sub ? userToken(server.secret, sub) : undefined });
+    clients.push(c);
+    return c;
+  }
+
+  it('a member joins, reads and sends; a non-member and anon are refused', async () => {
+    const a = client(alice);
+    await a.realtime.setAuth(a.tokenHolder.token);
+    const ch = a.channel('room:vip', { config: { private: true, broadcast: { self: true, ack: true } } });
+    const got = collectBroadcasts(ch, 'chat');
+    await subscribed(ch);
+    assert.equal(await ch.send({ type: 'broadcast', event: 'chat', payload: { hi: 1 } }), 'ok');
+    await waitFor(() => got.length === 1, 5000, 'own broadcast');
+
+    const b = client(bob);
+    await b.realtime.setAuth(b.tokenHolder.token);
+    const denied = await subscribe(b.channel('room:vip', { config: { private: true } }));
+    assert.equal(denied.status, 'CHANNEL_ERROR');
+    assert.match(String(denied.err?.message ?? denied.err),
+      /Unauthorized: You do not have permissions to read from this Channel topic: room:vip/);
+
+    const anon = client();
+    const anonDenied = await subscribe(anon.channel('room:vip', { config: { private: true } }));
+    assert.equal(anonDenied.status, 'CHANNEL_ERROR');
+  });
+
+  it('read without write: joins and receives, but sends and tracks are refused', async () => {
+    const a = client(alice);
+    await a.realtime.setAuth(a.tokenHolder.token);
+    const reader = a.channel('room:readonly', { config: { private: true, broadcast: { ack: true } } });
+    const got = collectBroadcasts(reader, 'news');
+    await subscribed(reader);
+    assert.equal(await reader.send({ type: 'broadcast', event: 'news', payload: {} }), 'error');
+    assert.equal(await reader.track({ here: true }), 'error');
+    await db.query(`SELECT realtime.send('{"n":1}'::jsonb, 'news', 'room:readonly')`);
+    await waitFor(() => got.length === 1, 10_000, 'database broadcast to a reader');
+  });
+
+  it('REST broadcast to a private topic needs write permission', async () => {
+    const post = (token, topic) => http(server, '/api/broadcast', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ topic, event: 'e', payload: {}, private: true }] }),
+    });
+    assert.equal((await post(userToken(server.secret, alice), 'room:vip')).status, 202);
+    assert.equal((await post(userToken(server.secret, bob), 'room:vip')).status, 401);
+    assert.equal((await post(anonKey(server.secret), 'room:vip')).status, 401);
+    assert.equal((await post(userToken(server.secret, alice), 'room:readonly')).status, 401);
+  });
+
+  it('losing read permission on a token refresh closes the channel', async () => {
+    const a = client(alice);
+    await a.realtime.setAuth(a.tokenHolder.token);
+    const ch = a.channel('room:vip', { config: { private: true } });
+    const system = [];
+    ch.on('system', {}, (m) => system.push(m));
+    await subscribed(ch);
+    a.tokenHolder.token = userToken(server.secret, bob);
+    await a.realtime.setAuth(a.tokenHolder.token);
+    await waitFor(() => ch.statuses.some((s) => s.status === 'CLOSED'), 10_000, 'channel closed');
+    assert.ok(system.some((m) => m.status === 'error' && /permissions to read/.test(m.message)), JSON.stringify(system));
+  });
+});
