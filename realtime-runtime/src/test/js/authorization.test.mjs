@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import {
   startServer, freePort, makeClient, subscribe, subscribed, closeAll, waitFor, uniqueName, userToken, anonKey,
-  collectBroadcasts, http,
+  collectBroadcasts, http, sleep,
 } from './harness.mjs';
 
 describe('authorization of private channels by RLS policies', { concurrency: false }, () => {
@@ -92,6 +92,50 @@ describe('authorization of private channels by RLS policies', { concurrency: fal
     assert.equal((await post(userToken(server.secret, bob), 'room:vip')).status, 401);
     assert.equal((await post(anonKey(server.secret), 'room:vip')).status, 401);
     assert.equal((await post(userToken(server.secret, alice), 'room:readonly')).status, 401);
+  });
+
+  it('Postgres Changes honour RLS: each user sees only their own rows; tables without RLS reach everyone', async () => {
+    await db.query(`
+      CREATE TABLE public.tips (id serial PRIMARY KEY, user_id uuid, amount int, note text);
+      ALTER TABLE public.tips ENABLE ROW LEVEL SECURITY;
+      CREATE POLICY "own tips" ON public.tips FOR SELECT TO authenticated USING (user_id = (SELECT auth.uid()));
+      CREATE TABLE public.queue (id serial PRIMARY KEY, song text, secret text);
+      REVOKE SELECT ON public.queue FROM anon, authenticated;
+      GRANT SELECT (id, song) ON public.queue TO anon, authenticated;
+      ALTER PUBLICATION supabase_realtime ADD TABLE public.tips, public.queue;`);
+    const changes = async (sub) => {
+      const c = client(sub);
+      if (sub) await c.realtime.setAuth(c.tokenHolder.token);
+      const ch = c.channel(`tips-${randomUUID()}`);
+      const tips = [];
+      const queue = [];
+      ch.on('postgres_changes', { event: '*', schema: 'public', table: 'tips' }, (p) => tips.push(p));
+      ch.on('postgres_changes', { event: 'INSERT', schema: 'public', table: 'queue' }, (p) => queue.push(p));
+      const sys = [];
+      ch.on('system', {}, (m) => sys.push(m));
+      await subscribed(ch);
+      await waitFor(() => sys.some((m) => m.extension === 'postgres_changes' && m.status === 'ok'), 15_000, 'live');
+      return { tips, queue };
+    };
+    const a = await changes(alice);
+    const b = await changes(bob);
+    const anon = await changes();
+    // Visibility is checked against the table when the change streams (as Supabase does), so each step
+    // waits for the previous one to arrive before the rows change again.
+    await db.query(`INSERT INTO public.tips (user_id, amount) VALUES ($1, 5), ($2, 7), ($1, 9)`, [alice, bob]);
+    await db.query(`INSERT INTO public.queue (song, secret) VALUES ('Anthem', 'hidden')`);
+    await waitFor(() => a.tips.length >= 2 && b.tips.length >= 1 && a.queue.length && b.queue.length
+      && anon.queue.length, 15_000, 'inserts');
+    await db.query(`UPDATE public.tips SET note = 'thanks' WHERE amount = 5`);
+    await waitFor(() => a.tips.length >= 3, 15_000, 'update');
+    await db.query(`DELETE FROM public.tips WHERE amount = 7`);
+    await waitFor(() => [a, b, anon].every((x) => x.tips.some((p) => p.eventType === 'DELETE')), 15_000, 'deletes');
+    assert.deepEqual(a.tips.filter((p) => p.eventType !== 'DELETE').map((p) => p.new.amount), [5, 9, 5]);
+    assert.deepEqual(b.tips.filter((p) => p.eventType === 'INSERT').map((p) => p.new.amount), [7]);
+    assert.equal(anon.tips.filter((p) => p.eventType !== 'DELETE').length, 0, 'anon sees no tips');
+    const del = b.tips.find((p) => p.eventType === 'DELETE');
+    assert.deepEqual(Object.keys(del.old), ['id'], 'a DELETE on an RLS table carries the key only');
+    assert.deepEqual(Object.keys(a.queue[0].new).sort(), ['id', 'song'], 'columns without privilege are not sent');
   });
 
   it('losing read permission on a token refresh closes the channel', async () => {

@@ -28,9 +28,12 @@ final class ChangeRouter {
   private final TopicRegistry topics;
   private final ByteBufAllocator alloc;
 
-  ChangeRouter(TopicRegistry topics, ByteBufAllocator alloc) {
+  private final java.util.Optional<RowSecurity> security;
+
+  ChangeRouter(TopicRegistry topics, ByteBufAllocator alloc, java.util.Optional<RowSecurity> security) {
     this.topics = topics;
     this.alloc = alloc;
+    this.security = security;
   }
 
   void add(List<Binding> bindings) {
@@ -66,9 +69,12 @@ final class ChangeRouter {
     if (matched.isEmpty()) {
       return 0;
     }
-    Map<Form, List<Subscription>> byForm = new LinkedHashMap<>();
-    for (Map.Entry<Subscription, List<Binding>> e : matched.entrySet()) {
-      byForm.computeIfAbsent(Form.of(e.getValue()), f -> new ArrayList<>()).add(e.getKey());
+    Map<Form, List<Subscription>> byForm =
+        security.isPresent() ? authorize(c, matched, security.get()) : new LinkedHashMap<>();
+    if (security.isEmpty()) {
+      for (Map.Entry<Subscription, List<Binding>> e : matched.entrySet()) {
+        byForm.computeIfAbsent(Form.of(e.getValue(), null), f -> new ArrayList<>()).add(e.getKey());
+      }
     }
     Map<Set<String>, byte[]> dataBySelect = new LinkedHashMap<>();
     for (Map.Entry<Form, List<Subscription>> e : byForm.entrySet()) {
@@ -77,7 +83,58 @@ final class ChangeRouter {
       String event = form.legacy() ? c.type() : "postgres_changes";
       deliverPerTopic(e.getValue(), form, data, event);
     }
-    return matched.size();
+    return byForm.values().stream().mapToInt(List::size).sum();
+  }
+
+  /**
+   * Keeps the subscriptions whose role and claims may see the row, one check per group of identical
+   * role and claims: column privileges always (cached per role and table), row-level security when the
+   * table has it on. A DELETE cannot be checked (the row is gone): with RLS on it carries the key only.
+   */
+  private Map<Form, List<Subscription>> authorize(
+      ChangeRecord c, Map<Subscription, List<Binding>> matched, RowSecurity rs) {
+    Map<String, List<Subscription>> groups = new LinkedHashMap<>();
+    for (Subscription s : matched.keySet()) {
+      groups.computeIfAbsent(RowSecurity.groupKey(s.token()), g -> new ArrayList<>()).add(s);
+    }
+    boolean rls = rs.enabled(c.schema(), c.table());
+    boolean delete = "DELETE".equals(c.type());
+    List<String> keyColumns = List.copyOf(c.keyColumns());
+    List<String> key = rls && !delete ? keyValues(c.record(), keyColumns) : null;
+    Map<Form, List<Subscription>> byForm = new LinkedHashMap<>();
+    for (List<Subscription> group : groups.values()) {
+      var member = group.get(0).token();
+      Set<String> allowed = rs.selectable(member.role(), c.schema(), c.table());
+      if (allowed.isEmpty()) {
+        continue;
+      }
+      if (rls && !delete
+          && (key == null || !rs.visible(member, c.schema(), c.table(), keyColumns, c.columns(), List.of(key))
+              .contains(key))) {
+        continue;
+      }
+      Set<String> restrict = rls && delete ? c.keyColumns() : allowed.containsAll(c.columns().keySet()) ? null : allowed;
+      for (Subscription s : group) {
+        byForm.computeIfAbsent(Form.of(matched.get(s), restrict), f -> new ArrayList<>()).add(s);
+      }
+    }
+    return byForm;
+  }
+
+  /** The key of a row as text, or null when a key value is missing. */
+  private static List<String> keyValues(ObjectNode row, List<String> keyColumns) {
+    if (row == null || keyColumns.isEmpty()) {
+      return null;
+    }
+    List<String> out = new ArrayList<>(keyColumns.size());
+    for (String k : keyColumns) {
+      var v = row.get(k);
+      if (v == null || v.isNull()) {
+        return null;
+      }
+      out.add(v.isTextual() ? v.textValue() : v.toString());
+    }
+    return out;
   }
 
   /** Subscriptions differ in topic, so frames are shared among those of the same topic. */
@@ -174,7 +231,8 @@ final class ChangeRouter {
 
   /** How a subscription receives a change: which binding ids, which columns, legacy or current form. */
   record Form(List<Integer> ids, Set<String> select, boolean legacy) {
-    static Form of(List<Binding> bindings) {
+    /** {@code restrict}: the only columns that may be sent (column privileges), or null for all. */
+    static Form of(List<Binding> bindings, Set<String> restrict) {
       List<Integer> ids = new ArrayList<>();
       Set<String> select = new TreeSet<>();
       boolean all = false;
@@ -188,7 +246,14 @@ final class ChangeRouter {
           select.addAll(b.select());
         }
       }
-      return new Form(List.copyOf(ids), all ? Set.of() : Set.copyOf(select), legacy);
+      Set<String> columns = all ? Set.of() : Set.copyOf(select);
+      if (restrict != null) {
+        Set<String> limited = new TreeSet<>(all ? restrict : select);
+        limited.retainAll(restrict);
+        // an empty selection means every column; a selection naming no real column sends the keys only
+        columns = limited.isEmpty() ? Set.of("") : Set.copyOf(limited);
+      }
+      return new Form(List.copyOf(ids), columns, legacy);
     }
   }
 }

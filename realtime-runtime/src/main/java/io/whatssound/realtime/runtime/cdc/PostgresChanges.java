@@ -59,7 +59,8 @@ public final class PostgresChanges implements ReplicationStream.Sink {
   public PostgresChanges(RuntimeDatabase db, TopicRegistry topics, ByteBufAllocator alloc) {
     this.db = db;
     this.topics = topics;
-    this.router = new ChangeRouter(topics, alloc);
+    this.router =
+        new ChangeRouter(topics, alloc, java.util.Optional.of(new RowSecurity(db.queries(), java.time.Clock.systemUTC())));
     this.alloc = alloc;
   }
 

@@ -48,6 +48,9 @@ sealed interface ClusterMessage {
   /** The sender's connected sockets and whether it streams the slot. */
   record Status(int users, boolean holdsSlot) implements ClusterMessage {}
 
+  /** Asks the receiver to multicast its {@link Snapshot} (the asker missed it). */
+  record SnapshotRequest() implements ClusterMessage {}
+
   /** A decoded message with the time its sender handed it to the cluster. */
   record Envelope(long sentAtMillis, ClusterMessage message) {}
 
@@ -57,6 +60,7 @@ sealed interface ClusterMessage {
   byte SNAPSHOT = 4;
   byte CHANGE = 5;
   byte STATUS = 6;
+  byte SNAPSHOT_REQUEST = 7;
 
   static byte[] encode(ClusterMessage m, long nowMillis) {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream(128);
@@ -99,6 +103,9 @@ sealed interface ClusterMessage {
         out.writeLong(nowMillis);
         out.writeInt(s.users());
         out.writeBoolean(s.holdsSlot());
+      } else if (m instanceof SnapshotRequest) {
+        out.writeByte(SNAPSHOT_REQUEST);
+        out.writeLong(nowMillis);
       }
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -136,6 +143,7 @@ sealed interface ClusterMessage {
           }
           case CHANGE -> new Change(in.readLong(), in.readInt(), change(Json.MAPPER.readTree(blob(in))));
           case STATUS -> new Status(in.readInt(), in.readBoolean());
+          case SNAPSHOT_REQUEST -> new SnapshotRequest();
           default -> throw new IOException("unknown cluster message type " + type);
         };
     return new Envelope(sentAt, m);

@@ -180,7 +180,10 @@ public final class ClusterNode implements ClusterRelay, Receiver, AutoCloseable 
     sender.start(); // after connect: what the first view queued (the snapshot) goes out now
     LOG.info("Joined cluster {} as {}: view {}", settings.name(), ch.getAddress(), ch.getView());
     long period = settings.statusInterval().toMillis();
-    timer.scheduleAtFixedRate(() -> enqueue(STATUS), period, period, TimeUnit.MILLISECONDS);
+    timer.scheduleAtFixedRate(() -> {
+      enqueue(STATUS);
+      requestMissingSnapshots();
+    }, period, period, TimeUnit.MILLISECONDS);
     long deadline = System.nanoTime() + SYNC_GRACE.toNanos();
     while (!awaitingSnapshot.isEmpty() && System.nanoTime() < deadline) {
       Thread.sleep(10);
@@ -299,6 +302,22 @@ public final class ClusterNode implements ClusterRelay, Receiver, AutoCloseable 
     return n;
   }
 
+  /** A snapshot sent before this pod was in the sender's view is lost: ask again (unicast) until it arrives. */
+  private void requestMissingSnapshots() {
+    JChannel ch = channel;
+    if (ch == null || !ch.isConnected() || clock.millis() - viewInstalledAt < 200) {
+      return;
+    }
+    byte[] ask = ClusterMessage.encode(new ClusterMessage.SnapshotRequest(), clock.millis());
+    for (Address a : awaitingSnapshot) {
+      try {
+        ch.send(new BytesMessage(a, ask));
+      } catch (Exception e) {
+        LOG.debug("Could not ask {} for its presences: {}", a, e.toString());
+      }
+    }
+  }
+
   private void enqueue(Object item) {
     if (!outbound.offer(item)) {
       dropped.increment();
@@ -382,6 +401,8 @@ public final class ClusterNode implements ClusterRelay, Receiver, AutoCloseable 
       if (pg != null) {
         pg.routeRelayed(c.change());
       }
+    } else if (m instanceof ClusterMessage.SnapshotRequest) {
+      enqueue(SNAPSHOT);
     } else if (m instanceof Status s) {
       if (lastMembers.contains(from)) {
         remoteUsers.put(from, s.users());

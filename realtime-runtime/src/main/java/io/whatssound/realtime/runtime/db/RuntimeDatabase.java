@@ -99,6 +99,14 @@ public final class RuntimeDatabase implements AutoCloseable {
     try (Connection conn = settings.url().orElseThrow().connect()) {
       DatabaseContract.apply(conn, c);
       DatabaseContract.ensureSlot(conn, c.slot());
+      if (embedded.isPresent()) {
+        // like a new Supabase project: tables created in public are readable by the API roles (RLS decides rows)
+        try (java.sql.Statement s = conn.createStatement()) {
+          s.execute("ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO anon, authenticated, service_role");
+          s.execute("ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON SEQUENCES TO anon, authenticated, service_role");
+          s.execute("GRANT USAGE ON SCHEMA public TO anon, authenticated, service_role");
+        }
+      }
       maintainPartitions();
     } catch (SQLException e) {
       LOG.error("Could not provision the database {} ({}); retrying in {} s. Check REALTIME_DB_URL and that the role "

@@ -46,7 +46,8 @@ class ClusterInProcessTest {
     List<InetSocketAddress> peers = ports.stream().map(p -> InetSocketAddress.createUnresolved("127.0.0.1", p)).toList();
     RuntimeConfig config =
         RuntimeConfig.fromEnv(Map.of("REALTIME_PORT", "0", "REALTIME_HOST", "127.0.0.1", "REALTIME_DB_URL", "none",
-                "REALTIME_JOIN_ERROR_DELAY_MS", "0", "REALTIME_MAX_PRESENCE_CALLS", "1000"))
+                "REALTIME_JOIN_ERROR_DELAY_MS", "0", "REALTIME_MAX_PRESENCE_CALLS", "1000",
+                "REALTIME_MAX_EVENTS_PER_SECOND", "100000"))
             .withJwtSecret(PodClient.SECRET);
     List<CompletableFuture<RealtimeServer>> starting = new ArrayList<>();
     for (int port : ports) {
@@ -63,7 +64,7 @@ class ClusterInProcessTest {
     for (CompletableFuture<RealtimeServer> f : starting) {
       pods.add(f.join());
     }
-    awaitTrue(() -> pods.stream().allMatch(p -> node(p).memberCount() == n), Duration.ofSeconds(30),
+    awaitTrue(() -> pods.stream().allMatch(p -> node(p).memberCount() == n && node(p).ready()), Duration.ofSeconds(30),
         () -> "one view of " + n + " members");
   }
 
