@@ -81,6 +81,10 @@ public final class ReplicationStream implements AutoCloseable {
           LOG.warn("Replication stream of slot {} lost ({}: {}); reconnecting in {} ms",
               contract.slot(), state, e.getMessage(), backoff.toMillis());
         }
+      } catch (RowSecurity.Unavailable e) {
+        sink.live(false);
+        LOG.warn("Replication stream of slot {} paused: {}; resuming from the slot in {} ms",
+            contract.slot(), e.getMessage(), backoff.toMillis());
       } catch (RuntimeException e) {
         sink.live(false);
         LOG.error("Replication stream of slot {} failed; reconnecting in {} ms", contract.slot(), backoff.toMillis(), e);

@@ -58,7 +58,7 @@ final class RowSecurity {
     return cached(rls, schema + "." + table, () -> query(
         "SELECT c.relrowsecurity FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             + "WHERE n.nspname = ? AND c.relname = ?",
-        rs -> rs.next() && rs.getBoolean(1), schema, table), true);
+        rs -> rs.next() && rs.getBoolean(1), schema, table));
   }
 
   /** The columns of the table the role may select (empty: none, or the role does not exist). */
@@ -74,7 +74,7 @@ final class RowSecurity {
             out.add(rs.getString(1));
           }
           return Set.copyOf(out);
-        }, role, schema, table), Set.of());
+        }, role, schema, table));
   }
 
   /**
@@ -128,14 +128,27 @@ final class RowSecurity {
         c.setAutoCommit(true);
       }
     } catch (SQLException e) {
-      LOG.warn("Row security check on {}.{} as {} failed ({}); those changes are not sent", schema, table,
-          member.role(), e.getMessage());
-      return Set.of();
+      if (e.getSQLState() != null && e.getSQLState().startsWith("42")) {
+        // the role or its grants do not allow the query: nothing is visible to it
+        LOG.debug("Row security check on {}.{} as {}: {}", schema, table, member.role(), e.getMessage());
+        return Set.of();
+      }
+      throw new Unavailable("row security check on " + schema + "." + table + " failed: " + e.getMessage(), e);
     }
     return out;
   }
 
-  private <T> T cached(Map<String, Cached<T>> cache, String key, SqlSupplier<T> load, T onError) {
+  /**
+   * The database could not answer a security question. Changes are not sent unchecked and not dropped:
+   * the replication stream stops before acknowledging them and reads them again after reconnecting.
+   */
+  static final class Unavailable extends RuntimeException {
+    Unavailable(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
+  private <T> T cached(Map<String, Cached<T>> cache, String key, SqlSupplier<T> load) {
     Instant now = clock.instant();
     Cached<T> c = cache.get(key);
     if (c != null && now.isBefore(c.until())) {
@@ -146,8 +159,7 @@ final class RowSecurity {
       cache.put(key, new Cached<>(v, now.plus(CACHE)));
       return v;
     } catch (SQLException e) {
-      LOG.warn("Could not read security settings of {} ({}); treating it as protected", key, e.getMessage());
-      return onError;
+      throw new Unavailable("could not read the security settings of " + key + ": " + e.getMessage(), e);
     }
   }
 

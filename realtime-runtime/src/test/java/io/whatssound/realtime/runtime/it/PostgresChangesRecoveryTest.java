@@ -92,6 +92,7 @@ class PostgresChangesRecoveryTest {
     }
     exec("CREATE TABLE public.ticks (n int PRIMARY KEY)");
     exec("ALTER PUBLICATION supabase_realtime ADD TABLE public.ticks");
+    exec("GRANT SELECT ON public.ticks TO anon");
     server = startRuntime();
     try (WsClient ws = subscribe("ticks")) {
       exec("INSERT INTO public.ticks SELECT generate_series(1, 500)");
