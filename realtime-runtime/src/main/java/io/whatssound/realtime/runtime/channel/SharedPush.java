@@ -19,10 +19,21 @@ public final class SharedPush {
   private final ByteBuf[] wire = new ByteBuf[Vsn.values().length];
   private final boolean[] done = new boolean[Vsn.values().length];
   private final AtomicInteger refs = new AtomicInteger(1);
+  private final int sizeHint;
 
   public SharedPush(ByteBufAllocator alloc, BiFunction<FrameCodec, ByteBufAllocator, OutFrame> encoder) {
+    this(alloc, 256, encoder);
+  }
+
+  /** {@code sizeHint}: about how many bytes one encoding takes, for the fan-out backlog accounting. */
+  public SharedPush(ByteBufAllocator alloc, int sizeHint, BiFunction<FrameCodec, ByteBufAllocator, OutFrame> encoder) {
     this.alloc = alloc;
     this.encoder = encoder;
+    this.sizeHint = Math.max(64, sizeHint);
+  }
+
+  int sizeHint() {
+    return sizeHint;
   }
 
   /** The wire frame for a serializer, or null when that serializer cannot carry this message. */

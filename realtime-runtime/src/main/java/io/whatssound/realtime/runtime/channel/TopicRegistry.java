@@ -19,6 +19,10 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class TopicRegistry {
   private final Map<TopicKey, Topic> topics = new ConcurrentHashMap<>();
   private final Map<EventExecutor, LoopFlusher> flushers = new ConcurrentHashMap<>();
+  /** Bytes of fan-out work queued on each event loop and not yet written. */
+  private final Map<EventExecutor, java.util.concurrent.atomic.AtomicLong> backlog = new ConcurrentHashMap<>();
+  /** Above this backlog on any loop, new client messages are refused instead of queued. */
+  static final long MAX_BACKLOG_BYTES = 64L * 1024 * 1024;
   private final RuntimeMetrics metrics;
   private volatile ClusterRelay cluster = ClusterRelay.LOCAL;
 
@@ -105,9 +109,37 @@ public final class TopicRegistry {
     for (Map.Entry<EventExecutor, List<Subscription>> e : t.byLoop.entrySet()) {
       List<Subscription> bucket = e.getValue();
       push.retain();
-      e.getKey().execute(() -> deliver(bucket, push, exclude, audience, kind, stored, start));
+      var queued = backlog(e.getKey());
+      long bytes = (long) push.sizeHint() * Math.max(1, bucket.size());
+      queued.addAndGet(bytes);
+      e.getKey().execute(() -> {
+        try {
+          deliver(bucket, push, exclude, audience, kind, stored, start);
+        } finally {
+          queued.addAndGet(-bytes);
+        }
+      });
     }
     push.release();
+  }
+
+  private java.util.concurrent.atomic.AtomicLong backlog(EventExecutor loop) {
+    return backlog.computeIfAbsent(loop, l -> new java.util.concurrent.atomic.AtomicLong());
+  }
+
+  /**
+   * Whether the event loops keep up with fan-out: when a loop has more than {@link #MAX_BACKLOG_BYTES}
+   * of messages queued for its sockets, client messages are refused (as over the rate limit) so memory
+   * stays bounded under overload.
+   */
+  public boolean acceptsMore() {
+    for (var q : backlog.values()) {
+      if (q.get() > MAX_BACKLOG_BYTES) {
+        metrics.rejected("fanout_backlog");
+        return false;
+      }
+    }
+    return true;
   }
 
   private void deliver(

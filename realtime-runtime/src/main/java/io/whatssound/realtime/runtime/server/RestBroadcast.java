@@ -80,7 +80,7 @@ final class RestBroadcast {
             rt.metrics().rejected("unauthorized_write");
             return new Outcome(401, "Unauthorized");
           }
-          if (!rt.limiter().tryEvents(messages.size())) {
+          if (!rt.limiter().tryEvents(messages.size()) || !rt.topics().acceptsMore()) {
             rt.metrics().rejected("events_per_second");
             return new Outcome(429, "Too many requests");
           }
@@ -88,7 +88,7 @@ final class RestBroadcast {
             rt.metrics().messageIn("rest_broadcast", m.broadcast().size());
             String topic = m.key().topic();
             UserBroadcast b = m.broadcast();
-            SharedPush push = new SharedPush(alloc, (c, a) -> c.encodeBroadcast(a, topic, b));
+            SharedPush push = new SharedPush(alloc, b.size(), (c, a) -> c.encodeBroadcast(a, topic, b));
             rt.topics().publish(m.key(), push, null, Audience.ALL, "broadcast");
             rt.topics().cluster().broadcast(m.key(), b);
           }

@@ -357,7 +357,7 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
       reply(m, "error", reason("payload_size_exceeded"));
       return;
     }
-    if (!rt.limiter().tryEvents(1)) {
+    if (!rt.limiter().tryEvents(1) || !rt.topics().acceptsMore()) {
       rt.metrics().rejected("events_per_second");
       reply(m, "error", reason(TOO_MANY_EVENTS));
       return;
@@ -369,7 +369,7 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
       return;
     }
     String topic = sub.topicName();
-    SharedPush push = new SharedPush(ctx.alloc(), (c, alloc) -> c.encodeBroadcast(alloc, topic, b));
+    SharedPush push = new SharedPush(ctx.alloc(), b.size(), (c, alloc) -> c.encodeBroadcast(alloc, topic, b));
     rt.topics().publish(sub.key(), push, sub.self() ? null : sub, Audience.ALL, "broadcast");
     rt.topics().cluster().broadcast(sub.key(), b);
     if (sub.ack()) {

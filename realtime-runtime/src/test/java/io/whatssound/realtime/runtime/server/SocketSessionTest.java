@@ -226,6 +226,29 @@ class SocketSessionTest {
   }
 
   @Test
+  void anOverloadedEventLoopMakesPublishersRefuseInsteadOfQueueing() throws Exception {
+    EmbeddedChannel a = connect(Vsn.V2);
+    join(a, "room", "{}");
+    var key = new io.whatssound.realtime.runtime.channel.TopicKey("realtime:room", false);
+    var b = new io.whatssound.realtime.runtime.protocol.UserBroadcast("e", "{}".getBytes(), false, null);
+    for (int i = 0; i < 70; i++) {
+      assertTrue(i < 65 || !rt.topics().acceptsMore());
+      rt.topics().publish(key,
+          new io.whatssound.realtime.runtime.channel.SharedPush(a.alloc(), 1024 * 1024,
+              (c, alloc) -> c.encodeBroadcast(alloc, "realtime:room", b)),
+          null, io.whatssound.realtime.runtime.channel.TopicRegistry.Audience.ALL, "broadcast");
+    }
+    assertFalse(rt.topics().acceptsMore(), "70 MB queued on one loop");
+    send(a, "[\"1\",\"2\",\"realtime:room\",\"broadcast\",{\"type\":\"broadcast\",\"event\":\"e\",\"payload\":{}}]");
+    List<JsonNode> frames = received(a);
+    assertEquals("Too many messages per second", only(frames, "phx_reply").get(4).at("/response/reason").asText());
+    assertEquals(70, frames.stream().filter(f -> f.get(3).asText().equals("broadcast")).count(),
+        "the queued messages are delivered once the loop runs");
+    assertTrue(rt.topics().acceptsMore());
+    assertTrue(counter("realtime_rejections", "reason", "fanout_backlog") >= 1);
+  }
+
+  @Test
   void leaveRepliesAndClosesTheChannel() throws Exception {
     EmbeddedChannel a = connect(Vsn.V2);
     join(a, "room", "{}");
