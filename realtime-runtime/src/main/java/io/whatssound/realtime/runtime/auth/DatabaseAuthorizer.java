@@ -1,13 +1,12 @@
 package io.whatssound.realtime.runtime.auth;
 
 import io.whatssound.realtime.runtime.channel.TopicKey;
-import io.whatssound.realtime.runtime.protocol.Json;
+import io.whatssound.realtime.runtime.db.ClientRole;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Savepoint;
-import java.sql.Statement;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -72,22 +71,9 @@ public final class DatabaseAuthorizer implements ChannelAuthorizer {
         }
       }
     }
-    try (Statement s = c.createStatement()) {
-      s.execute("SET LOCAL ROLE " + ident(token.role()));
-    } catch (SQLException e) {
-      LOG.debug("Role {} cannot be assumed: {}", token.role(), e.getMessage());
+    if (!ClientRole.assume(c, token, topic)) {
+      LOG.debug("Role {} cannot be assumed", token.role());
       return Permissions.NONE;
-    }
-    try (PreparedStatement ps =
-        c.prepareStatement(
-            "SELECT set_config('request.jwt.claims', ?, true), set_config('request.jwt.claim.sub', ?, true), "
-                + "set_config('request.jwt.claim.role', ?, true), set_config('realtime.topic', ?, true)")) {
-      ps.setString(1, Json.bytesAsString(token.claims()));
-      Object sub = token.claims().get("sub");
-      ps.setString(2, sub == null ? "" : sub.toString());
-      ps.setString(3, token.role());
-      ps.setString(4, topic);
-      ps.execute();
     }
     boolean readBroadcast = false;
     boolean readPresence = false;
@@ -121,9 +107,5 @@ public final class DatabaseAuthorizer implements ChannelAuthorizer {
       }
     }
     return new Permissions(readBroadcast, readPresence, write[0], write[1]);
-  }
-
-  private static String ident(String role) {
-    return "\"" + role.replace("\"", "\"\"") + "\"";
   }
 }

@@ -1,12 +1,12 @@
 package io.whatssound.realtime.runtime.cdc;
 
 import io.whatssound.realtime.runtime.auth.VerifiedToken;
+import io.whatssound.realtime.runtime.db.ClientRole;
 import io.whatssound.realtime.runtime.protocol.Json;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -96,17 +96,8 @@ final class RowSecurity {
     try (Connection c = db.getConnection()) {
       c.setAutoCommit(false);
       try {
-        try (Statement s = c.createStatement()) {
-          s.execute("SET LOCAL ROLE " + ident(member.role()));
-        }
-        try (PreparedStatement ps = c.prepareStatement(
-            "SELECT set_config('request.jwt.claims', ?, true), set_config('request.jwt.claim.sub', ?, true), "
-                + "set_config('request.jwt.claim.role', ?, true)")) {
-          ps.setString(1, Json.bytesAsString(member.claims()));
-          Object sub = member.claims().get("sub");
-          ps.setString(2, sub == null ? "" : sub.toString());
-          ps.setString(3, member.role());
-          ps.execute();
+        if (!ClientRole.assume(c, member, null)) {
+          return Set.of();
         }
         try (PreparedStatement ps = c.prepareStatement(sql)) {
           for (int i = 0; i < keyColumns.size(); i++) {
@@ -174,8 +165,8 @@ final class RowSecurity {
     }
   }
 
-  static String ident(String name) {
-    return "\"" + name.replace("\"", "\"\"") + "\"";
+  private static String ident(String name) {
+    return ClientRole.ident(name);
   }
 
   @FunctionalInterface
