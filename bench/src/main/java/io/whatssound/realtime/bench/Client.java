@@ -50,7 +50,11 @@ final class Client implements AutoCloseable {
   private final AtomicInteger ids = new AtomicInteger();
 
   Client(Options o) {
-    String url = o.str("url", "ws://127.0.0.1:4000/socket/websocket");
+    this(o, o.str("url", "ws://127.0.0.1:4000/socket/websocket"));
+  }
+
+  /** A client of the runtime at {@code url} (e.g. another pod of the same cluster). */
+  Client(Options o, String url) {
     this.base = URI.create(url);
     if (!"ws".equals(base.getScheme())) {
       throw new IllegalArgumentException("--url must be a ws:// URL (loopback benchmark), got " + url);

@@ -26,6 +26,11 @@ final class Conn extends SimpleChannelInboundHandler<WebSocketFrame> {
 
   /** What a scenario wants to hear about. Called on the connection's event loop. */
   interface Listener {
+    /** Sees every frame first; true when it consumed the frame (a scenario's own fast path). */
+    default boolean frame(Conn c, WebSocketFrame frame, long nowNanos) {
+      return false;
+    }
+
     default void broadcast(Conn c, long seq, long sentNanos, long nowNanos) {}
 
     default void push(Conn c, Wire.Msg m, long nowNanos) {}
@@ -90,6 +95,9 @@ final class Conn extends SimpleChannelInboundHandler<WebSocketFrame> {
   @Override
   protected void channelRead0(ChannelHandlerContext ctx, WebSocketFrame frame) throws Exception {
     long now = System.nanoTime();
+    if (listener.frame(this, frame, now)) {
+      return;
+    }
     if (Wire.readBench(frame, scratch)) {
       received++;
       listener.broadcast(this, scratch[0], scratch[1], now);

@@ -25,7 +25,10 @@ final class FanoutScenario {
     if (!via.equals("ws") && !via.equals("rest")) {
       throw new IllegalArgumentException("--via must be ws or rest");
     }
-    try (Client client = new Client(o)) {
+    String publishUrl = o.str("publish-url", "");
+    try (Client client = new Client(o);
+        Client pubClient = publishUrl.isEmpty() ? null : new Client(o, publishUrl)) {
+      Client publisher = pubClient == null ? client : pubClient;
       if (binary && !client.wire.v2) {
         throw new IllegalArgumentException("--binary needs --vsn 2.0.0");
       }
@@ -52,7 +55,7 @@ final class FanoutScenario {
       RestPublisher rest = null;
       long[] seq = {0};
       if (via.equals("ws")) {
-        Conn pub = client.connect(new Conn.Listener() {}, 0).get(30, TimeUnit.SECONDS);
+        Conn pub = publisher.connect(new Conn.Listener() {}, 0).get(30, TimeUnit.SECONDS);
         String joinRef = pub.join(topic, false, false, null).get(30, TimeUnit.SECONDS);
         exec = pub.channel.eventLoop();
         sender = due -> {
@@ -64,7 +67,7 @@ final class FanoutScenario {
           return due;
         };
       } else {
-        RestPublisher p = new RestPublisher(client, restConns);
+        RestPublisher p = new RestPublisher(publisher, restConns);
         rest = p;
         exec = Executors.newSingleThreadScheduledExecutor();
         sender = due -> {

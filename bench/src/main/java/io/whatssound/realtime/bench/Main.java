@@ -18,7 +18,8 @@ public final class Main {
                   --connections 10000 --per-topic 100 --hold 30
         fanout    one channel, N subscribers, one publisher at R msgs/s for D s
                   --subscribers 10000 --rate 20 --duration 20 --warmup 3 --via ws|rest --payload 100
-                  --rest-connections 8
+                  --rest-connections 8 --publish-url ws://<another pod>/socket/websocket (cross-pod fan-out:
+                  the publisher on one pod of a cluster, the subscribers on the --url pod)
         rooms     each user in an echo channel and a 6-user channel, R msgs/s per channel
                   --users 2000 --group 6 --rate 2 --duration 30 --warmup 5
         presence  M members tracked in a channel; joins, leaves and re-tracks at R ops/s
@@ -26,6 +27,15 @@ public final class Main {
         slow      N subscribers, S of them stop reading; memory, others' latency, disconnects
                   --subscribers 1000 --slow 10 --rate 100 --payload 4096 --baseline 10 --duration 40
                   --slow-rcvbuf 4096
+        operator  one operator (child JVM) on Fabric8's CRUD mock API server + embedded PostgreSQL, N clusters:
+                  time to objects and Ready, reconciles/s, quiet-period reconciles, heap (own options: operator --help)
+                  --clusters 100 --quiet 60 --settle 10 --slot-poll 30 --operator-jvm "" --out bench/results
+        changes   Postgres Changes: N subscribers with an INSERT binding on public.bench_changes, a PgJDBC
+                  writer inserting R rows/s for D s; rows/s per subscriber, commit-to-client latency, lost rows
+                  --subscribers 100 --rate 1000 --duration 20 --warmup 3 --mode batch|tx --tick-ms 10
+                  --batch-max 1000 --writers 4 (tx) --payload 100 --channels 1 --drain 60
+                  --db postgres://postgres:postgres@127.0.0.1:54322/postgres --table bench_changes
+                  --publication supabase_realtime --sync-commit server|on|local|off (the writer's sessions)
 
       common options:
         --url ws://127.0.0.1:4000/socket/websocket   --secret <REALTIME_JWT_SECRET> (or the env variable)
@@ -43,6 +53,9 @@ public final class Main {
     }
     String scenario = args[0];
     List<String> rest = Arrays.asList(args).subList(1, args.length);
+    if (scenario.equals("operator")) {
+      System.exit(io.whatssound.realtime.bench.operator.OperatorScenario.run(rest));
+    }
     Options o;
     Report r;
     try {
@@ -54,6 +67,7 @@ public final class Main {
             case "rooms" -> RoomsScenario.run(o);
             case "presence" -> PresenceScenario.run(o);
             case "slow" -> SlowScenario.run(o);
+            case "changes" -> ChangesScenario.run(o);
             default -> throw new IllegalArgumentException("Unknown scenario '" + scenario + "'\n" + USAGE);
           };
     } catch (IllegalArgumentException e) {

@@ -57,6 +57,12 @@ final class Wire {
         + "},\"postgres_changes\":[],\"private\":false}}";
   }
 
+  /** A join with {@code postgres_changes} bindings ({@code bindingsJson} is the JSON array). */
+  static String joinPayloadChanges(String bindingsJson) {
+    return "{\"config\":{\"broadcast\":{\"ack\":false,\"self\":false},\"presence\":{\"key\":\"\",\"enabled\":false},"
+        + "\"postgres_changes\":" + bindingsJson + ",\"private\":false}}";
+  }
+
   /** The benchmark payload as JSON text: sequence, send time, padding up to about {@code size} bytes. */
   static String jsonPayload(long seq, long nanos, String pad) {
     return "{\"s\":" + seq + ",\"t\":" + nanos + ",\"p\":\"" + pad + "\"}";
@@ -154,6 +160,53 @@ final class Wire {
     out[0] = seq;
     out[1] = neg ? -t : t;
     return true;
+  }
+
+  private static final byte[] RECORD_MARK = "\"record\":{".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] ID_MARK = "\"id\":".getBytes(StandardCharsets.US_ASCII);
+
+  /**
+   * Reads a Postgres Changes push without parsing JSON: {@code out[0]} = the record's {@code id},
+   * {@code out[1]} = the record's numeric column {@code longColumn} ({@code "name":} as bytes).
+   * Relies on the runtime writing the record's columns in table order, as pgoutput sends them.
+   * False when the frame is something else (replies, {@code system} messages).
+   */
+  static boolean readChange(WebSocketFrame frame, byte[] longColumn, long[] out) {
+    if (!(frame instanceof TextWebSocketFrame)) {
+      return false;
+    }
+    ByteBuf c = frame.content();
+    int base = c.readerIndex();
+    int end = base + c.readableBytes();
+    int rec = indexOf(c, base, end, RECORD_MARK);
+    if (rec < 0) {
+      return false;
+    }
+    int id = indexOf(c, rec, end, ID_MARK);
+    int col = indexOf(c, rec, end, longColumn);
+    if (id < 0 || col < 0) {
+      return false;
+    }
+    out[0] = parseLong(c, id + ID_MARK.length, end);
+    out[1] = parseLong(c, col + longColumn.length, end);
+    return true;
+  }
+
+  private static long parseLong(ByteBuf c, int at, int end) {
+    boolean neg = at < end && c.getByte(at) == '-';
+    if (neg) {
+      at++;
+    }
+    long v = 0;
+    while (at < end) {
+      byte b = c.getByte(at);
+      if (b < '0' || b > '9') {
+        break;
+      }
+      v = v * 10 + (b - '0');
+      at++;
+    }
+    return neg ? -v : v;
   }
 
   private static int indexOf(ByteBuf c, int from, int limit, byte[] pat) {

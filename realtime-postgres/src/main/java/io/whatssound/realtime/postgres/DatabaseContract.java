@@ -132,11 +132,13 @@ public final class DatabaseContract {
         if (!rs.next()) {
           return Optional.empty();
         }
+        boolean active = rs.getBoolean(1);
+        int pid = rs.getInt(2);
+        boolean pidKnown = !rs.wasNull();
         long lag = rs.getLong(4);
         boolean lagKnown = !rs.wasNull();
-        int pid = rs.getInt(2);
         return Optional.of(
-            new SlotStatus(slot, rs.getBoolean(1), rs.wasNull() ? Optional.empty() : Optional.of(pid),
+            new SlotStatus(slot, active, pidKnown ? Optional.of(pid) : Optional.empty(),
                 Optional.ofNullable(rs.getString(3)), lagKnown ? Optional.of(lag) : Optional.empty(),
                 Optional.ofNullable(rs.getString(5))));
       }

@@ -35,7 +35,6 @@ public final class EmbeddedDatabase implements AutoCloseable {
             .setServerConfig("timezone", "UTC")
             .setServerConfig("max_connections", "200")
             .setServerConfig("fsync", "off")
-            .setServerConfig("synchronous_commit", "off")
             .setPGStartupWait(java.time.Duration.ofSeconds(60));
     if (port > 0) {
       b.setPort(port);

@@ -97,21 +97,28 @@ GRANT USAGE ON SCHEMA realtime TO PUBLIC;
 GRANT EXECUTE ON FUNCTION realtime.topic() TO PUBLIC;
 
 -- Supabase's API roles, which policies name (created only where missing; Supabase databases have them).
+-- Roles are shared by every database of the server: tenants provisioned at once may race to create them.
 DO $$
+DECLARE
+  r text;
 BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon') THEN
-    CREATE ROLE anon NOLOGIN NOINHERIT;
-  END IF;
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN
-    CREATE ROLE authenticated NOLOGIN NOINHERIT;
-  END IF;
-  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'service_role') THEN
-    BEGIN
-      CREATE ROLE service_role NOLOGIN NOINHERIT BYPASSRLS;
-    EXCEPTION WHEN insufficient_privilege THEN
-      CREATE ROLE service_role NOLOGIN NOINHERIT;
-    END;
-  END IF;
+  FOREACH r IN ARRAY ARRAY['anon', 'authenticated', 'service_role'] LOOP
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+      BEGIN
+        IF r = 'service_role' THEN
+          BEGIN
+            EXECUTE format('CREATE ROLE %I NOLOGIN NOINHERIT BYPASSRLS', r);
+          EXCEPTION WHEN insufficient_privilege THEN
+            EXECUTE format('CREATE ROLE %I NOLOGIN NOINHERIT', r);
+          END;
+        ELSE
+          EXECUTE format('CREATE ROLE %I NOLOGIN NOINHERIT', r);
+        END IF;
+      EXCEPTION WHEN duplicate_object OR unique_violation THEN
+        NULL; -- created concurrently by another tenant's provisioning
+      END;
+    END IF;
+  END LOOP;
 END
 $$;
 GRANT USAGE ON SCHEMA realtime TO anon, authenticated, service_role;

@@ -95,7 +95,7 @@ final class ChangeRouter {
       ChangeRecord c, Map<Subscription, List<Binding>> matched, RowSecurity rs) {
     Map<String, List<Subscription>> groups = new LinkedHashMap<>();
     for (Subscription s : matched.keySet()) {
-      groups.computeIfAbsent(RowSecurity.groupKey(s.token()), g -> new ArrayList<>()).add(s);
+      groups.computeIfAbsent(s.claimsGroup(RowSecurity::groupKey), g -> new ArrayList<>()).add(s);
     }
     boolean rls = rs.enabled(c.schema(), c.table());
     boolean delete = "DELETE".equals(c.type());

@@ -21,6 +21,7 @@ public final class Subscription {
   private VerifiedToken token;
   private ScheduledFuture<?> expiry;
   private Topic topic;
+  private volatile String claimsGroup;
   private ChannelAuthorizer.Permissions permissions = ChannelAuthorizer.Permissions.ALL;
   /** Ids of stored messages already sent, while a replay is in progress or done; null without replay. */
   private java.util.Set<String> seenStored;
@@ -95,6 +96,16 @@ public final class Subscription {
     permissions = p;
   }
 
+  /** This subscription's group of identical role and claims, computed once per token by {@code keyOf}. */
+  public String claimsGroup(java.util.function.Function<VerifiedToken, String> keyOf) {
+    String g = claimsGroup;
+    if (g == null) {
+      g = keyOf.apply(token);
+      claimsGroup = g;
+    }
+    return g;
+  }
+
   public VerifiedToken token() {
     return token;
   }
@@ -102,6 +113,9 @@ public final class Subscription {
   /** Replaces the token and its expiry timer. */
   public void token(VerifiedToken newToken, ScheduledFuture<?> newExpiry) {
     cancelExpiry();
+    if (newToken != token) {
+      claimsGroup = null;
+    }
     token = newToken;
     expiry = newExpiry;
   }

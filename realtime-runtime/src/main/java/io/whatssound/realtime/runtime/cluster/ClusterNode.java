@@ -198,6 +198,7 @@ public final class ClusterNode implements ClusterRelay, Receiver, AutoCloseable 
     tcp.setBindAddress(bind);
     tcp.setBindPort(settings.port());
     tcp.setPortRange(0);
+    tcp.tcpNodelay(true); // without it Nagle adds ~10 ms per relayed message at a few thousand msgs/s
     p.add(tcp);
     if (settings.dns().isPresent()) {
       p.add(new DNS_PING().setDNSQuery(settings.dns().get()));
@@ -294,7 +295,8 @@ public final class ClusterNode implements ClusterRelay, Receiver, AutoCloseable 
     return !slotHolders.isEmpty();
   }
 
-  int remoteConnected() {
+  /** Sockets on the other pods, as they last reported them. */
+  public int remoteConnected() {
     int n = 0;
     for (int v : remoteUsers.values()) {
       n += v;
@@ -399,7 +401,7 @@ public final class ClusterNode implements ClusterRelay, Receiver, AutoCloseable 
       countIfRepeated(c.lsn(), c.index());
       PostgresChanges pg = postgres;
       if (pg != null) {
-        pg.routeRelayed(c.change());
+        routeRelayed(pg, c.change());
       }
     } else if (m instanceof ClusterMessage.SnapshotRequest) {
       enqueue(SNAPSHOT);
@@ -412,6 +414,37 @@ public final class ClusterNode implements ClusterRelay, Receiver, AutoCloseable 
           slotHolders.remove(from);
         }
         updateLive();
+      }
+    }
+  }
+
+  /**
+   * Routes another pod's change to local bindings. When a check it needs fails (e.g. row security while the
+   * database is unreachable) the change cannot be read again from the slot here, so this retries, holding
+   * back the holder's later messages (JGroups delivers one sender's messages in order); after about a
+   * minute it gives up on that change and counts it as dropped.
+   */
+  private void routeRelayed(PostgresChanges pg, ChangeRecord change) {
+    long backoff = 100;
+    for (int attempt = 1; ; attempt++) {
+      try {
+        pg.routeRelayed(change);
+        return;
+      } catch (RuntimeException e) {
+        if (!running || attempt >= 12) {
+          dropped.increment();
+          LOG.error("Dropped a relayed change of {}.{} after {} attempts: {}", change.schema(), change.table(),
+              attempt, e.toString());
+          return;
+        }
+        LOG.warn("Routing a relayed change failed ({}); retrying in {} ms", e.toString(), backoff);
+        try {
+          Thread.sleep(backoff);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+        backoff = Math.min(backoff * 2, 10_000);
       }
     }
   }

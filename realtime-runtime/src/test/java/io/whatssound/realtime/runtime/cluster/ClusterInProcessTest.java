@@ -41,14 +41,18 @@ class ClusterInProcessTest {
   }
 
   private void startPods(int n) throws Exception {
+    startPods(n, Map.of());
+  }
+
+  private void startPods(int n, Map<String, String> extraEnv) throws Exception {
     String name = "test-" + UUID.randomUUID();
     List<Integer> ports = Ports.clusterPorts(n);
     List<InetSocketAddress> peers = ports.stream().map(p -> InetSocketAddress.createUnresolved("127.0.0.1", p)).toList();
-    RuntimeConfig config =
-        RuntimeConfig.fromEnv(Map.of("REALTIME_PORT", "0", "REALTIME_HOST", "127.0.0.1", "REALTIME_DB_URL", "none",
-                "REALTIME_JOIN_ERROR_DELAY_MS", "0", "REALTIME_MAX_PRESENCE_CALLS", "1000",
-                "REALTIME_MAX_EVENTS_PER_SECOND", "100000"))
-            .withJwtSecret(PodClient.SECRET);
+    Map<String, String> env = new java.util.HashMap<>(Map.of("REALTIME_PORT", "0", "REALTIME_HOST", "127.0.0.1",
+        "REALTIME_DB_URL", "none", "REALTIME_JOIN_ERROR_DELAY_MS", "0", "REALTIME_MAX_PRESENCE_CALLS", "1000",
+        "REALTIME_MAX_EVENTS_PER_SECOND", "100000"));
+    env.putAll(extraEnv);
+    RuntimeConfig config = RuntimeConfig.fromEnv(env).withJwtSecret(PodClient.SECRET);
     List<CompletableFuture<RealtimeServer>> starting = new ArrayList<>();
     for (int port : ports) {
       ClusterSettings s = new ClusterSettings(name, port, peers, Optional.empty(), "127.0.0.1",
@@ -188,6 +192,18 @@ class ClusterInProcessTest {
             && List.of(cs[0], cs[1], cs[2], extra).stream().allMatch(x -> x.presenceKeys().equals(healed)),
         Duration.ofSeconds(40), () -> "one view and one presence state after the merge: " + cs[0].presenceKeys()
             + " " + cs[1].presenceKeys() + " " + cs[2].presenceKeys() + " " + extra.presenceKeys());
+  }
+
+  @Test
+  void theConcurrentUserLimitCountsEveryPod() throws Exception {
+    startPods(3, Map.of("REALTIME_MAX_CONCURRENT_USERS", "2"));
+    client(0);
+    client(1);
+    awaitTrue(() -> node(pods.get(2)).remoteConnected() == 2, Duration.ofSeconds(5), () -> "pods share their counts");
+    Exception refused = org.junit.jupiter.api.Assertions.assertThrows(Exception.class, () -> client(2));
+    assertTrue(String.valueOf(refused.getCause()).contains("429") || String.valueOf(refused).contains("429")
+        || refused.getCause() instanceof java.net.http.WebSocketHandshakeException hs
+            && hs.getResponse().statusCode() == 429, refused.toString());
   }
 
   private static void discard(JChannel ch, Address... from) throws Exception {

@@ -93,6 +93,7 @@ class ClusterProcessTest {
       DatabaseContract.ensureSlot(c, ContractSettings.DEFAULT_SLOT);
       s.execute("CREATE TABLE public.plays (n int PRIMARY KEY, song text)");
       s.execute("ALTER PUBLICATION supabase_realtime ADD TABLE public.plays");
+      s.execute("GRANT SELECT ON public.plays TO anon");
     }
     startPods(Map.of("REALTIME_DB_URL", db.postgresUrl(), "REALTIME_DB_PROVISION", "false"));
     awaitTrue(() -> pods.stream().mapToDouble(p -> p.metric("realtime_cluster_slot_holder")).sum() == 1,
@@ -124,6 +125,7 @@ class ClusterProcessTest {
     writer.start();
     awaitTrue(() -> inserted.get() >= 2_000 || failure.get() != null, Duration.ofSeconds(60), () -> "2,000 rows");
     holder.kill();
+    System.out.println("killed the slot holder after " + inserted.get() + " rows were inserted");
     writer.join(120_000);
     assertEquals(null, failure.get());
     assertEquals(total, inserted.get());
@@ -142,8 +144,11 @@ class ClusterProcessTest {
       return seen.size() == total;
     }, Duration.ofSeconds(90), () -> "every row on the surviving pod: " + seen.size() + " of " + total
         + "; survivor log:\n" + survivor.logTail());
-    double dups = pods.stream().filter(PodProcess::alive).mapToDouble(p -> p.metric("realtime_cluster_cdc_duplicates"))
-        .max().orElse(0);
+    awaitTrue(() -> pods.stream().filter(PodProcess::alive)
+            .mapToDouble(p -> p.metric("realtime_cluster_slot_holder")).sum() == 1,
+        Duration.ofSeconds(30), () -> "a surviving pod took the slot over");
+    double dups = pods.stream().filter(PodProcess::alive)
+        .mapToDouble(p -> p.metric("realtime_cluster_cdc_duplicates_total")).max().orElse(0);
     System.out.println("failover: " + total + " rows, " + deliveries.get() + " deliveries, duplicates counted: " + dups);
   }
 }

@@ -1,0 +1,80 @@
+// A listening-party client on the unmodified supabase-js:
+//   chat      -> Broadcast on the channel party:<PARTY_ID> (event "chat")
+//   listeners -> Presence on the same channel (one key per listener)
+//   votes     -> Postgres Changes on public.votes for this party (rows inserted by your backend or app)
+//
+// Configuration (environment):
+//   REALTIME_URL  where the runtime answers, e.g. http://localhost:4000 (default); supabase-js adds /realtime/v1
+//   ANON_KEY      the tenant's anon key (node keys.mjs prints one)              required
+//   USER_TOKEN    a signed-in user's token (optional; sent with setAuth)
+//   PARTY_ID      the party's sessions.id (uuid)        default 00000000-0000-0000-0000-000000000042
+//   LISTENER      this listener's presence key          default listener-<random>
+//   SAY           a chat message to send once joined    optional
+//   RUN_SECONDS   leave and exit after this many seconds (default: run until Ctrl-C)
+//
+// Every event is printed as one line of JSON, easy to read and to grep.
+import { createClient } from '@supabase/supabase-js';
+import WebSocket from 'ws';
+import { randomUUID } from 'node:crypto';
+
+const env = process.env;
+const url = env.REALTIME_URL ?? 'http://localhost:4000';
+const anonKey = env.ANON_KEY;
+const partyId = env.PARTY_ID ?? '00000000-0000-0000-0000-000000000042';
+const listener = env.LISTENER ?? `listener-${randomUUID().slice(0, 8)}`;
+const runSeconds = env.RUN_SECONDS ? Number(env.RUN_SECONDS) : undefined;
+
+if (!anonKey) {
+  console.error('ANON_KEY is not set: run `JWT_SECRET=... node keys.mjs` and export the ANON_KEY it prints');
+  process.exit(2);
+}
+
+const log = (event, fields) => console.log(JSON.stringify({ event, ...fields }));
+
+// Node 20 has no global WebSocket: hand supabase-js the `ws` one (browsers and Node 22+ need nothing).
+const supabase = createClient(url, anonKey, {
+  realtime: { transport: WebSocket },
+  auth: { persistSession: false, autoRefreshToken: false },
+});
+if (env.USER_TOKEN) {
+  await supabase.realtime.setAuth(env.USER_TOKEN);
+}
+
+const party = supabase.channel(`party:${partyId}`, {
+  config: { broadcast: { self: true }, presence: { key: listener } },
+});
+
+party
+  .on('broadcast', { event: 'chat' }, ({ payload }) => log('chat', payload))
+  .on('presence', { event: 'sync' }, () => {
+    const listeners = Object.keys(party.presenceState()).sort();
+    log('listeners', { count: listeners.length, listeners });
+  })
+  .on('presence', { event: 'join' }, ({ key }) => log('joined', { listener: key }))
+  .on('presence', { event: 'leave' }, ({ key }) => log('left', { listener: key }))
+  .on('postgres_changes',
+    { event: '*', schema: 'public', table: 'votes', filter: `session_id=eq.${partyId}` },
+    (change) => log('vote', { type: change.eventType, vote: change.new, old: change.old }))
+  .on('system', {}, (msg) => {
+    if (msg?.extension === 'postgres_changes') log('votes_stream', { status: msg.status, message: msg.message });
+  })
+  .subscribe(async (status, err) => {
+    log('status', { status, error: err?.message });
+    if (status === 'SUBSCRIBED') {
+      await party.track({ listener, online_at: new Date().toISOString() });
+      if (env.SAY) {
+        await party.send({ type: 'broadcast', event: 'chat', payload: { from: listener, text: env.SAY } });
+      }
+    }
+  });
+
+async function leave(code) {
+  await party.untrack().catch(() => {});
+  await supabase.removeAllChannels();
+  process.exit(code);
+}
+process.on('SIGINT', () => leave(0));
+process.on('SIGTERM', () => leave(0));
+if (runSeconds !== undefined) {
+  setTimeout(() => leave(0), runSeconds * 1000);
+}

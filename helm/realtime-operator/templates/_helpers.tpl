@@ -1,0 +1,71 @@
+{{/* The release's full name, at most 63 characters. */}}
+{{- define "realtime-operator.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "realtime-operator.selectorLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "realtime-operator.labels" -}}
+{{ include "realtime-operator.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{- define "realtime-operator.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "realtime-operator.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* repository:tag, the tag defaulting to the chart's appVersion. */}}
+{{- define "realtime-operator.image" -}}
+{{- printf "%s:%s" .image.repository (default .chart.AppVersion .image.tag) -}}
+{{- end -}}
+
+{{/*
+The rules the operator needs in a namespace it watches: exactly the calls its reconcilers make.
+- its own kinds: informers (get/list/watch), the finalizer (patch/update), status (patch/update);
+  finalizers/update lets it set blockOwnerDeletion on the objects it owns;
+- Secrets: an informer on every Secret (the owner and JWT Secrets a cluster references), and the runtime
+  configuration, credentials and PgBouncer configuration it writes;
+- Deployments: informers (runtime and pooler), create/update of both;
+- Services (client, discovery, pooler) and PodDisruptionBudgets: read, create, update; PDBs are deleted when a
+  pool disables its budget;
+- Events on the custom resources.
+*/}}
+{{- define "realtime-operator.rules" -}}
+- apiGroups: ["realtime.whatssound.io"]
+  resources: ["realtimeclusters", "sessionpools"]
+  verbs: ["get", "list", "watch", "patch", "update"]
+- apiGroups: ["realtime.whatssound.io"]
+  resources: ["realtimeclusters/status", "sessionpools/status"]
+  verbs: ["get", "patch", "update"]
+- apiGroups: ["realtime.whatssound.io"]
+  resources: ["realtimeclusters/finalizers", "sessionpools/finalizers"]
+  verbs: ["update"]
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "list", "watch", "create", "update"]
+- apiGroups: ["apps"]
+  resources: ["deployments"]
+  verbs: ["get", "list", "watch", "create", "update"]
+- apiGroups: [""]
+  resources: ["services"]
+  verbs: ["get", "create", "update"]
+- apiGroups: ["policy"]
+  resources: ["poddisruptionbudgets"]
+  verbs: ["get", "create", "update", "delete"]
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create"]
+{{- end -}}
