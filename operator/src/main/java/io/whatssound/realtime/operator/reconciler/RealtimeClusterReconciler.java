@@ -345,11 +345,12 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
       return;
     }
     SlotStatus st = slot.get();
+    long max = spec.getCdc() == null ? 1L << 30 : spec.getCdc().getMaxLagBytes();
+    Long previousLag = status.getReplication() == null ? null : status.getReplication().getLagBytes();
     r.setActive(st.active());
-    r.setLagBytes(st.lagBytes().orElse(null));
+    r.setLagBytes(reportedLag(previousLag, st.lagBytes().orElse(null), max));
     r.setWalStatus(st.walStatus().orElse(null));
     status.setReplication(r);
-    long max = spec.getCdc() == null ? 1L << 30 : spec.getCdc().getMaxLagBytes();
     if ("lost".equals(r.getWalStatus())) {
       conditions.set(REPLICATION_READY, false, "SlotLost", "slot " + s.slot()
           + " lost WAL it needed; drop it (kubectl annotate is not enough) and let the operator recreate it");
@@ -361,6 +362,22 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
           "slot " + s.slot() + (st.active() ? " is streaming" : " exists, no runtime streams it yet"));
     }
   }
+
+  /**
+   * The lag to show in status: the measured one, unless it moved less than {@link #LAG_STEP} (or a tenth)
+   * from what status already shows without crossing the limit. Lag moves with every WAL write; status
+   * writes (and the reconciles they cause) follow only meaningful changes.
+   */
+  static Long reportedLag(Long previous, Long measured, long max) {
+    if (previous == null || measured == null) {
+      return measured;
+    }
+    boolean sameSide = (previous > max) == (measured > max);
+    long step = Math.max(LAG_STEP, previous / 10);
+    return sameSide && Math.abs(measured - previous) < step ? previous : measured;
+  }
+
+  static final long LAG_STEP = 16L * 1024 * 1024;
 
   static ContractSettings contractSettings(RealtimeClusterSpec spec) {
     RealtimeClusterSpec.Cdc cdc = spec.getCdc() == null ? new RealtimeClusterSpec.Cdc() : spec.getCdc();
