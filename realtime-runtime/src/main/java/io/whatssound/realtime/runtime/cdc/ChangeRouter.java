@@ -25,6 +25,8 @@ final class ChangeRouter {
   static final int TRUNCATED_VALUE_BYTES = 64;
 
   private final Map<String, CopyOnWriteArrayList<Binding>> byTable = new ConcurrentHashMap<>();
+  private final java.util.concurrent.atomic.AtomicLong version = new java.util.concurrent.atomic.AtomicLong();
+  private final Map<String, Plan> plans = new ConcurrentHashMap<>();
   private final TopicRegistry topics;
   private final ByteBufAllocator alloc;
 
@@ -40,85 +42,155 @@ final class ChangeRouter {
     for (Binding b : bindings) {
       byTable.computeIfAbsent(b.routingKey(), k -> new CopyOnWriteArrayList<>()).add(b);
     }
+    version.incrementAndGet();
   }
 
   void remove(Subscription sub) {
     for (CopyOnWriteArrayList<Binding> list : byTable.values()) {
       list.removeIf(b -> b.sub() == sub);
     }
+    version.incrementAndGet();
+  }
+
+  /** A subscription's token changed: its claims group may differ, so prepared plans are rebuilt. */
+  void invalidate() {
+    version.incrementAndGet();
   }
 
   int bindingCount() {
     return byTable.values().stream().mapToInt(List::size).sum();
   }
 
+  /** Subscriptions by claims group, then by how they receive a change, then by topic. */
+  private static final class Targets {
+    final Map<String, Map<Form, Map<String, List<Subscription>>>> byGroup = new LinkedHashMap<>();
+
+    void add(String group, Form form, Subscription s) {
+      byGroup.computeIfAbsent(group, g -> new LinkedHashMap<>())
+          .computeIfAbsent(form, f -> new LinkedHashMap<>())
+          .computeIfAbsent(s.topicName(), t -> new ArrayList<>())
+          .add(s);
+    }
+  }
+
+  /**
+   * What a change of one table and type reaches, prepared once until bindings change: subscriptions
+   * whose matching bindings have no filter are grouped in advance ({@code fixed}); only bindings with
+   * filters ({@code filtered}) are evaluated per change. Routing then costs per group, not per subscriber.
+   */
+  private record Plan(long version, Targets fixed, List<Binding> filtered) {}
+
+  private Plan plan(String schema, String table, String type) {
+    String key = schema + "." + table + "|" + type;
+    long v = version.get();
+    Plan p = plans.get(key);
+    if (p != null && p.version() == v) {
+      return p;
+    }
+    Map<Subscription, List<Binding>> bySub = new LinkedHashMap<>();
+    for (String k : List.of(schema + "." + table, schema + ".*", "*.*")) {
+      List<Binding> list = byTable.get(k);
+      if (list != null) {
+        for (Binding b : list) {
+          if ((b.event().equals("*") || b.event().equals(type))
+              && (b.schema().equals("*") || b.schema().equals(schema))
+              && (b.table().equals("*") || b.table().equals(table))) {
+            bySub.computeIfAbsent(b.sub(), s -> new ArrayList<>()).add(b);
+          }
+        }
+      }
+    }
+    Targets fixed = new Targets();
+    List<Binding> filtered = new ArrayList<>();
+    for (Map.Entry<Subscription, List<Binding>> e : bySub.entrySet()) {
+      if (e.getValue().stream().allMatch(b -> b.filter().isEmpty())) {
+        fixed.add(group(e.getKey()), Form.of(e.getValue()), e.getKey());
+      } else {
+        filtered.addAll(e.getValue());
+      }
+    }
+    p = new Plan(v, fixed, List.copyOf(filtered));
+    plans.put(key, p);
+    return p;
+  }
+
+  private String group(Subscription s) {
+    return security.isPresent() ? s.claimsGroup(RowSecurity::groupKey) : "";
+  }
+
   /** Delivers a change to every subscription with a matching binding; returns how many subscriptions. */
   int route(ChangeRecord c) {
-    Map<Subscription, List<Binding>> matched = new LinkedHashMap<>();
-    for (String key : List.of(c.schema() + "." + c.table(), c.schema() + ".*", "*.*")) {
-      List<Binding> list = byTable.get(key);
-      if (list == null) {
-        continue;
-      }
-      for (Binding b : list) {
+    Plan plan = plan(c.schema(), c.table(), c.type());
+    Targets targets = plan.fixed();
+    if (!plan.filtered().isEmpty()) {
+      Map<Subscription, List<Binding>> matched = new LinkedHashMap<>();
+      for (Binding b : plan.filtered()) {
         if (b.matches(c)) {
           matched.computeIfAbsent(b.sub(), s -> new ArrayList<>()).add(b);
         }
       }
-    }
-    if (matched.isEmpty()) {
-      return 0;
-    }
-    Map<Form, List<Subscription>> byForm =
-        security.isPresent() ? authorize(c, matched, security.get()) : new LinkedHashMap<>();
-    if (security.isEmpty()) {
-      for (Map.Entry<Subscription, List<Binding>> e : matched.entrySet()) {
-        byForm.computeIfAbsent(Form.of(e.getValue(), null), f -> new ArrayList<>()).add(e.getKey());
+      if (!matched.isEmpty()) {
+        Targets merged = new Targets();
+        plan.fixed().byGroup.forEach((g, forms) -> forms.forEach((f, byTopic) ->
+            byTopic.values().forEach(list -> list.forEach(s -> merged.add(g, f, s)))));
+        matched.forEach((s, bindings) -> merged.add(group(s), Form.of(bindings), s));
+        targets = merged;
       }
     }
+    int delivered = 0;
     Map<Set<String>, byte[]> dataBySelect = new LinkedHashMap<>();
-    for (Map.Entry<Form, List<Subscription>> e : byForm.entrySet()) {
-      Form form = e.getKey();
-      byte[] data = dataBySelect.computeIfAbsent(form.select(), sel -> data(c, sel));
-      String event = form.legacy() ? c.type() : "postgres_changes";
-      deliverPerTopic(e.getValue(), form, data, event);
+    for (Map<Form, Map<String, List<Subscription>>> forms : targets.byGroup.values()) {
+      Access access = security.isPresent() ? access(c, firstOf(forms), security.get()) : Access.ALL;
+      if (!access.sees()) {
+        continue;
+      }
+      for (Map.Entry<Form, Map<String, List<Subscription>>> e : forms.entrySet()) {
+        Form form = e.getKey().restricted(access.restrict());
+        byte[] data = dataBySelect.computeIfAbsent(form.select(), sel -> data(c, sel));
+        String event = form.legacy() ? c.type() : "postgres_changes";
+        for (Map.Entry<String, List<Subscription>> t : e.getValue().entrySet()) {
+          deliver(t.getKey(), t.getValue(), form, data, event);
+          delivered += t.getValue().size();
+        }
+      }
     }
-    return byForm.values().stream().mapToInt(List::size).sum();
+    return delivered;
+  }
+
+  private static Subscription firstOf(Map<Form, Map<String, List<Subscription>>> forms) {
+    return forms.values().iterator().next().values().iterator().next().get(0);
+  }
+
+  /** What one claims group may see of a change: nothing, everything, or only some columns. */
+  private record Access(boolean sees, Set<String> restrict) {
+    static final Access ALL = new Access(true, null);
+    static final Access NONE = new Access(false, null);
   }
 
   /**
-   * Keeps the subscriptions whose role and claims may see the row, one check per group of identical
-   * role and claims: column privileges always (cached per role and table), row-level security when the
-   * table has it on. A DELETE cannot be checked (the row is gone): with RLS on it carries the key only.
+   * One check per group of identical role and claims: column privileges always (cached per role and
+   * table), row-level security when the table has it on. A DELETE cannot be checked (the row is gone):
+   * with RLS on it carries the key only.
    */
-  private Map<Form, List<Subscription>> authorize(
-      ChangeRecord c, Map<Subscription, List<Binding>> matched, RowSecurity rs) {
-    Map<String, List<Subscription>> groups = new LinkedHashMap<>();
-    for (Subscription s : matched.keySet()) {
-      groups.computeIfAbsent(s.claimsGroup(RowSecurity::groupKey), g -> new ArrayList<>()).add(s);
+  private Access access(ChangeRecord c, Subscription member, RowSecurity rs) {
+    var token = member.token();
+    Set<String> allowed = rs.selectable(token.role(), c.schema(), c.table());
+    if (allowed.isEmpty()) {
+      return Access.NONE;
     }
     boolean rls = rs.enabled(c.schema(), c.table());
     boolean delete = "DELETE".equals(c.type());
-    List<String> keyColumns = List.copyOf(c.keyColumns());
-    List<String> key = rls && !delete ? keyValues(c.record(), keyColumns) : null;
-    Map<Form, List<Subscription>> byForm = new LinkedHashMap<>();
-    for (List<Subscription> group : groups.values()) {
-      var member = group.get(0).token();
-      Set<String> allowed = rs.selectable(member.role(), c.schema(), c.table());
-      if (allowed.isEmpty()) {
-        continue;
-      }
-      if (rls && !delete
-          && (key == null || !rs.visible(member, c.schema(), c.table(), keyColumns, c.columns(), List.of(key))
-              .contains(key))) {
-        continue;
-      }
-      Set<String> restrict = rls && delete ? c.keyColumns() : allowed.containsAll(c.columns().keySet()) ? null : allowed;
-      for (Subscription s : group) {
-        byForm.computeIfAbsent(Form.of(matched.get(s), restrict), f -> new ArrayList<>()).add(s);
+    if (rls && !delete) {
+      List<String> keyColumns = List.copyOf(c.keyColumns());
+      List<String> key = keyValues(c.record(), keyColumns);
+      if (key == null || !rs.visible(token, c.schema(), c.table(), keyColumns, c.columns(), List.of(key)).contains(key)) {
+        return Access.NONE;
       }
     }
-    return byForm;
+    if (rls && delete) {
+      return new Access(true, c.keyColumns());
+    }
+    return allowed.containsAll(c.columns().keySet()) ? Access.ALL : new Access(true, allowed);
   }
 
   /** The key of a row as text, or null when a key value is missing. */
@@ -137,15 +209,10 @@ final class ChangeRouter {
     return out;
   }
 
-  /** Subscriptions differ in topic, so frames are shared among those of the same topic. */
-  private void deliverPerTopic(List<Subscription> subs, Form form, byte[] data, String event) {
-    Map<String, List<Subscription>> byTopic = new LinkedHashMap<>();
-    for (Subscription s : subs) {
-      byTopic.computeIfAbsent(s.topicName(), t -> new ArrayList<>()).add(s);
-    }
+  /** One frame per topic (the topic is part of it), shared by that topic's subscriptions. */
+  private void deliver(String topic, List<Subscription> subs, Form form, byte[] data, String event) {
     String dataText = new String(data, java.nio.charset.StandardCharsets.UTF_8);
-    for (Map.Entry<String, List<Subscription>> e : byTopic.entrySet()) {
-      String topic = e.getKey();
+    {
       Json.GeneratorWriter payload =
           form.legacy()
               ? g -> g.writeRawValue(dataText)
@@ -160,8 +227,8 @@ final class ChangeRouter {
                 g.writeRawValue(dataText);
                 g.writeEndObject();
               };
-      SharedPush push = new SharedPush(alloc, (codec, a) -> codec.encode(a, null, null, topic, event, payload));
-      topics.deliverTo(e.getValue(), push, "postgres_changes");
+      SharedPush push = new SharedPush(alloc, data.length, (codec, a) -> codec.encode(a, null, null, topic, event, payload));
+      topics.deliverTo(subs, push, "postgres_changes");
     }
   }
 
@@ -231,8 +298,18 @@ final class ChangeRouter {
 
   /** How a subscription receives a change: which binding ids, which columns, legacy or current form. */
   record Form(List<Integer> ids, Set<String> select, boolean legacy) {
-    /** {@code restrict}: the only columns that may be sent (column privileges), or null for all. */
-    static Form of(List<Binding> bindings, Set<String> restrict) {
+    /** This form limited to the columns a group may see (null: no limit). */
+    Form restricted(Set<String> restrict) {
+      if (restrict == null) {
+        return this;
+      }
+      Set<String> limited = new TreeSet<>(select.isEmpty() ? restrict : select);
+      limited.retainAll(restrict);
+      // an empty selection means every column; a selection naming no real column sends the keys only
+      return new Form(ids, limited.isEmpty() ? Set.of("") : Set.copyOf(limited), legacy);
+    }
+
+    static Form of(List<Binding> bindings) {
       List<Integer> ids = new ArrayList<>();
       Set<String> select = new TreeSet<>();
       boolean all = false;
@@ -246,14 +323,7 @@ final class ChangeRouter {
           select.addAll(b.select());
         }
       }
-      Set<String> columns = all ? Set.of() : Set.copyOf(select);
-      if (restrict != null) {
-        Set<String> limited = new TreeSet<>(all ? restrict : select);
-        limited.retainAll(restrict);
-        // an empty selection means every column; a selection naming no real column sends the keys only
-        columns = limited.isEmpty() ? Set.of("") : Set.copyOf(limited);
-      }
-      return new Form(List.copyOf(ids), columns, legacy);
+      return new Form(List.copyOf(ids), all ? Set.of() : Set.copyOf(select), legacy);
     }
   }
 }

@@ -192,6 +192,11 @@ public final class PostgresChanges implements ReplicationStream.Sink {
     router.remove(sub);
   }
 
+  /** The subscription now acts with another token: row security must group it anew. */
+  public void tokenChanged(Subscription sub) {
+    router.invalidate();
+  }
+
   /** A change another pod read from the slot: route it to this pod's bindings. */
   public void routeRelayed(ChangeRecord change) {
     router.route(change);

@@ -444,6 +444,7 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
           }
           sub.permissions(perms);
           sub.token(token, scheduleExpiry(sub, token));
+          rt.postgres().ifPresent(pc -> pc.tokenChanged(sub));
         }));
   }
 
