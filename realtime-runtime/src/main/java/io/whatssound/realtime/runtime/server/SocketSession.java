@@ -502,9 +502,13 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    if (!closing) {
+    if (!closing && ctx.channel().isActive() && !(cause instanceof java.io.IOException)) {
       LOG.warn("Closing socket {} after an error: {}", ctx.channel().remoteAddress(), cause.toString());
+    } else {
+      // resets and writes to sockets the client already closed are routine
+      LOG.debug("Socket {} ended: {}", ctx.channel().remoteAddress(), cause.toString());
     }
+    closing = true;
     ctx.close();
   }
 
