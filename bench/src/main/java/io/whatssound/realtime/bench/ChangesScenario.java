@@ -55,9 +55,20 @@ final class ChangesScenario {
     volatile long stale;
     final CompletableFuture<Void> subscribed = new CompletableFuture<>();
 
+    /** This subscriber's claims group ({@code grp} = "g" + group), or -1 without row-level security. */
+    private final int group;
+    /** With {@code --rls-rows share}: the number of groups rows are spread over (row id mod groups); else 0. */
+    private final int spread;
+
     Sub(long base, Shared shared) {
+      this(base, shared, -1, 0);
+    }
+
+    Sub(long base, Shared shared, int group, int spread) {
       this.base = base;
       this.shared = shared;
+      this.group = group;
+      this.spread = spread;
     }
 
     @Override
@@ -68,6 +79,11 @@ final class ChangesScenario {
       long idx = scratch[0] - base;
       if (idx < 0 || idx >= Integer.MAX_VALUE) {
         stale++;
+        return true;
+      }
+      if (spread > 0 && Math.floorMod(scratch[0], spread) != group) {
+        // a row of another claims group: row-level security let it through
+        shared.foreign.increment();
         return true;
       }
       int i = (int) idx;
@@ -112,9 +128,16 @@ final class ChangesScenario {
     final AtomicLong transactions = new AtomicLong();
     final AtomicLong skipped = new AtomicLong();
     final AtomicReference<Throwable> writerError = new AtomicReference<>();
+    /** Rows received by a subscriber whose claims group may not see them ({@code --rls-rows share}). */
+    final LongAdder foreign = new LongAdder();
+    /** Rows inserted per group (row id mod groups) with {@code --rls-rows share}; else one slot. */
+    final AtomicLongArray perGroup;
+    final int spread;
 
-    Shared(int capacity) {
+    Shared(int capacity, int spread) {
       commitAt = new AtomicLongArray(capacity);
+      this.spread = spread;
+      perGroup = new AtomicLongArray(Math.max(1, spread));
     }
   }
 
@@ -135,6 +158,16 @@ final class ChangesScenario {
     String publication = o.str("publication", "supabase_realtime");
     double drainMax = o.decimal("drain", 60);
     String syncCommit = o.str("sync-commit", "server");
+    int rlsGroups = o.integer("rls-groups", 0);
+    String rlsRows = o.str("rls-rows", "share");
+    if (!rlsRows.equals("share") && !rlsRows.equals("all")) {
+      throw new IllegalArgumentException("--rls-rows must be share (row id mod G picks the one group that sees a row)"
+          + " or all (every group sees every row)");
+    }
+    if (rlsGroups < 0 || rlsGroups > 10_000) {
+      throw new IllegalArgumentException("--rls-groups must be 0 (row-level security off) to 10000");
+    }
+    int spread = rlsGroups > 0 && rlsRows.equals("share") ? rlsGroups : 0;
     long pgPid = o.number("pg-pid", -1);
     if (!mode.equals("batch") && !mode.equals("tx")) {
       throw new IllegalArgumentException("--mode must be batch (multi-row INSERT per tick) or tx (one row per transaction)");
@@ -152,6 +185,7 @@ final class ChangesScenario {
     String serverSyncCommit;
     try (Connection c = db.connect()) {
       setup(c, qualified, table, publication);
+      rowSecurity(c, qualified, rlsGroups, rlsRows);
       try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SHOW synchronous_commit")) {
         rs.next();
         serverSyncCommit = rs.getString(1);
@@ -163,7 +197,7 @@ final class ChangesScenario {
       }
     }
     int capacity = (int) Math.min(Integer.MAX_VALUE - 8, (long) (rate * (duration + 1) * 1.2) + 10_000);
-    Shared shared = new Shared(capacity);
+    Shared shared = new Shared(capacity, spread);
     Report r = new Report("changes", o);
     try (Client client = new Client(o)) {
       Probe probe = new Probe(o, client.base);
@@ -171,8 +205,13 @@ final class ChangesScenario {
       String bindings = "[{\"event\":\"INSERT\",\"schema\":\"public\",\"table\":\"" + table + "\"}]";
       String joinPayload = Wire.joinPayloadChanges(bindings);
       List<Sub> subs = new ArrayList<>(n);
+      // subscriber i is in claims group i mod G (connectMany gives connection i the listener subs.get(i))
+      String[] tokens = new String[Math.max(0, rlsGroups)];
+      for (int g = 0; g < tokens.length; g++) {
+        tokens[g] = client.tokens.sign("authenticated", Map.of("grp", "g" + g, "sub", "bench-group-" + g));
+      }
       for (int i = 0; i < n; i++) {
-        subs.add(new Sub(base, shared));
+        subs.add(rlsGroups > 0 ? new Sub(base, shared, i % rlsGroups, spread) : new Sub(base, shared));
       }
       int[] next = {0};
       System.out.printf("changes: connecting %d subscribers (%d channel(s) realtime:%s-*) to INSERTs on %s ...%n",
@@ -183,7 +222,9 @@ final class ChangesScenario {
               c -> {
                 String topic = "realtime:" + name + "-" + Math.floorMod(c.id, channels);
                 String joinRef = Conn.nextRef();
-                return c.call(joinRef, topic, "phx_join", joinPayload).thenApply(reply -> {
+                String payload = rlsGroups <= 0 ? joinPayload
+                    : withAccessToken(joinPayload, tokens[((Sub) c.listener()).group]);
+                return c.call(joinRef, topic, "phx_join", payload).thenApply(reply -> {
                   if (!"ok".equals(reply.path("status").asText())) {
                     throw new IllegalStateException("join of " + topic + " refused: " + reply);
                   }
@@ -242,8 +283,9 @@ final class ChangesScenario {
         long ins = shared.inserted.get();
         long del = shared.commitLatency.deliveries();
         unsentMax = Math.max(unsentMax, walUnsent(monitor));
-        System.out.printf("  t=%3ds inserted %7d/s  delivered %7d rows/s per subscriber (%9d deliveries/s)  behind %8d rows%n",
-            second, ins - lastIns, (del - lastDel) / n, del - lastDel, ins - del / n);
+        double fanNow = spread > 0 ? n / (double) spread : n;
+        System.out.printf("  t=%3ds inserted %7d/s  delivered %7d rows/s per subscriber (%9d deliveries/s)  behind %8d rows  load %s%n",
+            second, ins - lastIns, (long) ((del - lastDel) / fanNow), del - lastDel, (long) (ins - del / fanNow), loadAverage());
         lastIns = ins;
         lastDel = del;
       }
@@ -260,7 +302,16 @@ final class ChangesScenario {
       }
       long writerEnd = System.nanoTime();
       long inserted = shared.inserted.get();
-      long expected = inserted * n;
+      long expected = 0;
+      if (spread > 0) {
+        for (Sub s : subs) {
+          expected += shared.perGroup.get(s.group);
+        }
+      } else {
+        expected = inserted * n;
+      }
+      // subscribers that may see each row: n, or with --rls-rows share those of the row's group (~n / G)
+      double fan = inserted == 0 ? n : expected / (double) inserted;
       drain(shared.commitLatency, expected, drainMax);
       long got = shared.commitLatency.deliveries();
       double drainS = Math.max(0, (shared.commitLatency.lastDeliveryNanos() - writerEnd) / 1e9);
@@ -271,8 +322,11 @@ final class ChangesScenario {
       double window = (tUntil - tFrom) / 1e9;
       double insRate = (ins1 - ins0) / window;
       double delRate = (del1 - del0) / window;
-      double perSub = delRate / n;
+      double perSub = delRate / fan;
       long lost = expected - distinct;
+      if (lost > 0) {
+        printMissing(subs, shared, base, inserted);
+      }
       boolean keepsUp = insRate >= 0.95 * rate && perSub >= 0.95 * insRate && lost == 0 && drainS < 1.0;
       LatencyHistogram commit = shared.commitLatency.snapshot();
       r.put("subscribers", n)
@@ -284,6 +338,10 @@ final class ChangesScenario {
           .put("insert_rate_per_s", insRate)
           .put("rows_per_subscriber_per_s", perSub)
           .put("deliveries_per_s", delRate)
+          .put("rls_groups", rlsGroups)
+          .put("rls_rows", rlsGroups <= 0 ? "" : rlsRows)
+          .put("subscribers_per_row", fan)
+          .put("foreign_group_rows_received", shared.foreign.sum())
           .put("keeps_up", keepsUp)
           .put("deliveries_total", got)
           .put("lost", lost)
@@ -344,6 +402,67 @@ final class ChangesScenario {
     }
   }
 
+  /**
+   * Row-level security for {@code --rls-groups G}: on, with one SELECT policy for {@code authenticated} that
+   * compares the row's {@code grp} with the token's {@code grp} claim ({@code rows = share}: the writer sets
+   * {@code grp = 'g' || (id % G)}, so each group sees 1/G of the rows), or that only requires a {@code grp}
+   * claim ({@code rows = all}: every group sees every row). Both read the claims through
+   * {@code (SELECT auth.jwt())}, as Supabase's guide recommends. {@code G = 0}: row-level security off.
+   */
+  private static void rowSecurity(Connection c, String qualified, int groups, String rows) throws SQLException {
+    try (Statement st = c.createStatement()) {
+      st.execute("ALTER TABLE " + qualified + " ADD COLUMN IF NOT EXISTS grp text");
+      st.execute("DROP POLICY IF EXISTS bench_read ON " + qualified);
+      if (groups == 0) {
+        st.execute("ALTER TABLE " + qualified + " DISABLE ROW LEVEL SECURITY");
+        return;
+      }
+      String using = rows.equals("share")
+          ? "grp = ((SELECT auth.jwt()) ->> 'grp')"
+          : "((SELECT auth.jwt()) ->> 'grp') IS NOT NULL";
+      st.execute("CREATE POLICY bench_read ON " + qualified + " FOR SELECT TO authenticated USING (" + using + ")");
+      st.execute("GRANT SELECT ON " + qualified + " TO authenticated");
+      st.execute("ALTER TABLE " + qualified + " ENABLE ROW LEVEL SECURITY");
+      System.out.printf("changes: row-level security on, policy USING (%s), %d claim groups (%s)%n", using, groups,
+          rows.equals("share") ? "row id mod " + groups + " picks the group that sees a row" : "every group sees every row");
+    }
+  }
+
+  /** For a lost-rows report: which subscribers (and claims groups) missed which row ids, first few. */
+  private static void printMissing(List<Sub> subs, Shared shared, long base, long inserted) {
+    Map<String, Integer> byRange = new java.util.TreeMap<>();
+    int shown = 0;
+    for (int i = 0; i < subs.size(); i++) {
+      Sub s = subs.get(i);
+      StringBuilder ranges = new StringBuilder();
+      int missing = 0;
+      for (int idx = s.seen.nextClearBit(0); idx < inserted; idx = s.seen.nextClearBit(idx + 1)) {
+        if (s.spread > 0 && Math.floorMod(base + idx, s.spread) != s.group) {
+          continue;
+        }
+        if (missing++ < 8) {
+          ranges.append(' ').append(base + idx);
+        }
+      }
+      if (missing > 0) {
+        byRange.merge("group " + s.group + ": ids" + ranges + (missing > 8 ? " …" : "") + " (" + missing + " missing)", 1,
+            Integer::sum);
+      }
+    }
+    for (var e : byRange.entrySet()) {
+      if (shown++ >= 20) {
+        break;
+      }
+      System.out.printf("  lost: %d subscriber(s) of %s%n", e.getValue(), e.getKey());
+    }
+  }
+
+  /** {@code joinPayload} (a JSON object) with {@code "access_token"} added at its top level. */
+  static String withAccessToken(String joinPayload, String token) {
+    int end = joinPayload.lastIndexOf('}');
+    return joinPayload.substring(0, end) + ",\"access_token\":\"" + token + "\"}";
+  }
+
   /** The table, and the table in the publication, when missing. */
   private static void setup(Connection c, String qualified, String table, String publication) throws SQLException {
     try (Statement st = c.createStatement()) {
@@ -381,8 +500,11 @@ final class ChangesScenario {
     long done = 0;
     long skipped = 0;
     try (Connection c = db.connect();
-        PreparedStatement ps = c.prepareStatement("INSERT INTO " + qualified
-            + " (sent_at_nanos, payload) SELECT ?, ? FROM generate_series(1, ?) RETURNING id")) {
+        PreparedStatement ps = c.prepareStatement(shared.spread > 0
+            ? "INSERT INTO " + qualified + " (id, sent_at_nanos, payload, grp) SELECT v, ?, ?, 'g' || (v % "
+                + shared.spread + ") FROM (SELECT nextval(pg_get_serial_sequence('" + qualified
+                + "', 'id')) AS v FROM generate_series(1, ?)) AS s RETURNING id"
+            : "INSERT INTO " + qualified + " (sent_at_nanos, payload) SELECT ?, ? FROM generate_series(1, ?) RETURNING id")) {
       long[] ids = new long[batchMax];
       for (long t = start; ; t += tick) {
         long now = System.nanoTime();
@@ -430,8 +552,11 @@ final class ChangesScenario {
     long done = 0;
     long skipped = 0;
     try (Connection c = db.connect();
-        PreparedStatement ps =
-            c.prepareStatement("INSERT INTO " + qualified + " (sent_at_nanos, payload) VALUES (?, ?) RETURNING id")) {
+        PreparedStatement ps = c.prepareStatement(shared.spread > 0
+            ? "INSERT INTO " + qualified + " (id, sent_at_nanos, payload, grp) SELECT v, ?, ?, 'g' || (v % "
+                + shared.spread + ") FROM (SELECT nextval(pg_get_serial_sequence('" + qualified + "', 'id')) AS v) AS s"
+                + " RETURNING id"
+            : "INSERT INTO " + qualified + " (sent_at_nanos, payload) VALUES (?, ?) RETURNING id")) {
       long[] ids = new long[1];
       while (true) {
         long now = System.nanoTime();
@@ -474,6 +599,9 @@ final class ChangesScenario {
       long idx = ids[i] - base;
       if (idx >= 0 && idx < shared.commitAt.length()) {
         shared.commitAt.set((int) idx, committed);
+      }
+      if (shared.spread > 0) {
+        shared.perGroup.incrementAndGet((int) Math.floorMod(ids[i], (long) shared.spread));
       }
     }
     shared.inserted.addAndGet(count);

@@ -52,6 +52,11 @@ final class Conn extends SimpleChannelInboundHandler<WebSocketFrame> {
   volatile long closedAtNanos;
   volatile long otherPushes;
 
+  /** What this connection reports its frames to. */
+  Listener listener() {
+    return listener;
+  }
+
   Conn(int id, Wire wire, Listener listener) {
     this.id = id;
     this.wire = wire;

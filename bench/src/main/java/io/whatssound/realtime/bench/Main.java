@@ -36,6 +36,8 @@ public final class Main {
                   --batch-max 1000 --writers 4 (tx) --payload 100 --channels 1 --drain 60
                   --db postgres://postgres:postgres@127.0.0.1:54322/postgres --table bench_changes
                   --publication supabase_realtime --sync-commit server|on|local|off (the writer's sessions)
+                  --rls-groups 10 (RLS on; subscribers get authenticated tokens with grp = g0..g9, i mod G)
+                  --rls-rows share|all (share: grp = 'g' || id % G, each group sees its 1/G; all: every row)
 
       common options:
         --url ws://127.0.0.1:4000/socket/websocket   --secret <REALTIME_JWT_SECRET> (or the env variable)

@@ -28,13 +28,23 @@ final class Tokens {
 
   /** A token for {@code role} valid for a day. */
   String sign(String role) {
-    JWTClaimsSet claims =
-        new JWTClaimsSet.Builder()
-            .claim("role", role)
-            .issuer("realtime-bench")
-            .expirationTime(Date.from(Instant.now().plusSeconds(86_400)))
-            .build();
-    SignedJWT jwt = new SignedJWT(new JWSHeader(JWSAlgorithm.HS256), claims);
+    return sign(role, java.util.Map.of());
+  }
+
+  /**
+   * A token for {@code role} valid for a day, carrying {@code claims} as extra top-level claims (for
+   * policies that read {@code auth.jwt() ->> 'name'}); {@code role}, {@code iss} and {@code exp} win over
+   * claims of the same name.
+   */
+  String sign(String role, java.util.Map<String, ?> claims) {
+    JWTClaimsSet.Builder builder = new JWTClaimsSet.Builder();
+    for (var e : claims.entrySet()) {
+      builder.claim(e.getKey(), e.getValue());
+    }
+    builder.claim("role", role)
+        .issuer("realtime-bench")
+        .expirationTime(Date.from(Instant.now().plusSeconds(86_400)));
+    SignedJWT jwt = new SignedJWT(new JWSHeader(JWSAlgorithm.HS256), builder.build());
     try {
       jwt.sign(signer);
     } catch (JOSEException e) {

@@ -118,8 +118,59 @@ final class ChangeRouter {
     return security.isPresent() ? s.claimsGroup(RowSecurity::groupKey) : "";
   }
 
+  /**
+   * Routes the changes of one transaction in order. Rows of tables with row-level security are checked
+   * first, in one statement per claims group and table for the whole batch.
+   */
+  int routeAll(List<ChangeRecord> changes) {
+    Map<String, Set<List<String>>> visible = security.isPresent() ? prefetch(changes, security.get()) : Map.of();
+    int n = 0;
+    for (ChangeRecord c : changes) {
+      n += route(c, visible);
+    }
+    return n;
+  }
+
+  private Map<String, Set<List<String>>> prefetch(List<ChangeRecord> changes, RowSecurity rs) {
+    if (changes.size() < 2) {
+      return Map.of();
+    }
+    // table -> group -> (a member, the keys to check)
+    Map<String, Map<String, Map.Entry<Subscription, List<List<String>>>>> wanted = new LinkedHashMap<>();
+    Map<String, ChangeRecord> sample = new LinkedHashMap<>();
+    for (ChangeRecord c : changes) {
+      if ("DELETE".equals(c.type()) || !rs.enabled(c.schema(), c.table())) {
+        continue;
+      }
+      List<String> key = keyValues(c.record(), List.copyOf(c.keyColumns()));
+      if (key == null) {
+        continue;
+      }
+      String table = c.schema() + "." + c.table();
+      sample.putIfAbsent(table, c);
+      Plan plan = plan(c.schema(), c.table(), c.type());
+      Map<String, Map.Entry<Subscription, List<List<String>>>> groups = wanted.computeIfAbsent(table, t -> new LinkedHashMap<>());
+      plan.fixed().byGroup.forEach((g, forms) ->
+          groups.computeIfAbsent(g, x -> Map.entry(firstOf(forms), new ArrayList<>())).getValue().add(key));
+      for (Binding b : plan.filtered()) {
+        groups.computeIfAbsent(group(b.sub()), x -> Map.entry(b.sub(), new ArrayList<>())).getValue().add(key);
+      }
+    }
+    Map<String, Set<List<String>>> out = new java.util.HashMap<>();
+    wanted.forEach((table, groups) -> {
+      ChangeRecord c = sample.get(table);
+      groups.forEach((g, e) -> out.put(table + "|" + g, rs.visible(e.getKey().token(), c.schema(), c.table(),
+          List.copyOf(c.keyColumns()), c.columns(), e.getValue().stream().distinct().toList())));
+    });
+    return out;
+  }
+
   /** Delivers a change to every subscription with a matching binding; returns how many subscriptions. */
   int route(ChangeRecord c) {
+    return route(c, Map.of());
+  }
+
+  private int route(ChangeRecord c, Map<String, Set<List<String>>> visible) {
     Plan plan = plan(c.schema(), c.table(), c.type());
     Targets targets = plan.fixed();
     if (!plan.filtered().isEmpty()) {
@@ -139,8 +190,11 @@ final class ChangeRouter {
     }
     int delivered = 0;
     Map<Set<String>, byte[]> dataBySelect = new LinkedHashMap<>();
-    for (Map<Form, Map<String, List<Subscription>>> forms : targets.byGroup.values()) {
-      Access access = security.isPresent() ? access(c, firstOf(forms), security.get()) : Access.ALL;
+    for (Map.Entry<String, Map<Form, Map<String, List<Subscription>>>> g : targets.byGroup.entrySet()) {
+      Map<Form, Map<String, List<Subscription>>> forms = g.getValue();
+      Access access = security.isPresent()
+          ? access(c, firstOf(forms), security.get(), visible.get(c.schema() + "." + c.table() + "|" + g.getKey()))
+          : Access.ALL;
       if (!access.sees()) {
         continue;
       }
@@ -172,7 +226,7 @@ final class ChangeRouter {
    * table), row-level security when the table has it on. A DELETE cannot be checked (the row is gone):
    * with RLS on it carries the key only.
    */
-  private Access access(ChangeRecord c, Subscription member, RowSecurity rs) {
+  private Access access(ChangeRecord c, Subscription member, RowSecurity rs, Set<List<String>> prefetched) {
     var token = member.token();
     Set<String> allowed = rs.selectable(token.role(), c.schema(), c.table());
     if (allowed.isEmpty()) {
@@ -183,7 +237,10 @@ final class ChangeRouter {
     if (rls && !delete) {
       List<String> keyColumns = List.copyOf(c.keyColumns());
       List<String> key = keyValues(c.record(), keyColumns);
-      if (key == null || !rs.visible(token, c.schema(), c.table(), keyColumns, c.columns(), List.of(key)).contains(key)) {
+      Set<List<String>> seen =
+          prefetched != null ? prefetched : rs.visible(token, c.schema(), c.table(), keyColumns, c.columns(),
+              key == null ? List.of() : List.of(key));
+      if (key == null || !seen.contains(key)) {
         return Access.NONE;
       }
     }

@@ -55,6 +55,9 @@ public final class PostgresChanges implements ReplicationStream.Sink {
   private final Map<Integer, String> typeNames = new ConcurrentHashMap<>();
   private volatile CompletableFuture<Void> live = new CompletableFuture<>();
   private String commitTimestamp = COMMIT_TS.format(Instant.EPOCH);
+  /** Changes of the current transaction not yet routed (stream thread only). */
+  private final List<ChangeRecord> pending = new ArrayList<>();
+  private static final int MAX_PENDING = 512;
 
   public PostgresChanges(RuntimeDatabase db, TopicRegistry topics, ByteBufAllocator alloc) {
     this.db = db;
@@ -263,7 +266,10 @@ public final class PostgresChanges implements ReplicationStream.Sink {
   @Override
   public void message(PgOutputMessage m) {
     if (m instanceof PgOutputMessage.Begin b) {
+      pending.clear();
       commitTimestamp = COMMIT_TS.format(b.commitTime());
+    } else if (m instanceof PgOutputMessage.Commit) {
+      flushPending();
     } else if (m instanceof PgOutputMessage.Relation r) {
       relations.put(r.oid(), r);
     } else if (m instanceof PgOutputMessage.Type t) {
@@ -312,9 +318,29 @@ public final class PostgresChanges implements ReplicationStream.Sink {
         }
       }
     }
-    ChangeRecord change = new ChangeRecord(rel.schema(), rel.table(), type, commitTimestamp, columns, keys, record, old);
-    router.route(change);
-    topics.cluster().change(change);
+    pending.add(new ChangeRecord(rel.schema(), rel.table(), type, commitTimestamp, columns, keys, record, old));
+    if (pending.size() >= MAX_PENDING) {
+      flushPending();
+    }
+  }
+
+  /**
+   * Routes the changes read since the last flush (one transaction, or part of a large one) together, so
+   * that row security is checked once per claims group and table for all of them; then relays them to the
+   * other pods. Runs before the transaction's end is acknowledged.
+   */
+  private void flushPending() {
+    if (pending.isEmpty()) {
+      return;
+    }
+    try {
+      router.routeAll(pending);
+      for (ChangeRecord c : pending) {
+        topics.cluster().change(c);
+      }
+    } finally {
+      pending.clear();
+    }
   }
 
   private ObjectNode row(PgOutputMessage.Relation rel, Map<String, String> columns, PgOutputMessage.Tuple tuple) {
