@@ -118,12 +118,23 @@ final class ChangeRouter {
     return security.isPresent() ? s.claimsGroup(RowSecurity::groupKey) : "";
   }
 
+  /** How long a committed transaction may stay invisible to new snapshots before the stream reads it again. */
+  static final java.time.Duration COMMIT_VISIBILITY = java.time.Duration.ofSeconds(5);
+
   /**
-   * Routes the changes of one transaction in order. Rows of tables with row-level security are checked
-   * first, in one statement per claims group and table for the whole batch.
+   * Routes the changes of transaction {@code xid} in order. Rows of tables with row-level security are
+   * checked first, once the transaction is visible to other sessions, in one statement per claims group
+   * and table for the whole batch.
    */
-  int routeAll(List<ChangeRecord> changes) {
-    Map<String, Set<List<String>>> visible = security.isPresent() ? prefetch(changes, security.get()) : Map.of();
+  int routeAll(List<ChangeRecord> changes, long xid) {
+    Map<String, Set<List<String>>> visible = Map.of();
+    if (security.isPresent()) {
+      RowSecurity rs = security.get();
+      if (changes.stream().anyMatch(c -> !"DELETE".equals(c.type()) && rs.enabled(c.schema(), c.table()))) {
+        rs.awaitCommitted(xid, COMMIT_VISIBILITY);
+      }
+      visible = prefetch(changes, rs);
+    }
     int n = 0;
     for (ChangeRecord c : changes) {
       n += route(c, visible);

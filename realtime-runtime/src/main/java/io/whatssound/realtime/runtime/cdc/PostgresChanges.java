@@ -57,6 +57,8 @@ public final class PostgresChanges implements ReplicationStream.Sink {
   private String commitTimestamp = COMMIT_TS.format(Instant.EPOCH);
   /** Changes of the current transaction not yet routed (stream thread only). */
   private final List<ChangeRecord> pending = new ArrayList<>();
+  /** The transaction the pending changes belong to. */
+  private long xid;
   private static final int MAX_PENDING = 512;
 
   public PostgresChanges(RuntimeDatabase db, TopicRegistry topics, ByteBufAllocator alloc) {
@@ -267,6 +269,7 @@ public final class PostgresChanges implements ReplicationStream.Sink {
   public void message(PgOutputMessage m) {
     if (m instanceof PgOutputMessage.Begin b) {
       pending.clear();
+      xid = b.xid();
       commitTimestamp = COMMIT_TS.format(b.commitTime());
     } else if (m instanceof PgOutputMessage.Commit) {
       flushPending();
@@ -334,7 +337,7 @@ public final class PostgresChanges implements ReplicationStream.Sink {
       return;
     }
     try {
-      router.routeAll(pending);
+      router.routeAll(pending, xid);
       for (ChangeRecord c : pending) {
         topics.cluster().change(c);
       }

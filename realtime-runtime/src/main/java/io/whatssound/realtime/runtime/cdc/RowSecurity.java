@@ -92,35 +92,32 @@ final class RowSecurity {
         .map(k -> "?::" + ident(types.getOrDefault(k, "text")) + "[]").collect(Collectors.joining(", "));
     String sql = "SELECT " + keyColumns.stream().map(k -> ident(k) + "::text").collect(Collectors.joining(", "))
         + " FROM " + ident(schema) + "." + ident(table) + " WHERE (" + cols + ") IN (SELECT * FROM unnest(" + arrays + "))";
+    // the role, the claims and the query go out in one execution: one round trip, one implicit
+    // transaction, so the role and claims set for it end with it
     Set<List<String>> out = new HashSet<>();
-    try (Connection c = db.getConnection()) {
-      c.setAutoCommit(false);
-      try {
-        if (!ClientRole.assume(c, member, null)) {
-          return Set.of();
-        }
-        try (PreparedStatement ps = c.prepareStatement(sql)) {
-          for (int i = 0; i < keyColumns.size(); i++) {
-            int col = i;
-            ps.setArray(i + 1, c.createArrayOf("text", keys.stream().map(k -> k.get(col)).toArray()));
+    try (Connection c = db.getConnection();
+        PreparedStatement ps = c.prepareStatement(ClientRole.SETTINGS + ";\n" + sql)) {
+      int next = ClientRole.bind(ps, 1, member, null);
+      for (int i = 0; i < keyColumns.size(); i++) {
+        int col = i;
+        ps.setArray(next + i, c.createArrayOf("text", keys.stream().map(k -> k.get(col)).toArray()));
+      }
+      ps.execute();
+      if (!ps.getMoreResults()) {
+        throw new SQLException("the row security query returned no rows", "XX000");
+      }
+      try (ResultSet rs = ps.getResultSet()) {
+        while (rs.next()) {
+          List<String> key = new ArrayList<>(keyColumns.size());
+          for (int i = 1; i <= keyColumns.size(); i++) {
+            key.add(rs.getString(i));
           }
-          try (ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) {
-              List<String> key = new ArrayList<>(keyColumns.size());
-              for (int i = 1; i <= keyColumns.size(); i++) {
-                key.add(rs.getString(i));
-              }
-              out.add(key);
-            }
-          }
+          out.add(key);
         }
-      } finally {
-        c.rollback();
-        c.setAutoCommit(true);
       }
     } catch (SQLException e) {
-      if (e.getSQLState() != null && e.getSQLState().startsWith("42")) {
-        // the role or its grants do not allow the query: nothing is visible to it
+      if (ClientRole.roleRefused(e) || (e.getSQLState() != null && e.getSQLState().startsWith("42"))) {
+        // the role cannot be assumed, or its grants do not allow the query: nothing is visible to it
         LOG.debug("Row security check on {}.{} as {}: {}", schema, table, member.role(), e.getMessage());
         return Set.of();
       }
@@ -128,6 +125,50 @@ final class RowSecurity {
     }
     return out;
   }
+
+  /**
+   * Waits until transaction {@code xid} (32 bits, as logical decoding reports it) is visible to new
+   * snapshots. PostgreSQL writes a commit to the WAL, where the slot's reader already sees it, a moment
+   * before other sessions see its rows; a check run in that moment would take rows that are there for
+   * rows that are hidden. Throws {@link Unavailable} when the transaction stays invisible for
+   * {@code max}, so the stream reads it again instead of dropping it.
+   */
+  void awaitCommitted(long xid, Duration max) {
+    long deadline = System.nanoTime() + max.toNanos();
+    long pause = 1;
+    try (Connection c = db.getConnection();
+        PreparedStatement ps = c.prepareStatement(VISIBLE)) {
+      ps.setLong(1, xid & 0xFFFF_FFFFL);
+      while (true) {
+        try (ResultSet rs = ps.executeQuery()) {
+          if (rs.next() && rs.getBoolean(1)) {
+            return;
+          }
+        }
+        if (System.nanoTime() > deadline) {
+          throw new Unavailable("transaction " + xid + " is committed in the WAL but not visible after " + max, null);
+        }
+        Thread.sleep(pause);
+        pause = Math.min(pause * 2, 50);
+      }
+    } catch (SQLException e) {
+      throw new Unavailable("could not check whether transaction " + xid + " is visible: " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new Unavailable("interrupted while waiting for transaction " + xid + " to become visible", e);
+    }
+  }
+
+  /**
+   * Whether a 32-bit transaction id is visible in a fresh snapshot. The id is widened to 64 bits with
+   * the epoch that puts it nearest to the snapshot's xmax (a committed id is never 2^31 away from it).
+   */
+  private static final String VISIBLE =
+      "WITH s AS (SELECT pg_current_snapshot() AS snap), "
+          + "x AS (SELECT snap, pg_snapshot_xmax(snap)::text::bigint AS xmax FROM s), "
+          + "c AS (SELECT snap, xmax, ((xmax >> 32) << 32) | ?::bigint AS cand FROM x) "
+          + "SELECT pg_visible_in_snapshot((CASE WHEN cand > xmax + 2147483648 THEN cand - 4294967296 "
+          + "WHEN cand < xmax - 2147483648 THEN cand + 4294967296 ELSE cand END)::text::xid8, snap) FROM c";
 
   /**
    * The database could not answer a security question. Changes are not sent unchecked and not dropped:
