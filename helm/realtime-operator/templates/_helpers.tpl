@@ -38,9 +38,11 @@ The rules the operator needs in a namespace it watches: exactly the calls its re
   finalizers/update lets it set blockOwnerDeletion on the objects it owns;
 - Secrets: an informer on every Secret (the owner and JWT Secrets a cluster references), and the runtime
   configuration, credentials and PgBouncer configuration it writes;
-- Deployments: informers (runtime and pooler), create/update of both;
-- Services (client, discovery, pooler) and PodDisruptionBudgets: read, create, update; PDBs are deleted when a
-  pool disables its budget;
+- Deployments (runtime and pooler), Services (client, discovery, pooler) and PodDisruptionBudgets: informers
+  (list/watch: reconciles read only from these caches), create/update; get only to take over an object of the same
+  name the caches do not show; delete of the pooler's objects when a cluster disables it and of a PDB when a pool
+  disables its budget;
+- Pods: an informer on the runtime pods (their IPs, to read connection counts from /metrics);
 - Events on the custom resources.
 */}}
 {{- define "realtime-operator.rules" -}}
@@ -54,17 +56,17 @@ The rules the operator needs in a namespace it watches: exactly the calls its re
   resources: ["realtimeclusters/finalizers", "sessionpools/finalizers"]
   verbs: ["update"]
 - apiGroups: [""]
-  resources: ["secrets"]
-  verbs: ["get", "list", "watch", "create", "update"]
+  resources: ["secrets", "services"]
+  verbs: ["get", "list", "watch", "create", "update", "delete"]
 - apiGroups: ["apps"]
   resources: ["deployments"]
-  verbs: ["get", "list", "watch", "create", "update"]
-- apiGroups: [""]
-  resources: ["services"]
-  verbs: ["get", "create", "update"]
+  verbs: ["get", "list", "watch", "create", "update", "delete"]
 - apiGroups: ["policy"]
   resources: ["poddisruptionbudgets"]
-  verbs: ["get", "create", "update", "delete"]
+  verbs: ["get", "list", "watch", "create", "update", "delete"]
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["list", "watch"]
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create"]

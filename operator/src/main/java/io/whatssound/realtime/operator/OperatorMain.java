@@ -11,6 +11,8 @@ import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.whatssound.realtime.operator.db.DatabaseConnector;
+import io.whatssound.realtime.operator.metrics.ConnectionMeter;
+import io.whatssound.realtime.operator.metrics.OperatorMetrics;
 import io.whatssound.realtime.operator.model.OperatorDefaults;
 import io.whatssound.realtime.operator.reconciler.Timing;
 import java.io.IOException;
@@ -31,11 +33,14 @@ import org.slf4j.LoggerFactory;
  * The operator process. Environment: {@code WATCH_NAMESPACES} (comma-separated; empty watches all),
  * {@code OPERATOR_NAMESPACE} (where the leader Lease lives; leader election is off when unset),
  * {@code HEALTH_PORT} (default 8080: {@code /healthz}, {@code /readyz}, {@code /metrics}),
- * {@code RUNTIME_IMAGE}, {@code POOLER_IMAGE}, {@code CLUSTER_DOMAIN}.
+ * {@code RUNTIME_IMAGE}, {@code RUNTIME_IMAGE_PULL_POLICY}, {@code POOLER_IMAGE}, {@code POOLER_IMAGE_PULL_POLICY}
+ * (pull policies {@code Always}, {@code IfNotPresent} (default) or {@code Never}), {@code CLUSTER_DOMAIN},
+ * {@code CONNECTION_POLL_SECONDS} (default 30: how often pools read their pods' connection counts). A bad value
+ * stops the start with a message naming the variable.
  */
 public final class OperatorMain {
   private static final Logger LOG = LoggerFactory.getLogger(OperatorMain.class);
-  public static final String LEASE_NAME = "realtime-operator-lock";
+  public static final String LEASE_NAME = Operators.LEASE_NAME;
 
   private OperatorMain() {}
 
@@ -43,23 +48,22 @@ public final class OperatorMain {
     Map<String, String> env = System.getenv();
     Set<String> namespaces = Arrays.stream(env.getOrDefault("WATCH_NAMESPACES", "").split(","))
         .map(String::trim).filter(s -> !s.isEmpty()).collect(Collectors.toSet());
-    OperatorDefaults defaults = new OperatorDefaults(
-        env.getOrDefault("RUNTIME_IMAGE", OperatorDefaults.RUNTIME_IMAGE),
-        env.getOrDefault("POOLER_IMAGE", OperatorDefaults.POOLER_IMAGE),
-        env.getOrDefault("CLUSTER_DOMAIN", "cluster.local"));
+    OperatorDefaults defaults = defaults(env);
     int healthPort = Integer.parseInt(env.getOrDefault("HEALTH_PORT", "8080"));
+    Timing timing = timing(env);
     Optional<LeaderElectionConfiguration> leader = Optional.ofNullable(env.get("OPERATOR_NAMESPACE"))
         .filter(s -> !s.isBlank())
-        .map(ns -> new LeaderElectionConfiguration(LEASE_NAME, ns, env.getOrDefault("POD_NAME", null)));
+        .map(ns -> Operators.leaderElection(ns, env.getOrDefault("POD_NAME", null)));
 
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     new JvmMemoryMetrics().bindTo(registry);
     new JvmGcMetrics().bindTo(registry);
     new JvmThreadMetrics().bindTo(registry);
+    OperatorMetrics metrics = new OperatorMetrics(registry);
 
     KubernetesClient client = new KubernetesClientBuilder().build();
     Operator operator = Operators.create(client, Clock.systemUTC(), DatabaseConnector.jdbc(), defaults,
-        Timing.standard(), namespaces, leader);
+        timing, namespaces, leader, metrics, ConnectionMeter.standard(metrics));
     HttpServer http = HttpServer.create(new InetSocketAddress(healthPort), 0);
     http.createContext("/healthz", x -> respond(x, 200, "ok"));
     http.createContext("/readyz", x -> {
@@ -70,9 +74,44 @@ public final class OperatorMain {
     http.start();
     operator.installShutdownHook(Duration.ofSeconds(20));
     operator.start();
-    LOG.info("event=operator_started namespaces={} leader_election={} health_port={} runtime_image={} pooler_image={}",
+    LOG.info("event=operator_started namespaces={} leader_election={} health_port={} runtime_image={} "
+        + "runtime_pull_policy={} pooler_image={} pooler_pull_policy={} connection_poll={}",
         namespaces.isEmpty() ? "all" : namespaces, leader.isPresent(), healthPort, defaults.runtimeImage(),
-        defaults.poolerImage());
+        defaults.runtimeImagePullPolicy(), defaults.poolerImage(), defaults.poolerImagePullPolicy(),
+        timing.connectionPoll());
+  }
+
+  /** Images, pull policies and the DNS domain from the environment. */
+  static OperatorDefaults defaults(Map<String, String> env) {
+    return new OperatorDefaults(
+        env.getOrDefault("RUNTIME_IMAGE", OperatorDefaults.RUNTIME_IMAGE),
+        pullPolicy(env, "RUNTIME_IMAGE_PULL_POLICY"),
+        env.getOrDefault("POOLER_IMAGE", OperatorDefaults.POOLER_IMAGE),
+        pullPolicy(env, "POOLER_IMAGE_PULL_POLICY"),
+        env.getOrDefault("CLUSTER_DOMAIN", "cluster.local"));
+  }
+
+  private static String pullPolicy(Map<String, String> env, String variable) {
+    String value = env.getOrDefault(variable, OperatorDefaults.PULL_POLICY);
+    if (!OperatorDefaults.PULL_POLICIES.contains(value)) {
+      throw new IllegalArgumentException(variable + " must be Always, IfNotPresent or Never; got '" + value + "'");
+    }
+    return value;
+  }
+
+  static Timing timing(Map<String, String> env) {
+    String poll = env.getOrDefault("CONNECTION_POLL_SECONDS", String.valueOf(Timing.CONNECTION_POLL.toSeconds()));
+    long seconds;
+    try {
+      seconds = Long.parseLong(poll.trim());
+    } catch (NumberFormatException e) {
+      seconds = -1;
+    }
+    if (seconds < 1) {
+      throw new IllegalArgumentException("CONNECTION_POLL_SECONDS must be a whole number of seconds, at least 1; got '"
+          + poll + "'");
+    }
+    return Timing.standard().withConnectionPoll(Duration.ofSeconds(seconds));
   }
 
   private static void respond(com.sun.net.httpserver.HttpExchange x, int code, String body) throws IOException {

@@ -74,6 +74,11 @@ class CrdSchemaTest {
     ObjectNode heap = example("sessionpool.yaml");
     ((ObjectNode) heap.at("/spec")).put("heapPercent", 99);
     assertFalse(s.validate(heap).isEmpty());
+    ObjectNode pull = example("sessionpool.yaml");
+    ((ObjectNode) pull.at("/spec")).put("imagePullPolicy", "Sometimes");
+    assertFalse(s.validate(pull).isEmpty(), "imagePullPolicy is Always, IfNotPresent or Never");
+    ((ObjectNode) pull.at("/spec")).put("imagePullPolicy", "Always");
+    assertTrue(s.validate(pull).isEmpty());
   }
 
   @Test

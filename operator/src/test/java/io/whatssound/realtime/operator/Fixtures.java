@@ -3,11 +3,17 @@ package io.whatssound.realtime.operator;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.client.KubernetesClient;
 import io.whatssound.realtime.operator.api.RealtimeCluster;
 import io.whatssound.realtime.operator.api.RealtimeClusterSpec;
 import io.whatssound.realtime.operator.api.SessionPool;
 import io.whatssound.realtime.operator.api.SessionPoolSpec;
 import io.whatssound.realtime.operator.model.RuntimeConfigModel;
+import java.io.FileInputStream;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 /** Custom resources and Secrets the tests build. */
@@ -49,6 +55,37 @@ public final class Fixtures {
     p.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(NS).withUid("uid-" + name).withGeneration(1L).build());
     p.setSpec(spec);
     return p;
+  }
+
+  /** A cluster to create on an API server (which assigns uid and generation), slot and publication named after it. */
+  public static RealtimeCluster newCluster(String name, String database, int port) {
+    RealtimeCluster c = cluster(name, "127.0.0.1", port, database);
+    c.getMetadata().setUid(null);
+    c.getMetadata().setGeneration(null);
+    c.getSpec().getCdc().setSlot(name.replace('-', '_') + "_slot");
+    c.getSpec().getCdc().setPublication(name.replace('-', '_') + "_pub");
+    return c;
+  }
+
+  /** A pool to create on an API server. */
+  public static SessionPool newPool(String name, String cluster, int replicas) {
+    SessionPool p = pool(name, cluster, replicas);
+    p.getMetadata().setUid(null);
+    p.getMetadata().setGeneration(null);
+    return p;
+  }
+
+  /** The generated CRDs, on a mock API server that does not have them yet. */
+  public static void installCrds(KubernetesClient client) throws IOException {
+    for (String f : List.of("realtimeclusters.realtime.whatssound.io-v1.yml", "sessionpools.realtime.whatssound.io-v1.yml")) {
+      try (var in = new FileInputStream(Path.of(System.getProperty("crds.generated", "target/classes/META-INF/fabric8"))
+          .resolve(f).toFile())) {
+        CustomResourceDefinition crd = client.getKubernetesSerialization().unmarshal(in, CustomResourceDefinition.class);
+        if (client.resource(crd).get() == null) {
+          client.resource(crd).create();
+        }
+      }
+    }
   }
 
   public static Secret ownerSecret(String cluster, String user, String password) {

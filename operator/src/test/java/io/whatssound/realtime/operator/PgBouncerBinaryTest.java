@@ -4,11 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.whatssound.realtime.operator.api.RealtimeCluster;
-import io.whatssound.realtime.operator.db.PoolerAuth;
 import io.whatssound.realtime.operator.model.PgBouncerModel;
 import io.whatssound.realtime.postgres.ContractSettings;
 import io.whatssound.realtime.postgres.DatabaseContract;
 import io.whatssound.realtime.postgres.EmbeddedDatabase;
+import io.whatssound.realtime.postgres.PoolerAuth;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Max;
 import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
 import io.fabric8.kubernetes.api.model.ResourceRequirements;
 import io.fabric8.kubernetes.api.model.Toleration;
@@ -24,8 +25,9 @@ public class SessionPoolSpec {
   private int replicas = 2;
   /** runtime image override */
   private String image;
-  @Default("IfNotPresent")
-  private String imagePullPolicy = "IfNotPresent";
+  /** overrides the operator's runtime image pull policy (the chart's images.runtime.pullPolicy) */
+  @Pattern("^(Always|IfNotPresent|Never)$")
+  private String imagePullPolicy;
   private ResourceRequirements resources;
   /** JVM heap share of the container memory (MaxRAMPercentage) */
   @Default("70")

@@ -12,6 +12,7 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.whatssound.realtime.operator.api.RealtimeCluster;
 import io.whatssound.realtime.operator.api.RealtimeClusterSpec;
+import io.whatssound.realtime.postgres.PoolerAuth;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -23,7 +24,6 @@ import java.util.TreeMap;
  */
 public final class PgBouncerModel {
   public static final String CONFIG_DIR = "/etc/pgbouncer";
-  public static final String AUTH_FUNCTION = "realtime.pgbouncer_lookup";
   public static final long RUN_AS_USER = 70L;
 
   /** Parameters users may set; everything that decides where and how PgBouncer authenticates is ours. */
@@ -103,7 +103,7 @@ public final class PgBouncerModel {
     StringBuilder users = new StringBuilder();
     if (authQuery(p)) {
       params.put("auth_user", creds.authRole());
-      params.put("auth_query", "SELECT usename, passwd FROM " + AUTH_FUNCTION + "($1)");
+      params.put("auth_query", PoolerAuth.AUTH_QUERY);
       users.append(userLine(creds.authRole(), creds.authPassword()));
     } else {
       users.append(userLine(creds.runtimeRole(), creds.runtimePassword()));
@@ -178,6 +178,7 @@ public final class PgBouncerModel {
         .withContainers(new ContainerBuilder()
             .withName("pgbouncer")
             .withImage(image)
+            .withImagePullPolicy(defaults.poolerImagePullPolicy())
             .withCommand("pgbouncer", CONFIG_DIR + "/pgbouncer.ini")
             .addNewPort().withName("pgbouncer").withContainerPort(Names.POOLER_PORT).withProtocol("TCP").endPort()
             .withNewReadinessProbe().withNewTcpSocket().withPort(new IntOrString("pgbouncer")).endTcpSocket()

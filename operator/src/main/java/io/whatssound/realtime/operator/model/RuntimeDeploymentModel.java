@@ -39,7 +39,7 @@ public final class RuntimeDeploymentModel {
   /**
    * @param pool       the pool
    * @param configHash hash of the cluster's runtime configuration Secret data
-   * @param defaults   operator defaults (image)
+   * @param defaults   operator defaults (image and its pull policy)
    */
   public static Deployment build(SessionPool pool, String configHash, OperatorDefaults defaults) {
     SessionPoolSpec s = pool.getSpec();
@@ -110,7 +110,7 @@ public final class RuntimeDeploymentModel {
         .withContainers(new ContainerBuilder()
             .withName("runtime")
             .withImage(s.getImage() != null ? s.getImage() : defaults.runtimeImage())
-            .withImagePullPolicy(s.getImagePullPolicy())
+            .withImagePullPolicy(s.getImagePullPolicy() != null ? s.getImagePullPolicy() : defaults.runtimeImagePullPolicy())
             .withPorts(
                 new ContainerPortBuilder().withName("http").withContainerPort(Names.HTTP_PORT).withProtocol("TCP").build(),
                 new ContainerPortBuilder().withName("cluster").withContainerPort(Names.CLUSTER_PORT).withProtocol("TCP").build())

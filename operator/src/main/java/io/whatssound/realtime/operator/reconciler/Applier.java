@@ -4,15 +4,23 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.whatssound.realtime.operator.model.Hashing;
 import io.whatssound.realtime.operator.model.Names;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
- * Creates or updates owned objects without server-side apply: the desired object's hash is kept in an
- * annotation and an object is written only when that hash changes, so server defaults never cause churn.
+ * Creates, updates and deletes owned objects without server-side apply. What exists is read from the informer
+ * cache of the reconciler's event source, never from the API server; the desired object's hash is kept in an
+ * annotation and an object is written only when that hash changes, so server defaults never cause churn and a
+ * reconcile with nothing to change makes no request at all. What was written goes back into the event source's
+ * cache, so the next reconcile sees it before the watch event arrives.
  */
 public final class Applier {
   private final KubernetesClient client;
@@ -24,7 +32,7 @@ public final class Applier {
   /** What happened to one object. */
   public enum Outcome { CREATED, UPDATED, UNCHANGED }
 
-  public <T extends HasMetadata> Outcome apply(T desired, HasMetadata owner) {
+  public <T extends HasMetadata> Outcome apply(T desired, HasMetadata owner, InformerEventSource<T, ?> cache) {
     desired.getMetadata().setOwnerReferences(List.of(new OwnerReferenceBuilder()
         .withApiVersion(owner.getApiVersion())
         .withKind(owner.getKind())
@@ -38,10 +46,25 @@ public final class Applier {
         desired.getMetadata().getAnnotations() == null ? new HashMap<>() : new HashMap<>(desired.getMetadata().getAnnotations());
     annotations.put(Names.DESIRED_HASH, hash);
     desired.getMetadata().setAnnotations(annotations);
-    T existing = client.resource(desired).get();
-    if (existing == null) {
-      client.resource(desired).create();
-      return Outcome.CREATED;
+    ResourceID id = ResourceID.fromResource(desired);
+    Optional<T> cached = cache.get(id);
+    T existing;
+    if (cached.isPresent()) {
+      existing = cached.get();
+    } else {
+      try {
+        cache.handleRecentResourceCreate(id, client.resource(desired).create());
+        return Outcome.CREATED;
+      } catch (KubernetesClientException e) {
+        if (e.getCode() != 409) {
+          throw e;
+        }
+        // An object of that name the cache does not show (made by someone else, without our labels): take it over.
+        existing = client.resource(desired).get();
+        if (existing == null) {
+          throw e;
+        }
+      }
     }
     Map<String, String> seen = existing.getMetadata().getAnnotations();
     if (seen != null && hash.equals(seen.get(Names.DESIRED_HASH))) {
@@ -51,11 +74,21 @@ public final class Applier {
     if (desired instanceof Deployment d && existing instanceof Deployment e) {
       d.setStatus(e.getStatus());
     }
-    client.resource(desired).update();
+    cache.handleRecentResourceUpdate(id, client.resource(desired).update(), existing);
     return Outcome.UPDATED;
   }
 
-  public <T extends HasMetadata> void deleteIfPresent(T object) {
-    client.resource(object).delete();
+  /** The informer event source {@code name} of a reconciler: its cache of {@code type}. */
+  @SuppressWarnings("unchecked")
+  public static <R extends HasMetadata, P extends HasMetadata> InformerEventSource<R, P> cache(
+      Context<P> context, Class<R> type, String name) {
+    return (InformerEventSource<R, P>) context.eventSourceRetriever().getEventSourceFor(type, name);
+  }
+
+  /** Deletes the object the cache holds under that name and namespace; no request when it holds none. */
+  public <T extends HasMetadata> boolean deleteIfPresent(String name, String namespace, InformerEventSource<T, ?> cache) {
+    Optional<T> existing = cache.get(new ResourceID(name, namespace));
+    existing.ifPresent(o -> client.resource(o).delete());
+    return existing.isPresent();
   }
 }

@@ -3,6 +3,7 @@ package io.whatssound.realtime.operator.reconciler;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.utils.Serialization;
@@ -22,8 +23,9 @@ import io.whatssound.realtime.operator.api.Condition;
 import io.whatssound.realtime.operator.api.RealtimeCluster;
 import io.whatssound.realtime.operator.api.RealtimeClusterSpec;
 import io.whatssound.realtime.operator.api.RealtimeClusterStatus;
+import io.whatssound.realtime.operator.api.SessionPool;
+import io.whatssound.realtime.operator.api.SessionPoolSpec;
 import io.whatssound.realtime.operator.db.DatabaseConnector;
-import io.whatssound.realtime.operator.db.PoolerAuth;
 import io.whatssound.realtime.operator.model.Conditions;
 import io.whatssound.realtime.operator.model.Hashing;
 import io.whatssound.realtime.operator.model.Names;
@@ -34,6 +36,7 @@ import io.whatssound.realtime.operator.model.ServiceModels;
 import io.whatssound.realtime.postgres.ContractSettings;
 import io.whatssound.realtime.postgres.DatabaseContract;
 import io.whatssound.realtime.postgres.PartitionMaintainer;
+import io.whatssound.realtime.postgres.PoolerAuth;
 import io.whatssound.realtime.postgres.SlotStatus;
 import java.security.SecureRandom;
 import java.sql.Connection;
@@ -44,6 +47,7 @@ import java.time.Instant;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -51,8 +55,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Reconciles a {@link RealtimeCluster}: Secrets it references, the database contract, the runtime role, slot
- * and partitions, the pooler, the Services and the runtime configuration Secret. Everything that does not need
- * the database is reconciled even when the database is down.
+ * and partitions, the pooler, the Services and the runtime configuration Secret; sums its pools' connections into
+ * status. Everything that does not need the database is reconciled even when the database is down. Every Kubernetes
+ * object is read from an informer cache (its event sources), so a reconcile with nothing to change makes no request.
  */
 @ControllerConfiguration(name = "realtimecluster")
 public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, Cleaner<RealtimeCluster> {
@@ -64,6 +69,8 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
   public static final String POOLER_READY = "PoolerReady";
   private static final String SECRETS = "secrets";
   private static final String POOLER_DEPLOYMENTS = "pooler-deployments";
+  private static final String SERVICES = "services";
+  private static final String POOLS = "pools";
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private final Clock clock;
@@ -96,11 +103,49 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     var deployments = new InformerEventSource<>(
         InformerEventSourceConfiguration.from(Deployment.class, RealtimeCluster.class)
             .withName(POOLER_DEPLOYMENTS)
-            .withLabelSelector(Names.COMPONENT_LABEL + "=pooler")
+            .withLabelSelector(Names.MANAGED_BY_LABEL + "=" + Names.MANAGED_BY + "," + Names.COMPONENT_LABEL + "=pooler")
             .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(RealtimeCluster.class))
             .build(),
         context);
-    return List.of(secrets, deployments);
+    var services = new InformerEventSource<>(
+        InformerEventSourceConfiguration.from(Service.class, RealtimeCluster.class)
+            .withName(SERVICES)
+            .withLabelSelector(Names.MANAGED_BY_LABEL + "=" + Names.MANAGED_BY)
+            .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(RealtimeCluster.class))
+            .build(),
+        context);
+    // Pools count here only for status.connections: their other status changes do not reconcile the cluster.
+    var pools = new InformerEventSource<>(
+        InformerEventSourceConfiguration.from(SessionPool.class, RealtimeCluster.class)
+            .withName(POOLS)
+            .withSecondaryToPrimaryMapper(p -> clusterOf(p).map(Set::of).orElse(Set.of()))
+            .withOnUpdateFilter((newer, older) -> !Objects.equals(clusterOf(newer), clusterOf(older))
+                || !Objects.equals(connections(newer), connections(older)))
+            .build(),
+        context);
+    return List.of(secrets, deployments, services, pools);
+  }
+
+  private static Optional<ResourceID> clusterOf(SessionPool p) {
+    SessionPoolSpec.ClusterRef ref = p.getSpec() == null ? null : p.getSpec().getClusterRef();
+    return ref == null || ref.getName() == null ? Optional.empty()
+        : Optional.of(new ResourceID(ref.getName(), p.getMetadata().getNamespace()));
+  }
+
+  private static Integer connections(SessionPool p) {
+    return p.getStatus() == null ? null : p.getStatus().getConnections();
+  }
+
+  /** The sum over the pools that report connections; null when none does. */
+  static Integer totalConnections(Iterable<SessionPool> pools) {
+    Long sum = null;
+    for (SessionPool p : pools) {
+      Integer c = connections(p);
+      if (c != null) {
+        sum = (sum == null ? 0 : sum) + c;
+      }
+    }
+    return sum == null ? null : (int) Math.min(Integer.MAX_VALUE, sum);
   }
 
   static boolean references(RealtimeCluster c, String secretName) {
@@ -119,6 +164,10 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
   public UpdateControl<RealtimeCluster> reconcile(RealtimeCluster cluster, Context<RealtimeCluster> context) {
     KubernetesClient client = context.getClient();
     Applier applier = new Applier(client);
+    InformerEventSource<Secret, RealtimeCluster> secrets = Applier.cache(context, Secret.class, SECRETS);
+    InformerEventSource<Service, RealtimeCluster> services = Applier.cache(context, Service.class, SERVICES);
+    InformerEventSource<Deployment, RealtimeCluster> deployments =
+        Applier.cache(context, Deployment.class, POOLER_DEPLOYMENTS);
     String ns = cluster.getMetadata().getNamespace();
     String name = cluster.getMetadata().getName();
     RealtimeClusterSpec spec = cluster.getSpec();
@@ -130,6 +179,7 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     status.setContractHash(previous.getContractHash());
     status.setPartitions(previous.getPartitions());
     status.setReplication(previous.getReplication());
+    status.setConnections(totalConnections(context.getSecondaryResources(SessionPool.class)));
     Duration next = timing.slotPoll();
 
     // Invalid spec: a condition and no retry storm.
@@ -142,11 +192,11 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     }
 
     // Services do not need anything else.
-    applier.apply(ServiceModels.client(cluster), cluster);
-    applier.apply(ServiceModels.discovery(cluster), cluster);
+    applier.apply(ServiceModels.client(cluster), cluster, services);
+    applier.apply(ServiceModels.discovery(cluster), cluster, services);
     status.setEndpoints(endpoints(cluster));
 
-    Optional<Secret> ownerSecret = secret(client, ns, spec.getDatabase().getCredentialsSecret().getName());
+    Optional<Secret> ownerSecret = secret(secrets, ns, spec.getDatabase().getCredentialsSecret().getName());
     Optional<String> missing = Optional.empty();
     Optional<String[]> ownerCreds = Optional.empty();
     if (ownerSecret.isEmpty()) {
@@ -170,7 +220,7 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     Optional<String> jwtMissing = Optional.empty();
     if (spec.getAuth().getJwtSecret() != null) {
       RealtimeClusterSpec.SecretKeyRef ref = spec.getAuth().getJwtSecret();
-      jwt = secret(client, ns, ref.getName()).map(s -> RuntimeConfigModel.decode(s).get(ref.getKey()));
+      jwt = secret(secrets, ns, ref.getName()).map(s -> RuntimeConfigModel.decode(s).get(ref.getKey()));
       if (jwt.isEmpty()) {
         jwtMissing = Optional.of("Secret " + ref.getName() + " with key " + ref.getKey()
             + " (the JWT secret) does not exist in namespace " + ns + "; create it");
@@ -178,13 +228,13 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     }
 
     // The runtime role's password, generated once and kept.
-    Map<String, String> creds = runtimeCredentials(client, applier, cluster);
+    Map<String, String> creds = runtimeCredentials(secrets, applier, cluster);
     String runtimePassword = creds.get("password");
     String poolerPassword = creds.get("pooler-password");
 
     if (jwtMissing.isEmpty()) {
       Map<String, String> env = RuntimeConfigModel.environment(cluster, runtimePassword, jwt, defaults);
-      applier.apply(RuntimeConfigModel.secret(cluster, env), cluster);
+      applier.apply(RuntimeConfigModel.secret(cluster, env), cluster, secrets);
     }
 
     // Pooler objects.
@@ -195,18 +245,17 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
         PgBouncerModel.Files files = PgBouncerModel.render(cluster,
             new PgBouncerModel.Credentials(Names.runtimeRole(cluster), runtimePassword, Names.poolerAuthRole(cluster),
                 poolerPassword), PgBouncerModel.CONFIG_DIR);
-        applier.apply(PgBouncerModel.configSecret(cluster, files), cluster);
-        applier.apply(PgBouncerModel.deployment(cluster, files, defaults), cluster);
-        applier.apply(PgBouncerModel.service(cluster), cluster);
+        applier.apply(PgBouncerModel.configSecret(cluster, files), cluster, secrets);
+        applier.apply(PgBouncerModel.deployment(cluster, files, defaults), cluster, deployments);
+        applier.apply(PgBouncerModel.service(cluster), cluster, services);
       } catch (PgBouncerModel.InvalidParameterException e) {
         poolerInvalid = true;
         conditions.set(POOLER_READY, false, "InvalidParameter", e.getMessage());
       }
     } else {
-      applier.deleteIfPresent(PgBouncerModel.deployment(cluster,
-          new PgBouncerModel.Files("", ""), defaults));
-      applier.deleteIfPresent(PgBouncerModel.service(cluster));
-      applier.deleteIfPresent(PgBouncerModel.configSecret(cluster, new PgBouncerModel.Files("", "")));
+      applier.deleteIfPresent(Names.pooler(name), ns, deployments);
+      applier.deleteIfPresent(Names.pooler(name), ns, services);
+      applier.deleteIfPresent(Names.poolerConfigSecret(name), ns, secrets);
     }
 
     // The database.
@@ -262,10 +311,9 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     if (!RuntimeConfigModel.poolerEnabled(spec)) {
       conditions.set(POOLER_READY, true, "Disabled", "the pooler is disabled; runtimes connect directly");
     } else if (!poolerInvalid) {
-      int ready = context.getSecondaryResources(Deployment.class).stream()
-          .filter(d -> d.getMetadata().getName().equals(Names.pooler(name)))
+      int ready = deployments.get(new ResourceID(Names.pooler(name), ns))
           .map(d -> d.getStatus() == null || d.getStatus().getReadyReplicas() == null ? 0 : d.getStatus().getReadyReplicas())
-          .findFirst().orElse(0);
+          .orElse(0);
       conditions.set(POOLER_READY, ready > 0, ready > 0 ? "Available" : "NoReadyInstance",
           ready + " of " + pooler.getInstances() + " PgBouncer instances ready");
     }
@@ -398,14 +446,15 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     return e;
   }
 
-  private static Optional<Secret> secret(KubernetesClient client, String ns, String name) {
-    return Optional.ofNullable(client.secrets().inNamespace(ns).withName(name).get());
+  private static Optional<Secret> secret(InformerEventSource<Secret, RealtimeCluster> secrets, String ns, String name) {
+    return secrets.get(new ResourceID(name, ns));
   }
 
-  private static Map<String, String> runtimeCredentials(KubernetesClient client, Applier applier, RealtimeCluster cluster) {
+  private static Map<String, String> runtimeCredentials(InformerEventSource<Secret, RealtimeCluster> secrets,
+      Applier applier, RealtimeCluster cluster) {
     String ns = cluster.getMetadata().getNamespace();
     String secretName = Names.runtimeCredentialsSecret(cluster.getMetadata().getName());
-    Map<String, String> data = secret(client, ns, secretName).map(RuntimeConfigModel::decode).orElse(Map.of());
+    Map<String, String> data = secret(secrets, ns, secretName).map(RuntimeConfigModel::decode).orElse(Map.of());
     String role = Names.runtimeRole(cluster);
     if (data.get("password") != null && data.get("pooler-password") != null && role.equals(data.get("username"))) {
       return data;
@@ -419,7 +468,7 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
         .withNewMetadata().withName(secretName).withNamespace(ns)
         .withLabels(Names.clusterLabels(cluster.getMetadata().getName(), "runtime")).endMetadata()
         .withType("Opaque").withData(RuntimeConfigModel.encode(fresh)).build();
-    applier.apply(s, cluster);
+    applier.apply(s, cluster, secrets);
     return fresh;
   }
 
@@ -442,8 +491,8 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
           + spec.getDatabase().getName() + "; drop them by hand when no longer needed");
       return DeleteControl.defaultDelete();
     }
-    Optional<Secret> ownerSecret = secret(context.getClient(), cluster.getMetadata().getNamespace(),
-        spec.getDatabase().getCredentialsSecret().getName());
+    Optional<Secret> ownerSecret = secret(Applier.cache(context, Secret.class, SECRETS),
+        cluster.getMetadata().getNamespace(), spec.getDatabase().getCredentialsSecret().getName());
     if (ownerSecret.isEmpty()) {
       events.warning(cluster, "DeleteBlocked", "reclaimPolicy Delete needs the owner credentials Secret "
           + spec.getDatabase().getCredentialsSecret().getName() + "; recreate it, or set reclaimPolicy: Retain");
@@ -469,6 +518,6 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
 
   /** Owned objects are garbage-collected through owner references; this lists them for tests and docs. */
   public static List<Class<? extends HasMetadata>> ownedKinds() {
-    return List.of(Secret.class, Deployment.class, io.fabric8.kubernetes.api.model.Service.class);
+    return List.of(Secret.class, Deployment.class, Service.class);
   }
 }

@@ -1,9 +1,9 @@
 package io.whatssound.realtime.operator.reconciler;
 
+import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
-import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudgetBuilder;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -18,6 +18,8 @@ import io.javaoperatorsdk.operator.processing.event.source.informer.Mappers;
 import io.whatssound.realtime.operator.api.RealtimeCluster;
 import io.whatssound.realtime.operator.api.SessionPool;
 import io.whatssound.realtime.operator.api.SessionPoolStatus;
+import io.whatssound.realtime.operator.metrics.ConnectionMeter;
+import io.whatssound.realtime.operator.metrics.OperatorMetrics;
 import io.whatssound.realtime.operator.model.Conditions;
 import io.whatssound.realtime.operator.model.DisruptionBudgetModel;
 import io.whatssound.realtime.operator.model.Hashing;
@@ -27,13 +29,18 @@ import io.whatssound.realtime.operator.model.RuntimeConfigModel;
 import io.whatssound.realtime.operator.model.RuntimeDeploymentModel;
 import java.time.Clock;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * Reconciles a {@link SessionPool}: the runtime Deployment and PodDisruptionBudget. A pool whose cluster does not
- * exist (or has no configuration yet) waits with a condition and is reconciled when it appears.
+ * Reconciles a {@link SessionPool}: the runtime Deployment and PodDisruptionBudget, and status (replicas, and the
+ * connections its ready pods report, read again every {@link Timing#connectionPoll()}). A pool whose cluster does
+ * not exist (or has no configuration yet) waits with a condition and is reconciled when it appears. Every
+ * Kubernetes object is read from an informer cache, so a reconcile with nothing to change makes no request; a
+ * RealtimeCluster reconciles its pools only when what they depend on changes (see
+ * {@link #clusterChangeConcernsPools}).
  */
 @ControllerConfiguration(name = "sessionpool")
 public class SessionPoolReconciler implements Reconciler<SessionPool> {
@@ -42,13 +49,22 @@ public class SessionPoolReconciler implements Reconciler<SessionPool> {
   private static final String CLUSTERS = "clusters";
   private static final String CONFIG_SECRETS = "config-secrets";
   private static final String DEPLOYMENTS = "runtime-deployments";
+  private static final String DISRUPTION_BUDGETS = "disruption-budgets";
+  private static final String PODS = "runtime-pods";
 
   private final Clock clock;
   private final OperatorDefaults defaults;
+  private final Timing timing;
+  private final ConnectionMeter meter;
+  private final OperatorMetrics metrics;
 
-  public SessionPoolReconciler(Clock clock, OperatorDefaults defaults) {
+  public SessionPoolReconciler(Clock clock, OperatorDefaults defaults, Timing timing, ConnectionMeter meter,
+      OperatorMetrics metrics) {
     this.clock = clock;
     this.defaults = defaults;
+    this.timing = timing;
+    this.meter = meter;
+    this.metrics = metrics;
   }
 
   @Override
@@ -58,6 +74,11 @@ public class SessionPoolReconciler implements Reconciler<SessionPool> {
             .withName(CLUSTERS)
             .withSecondaryToPrimaryMapper(c -> poolsOf(context, c.getMetadata().getNamespace(), c.getMetadata().getName()))
             .withPrimaryToSecondaryMapper((SessionPool p) -> Set.of(clusterId(p)))
+            .withOnUpdateFilter((newer, older) -> {
+              boolean concerns = clusterChangeConcernsPools(older, newer);
+              metrics.clusterChange(concerns);
+              return concerns;
+            })
             .build(),
         context);
     var secrets = new InformerEventSource<>(
@@ -71,16 +92,52 @@ public class SessionPoolReconciler implements Reconciler<SessionPool> {
             })
             .withPrimaryToSecondaryMapper((SessionPool p) -> Set.of(new ResourceID(
                 Names.runtimeConfigSecret(p.getSpec().getClusterRef().getName()), p.getMetadata().getNamespace())))
+            // pools roll on the configuration's content (its hash), not on the Secret's metadata
+            .withOnUpdateFilter((newer, older) -> !Objects.equals(newer.getData(), older.getData())
+                || !Objects.equals(newer.getStringData(), older.getStringData()))
             .build(),
         context);
     var deployments = new InformerEventSource<>(
         InformerEventSourceConfiguration.from(Deployment.class, SessionPool.class)
             .withName(DEPLOYMENTS)
-            .withLabelSelector(Names.COMPONENT_LABEL + "=runtime")
+            .withLabelSelector(Names.MANAGED_BY_LABEL + "=" + Names.MANAGED_BY + "," + Names.COMPONENT_LABEL + "=runtime")
             .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(SessionPool.class))
             .build(),
         context);
-    return List.of(clusters, secrets, deployments);
+    var budgets = new InformerEventSource<>(
+        InformerEventSourceConfiguration.from(PodDisruptionBudget.class, SessionPool.class)
+            .withName(DISRUPTION_BUDGETS)
+            .withLabelSelector(Names.MANAGED_BY_LABEL + "=" + Names.MANAGED_BY + "," + Names.COMPONENT_LABEL + "=runtime")
+            .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(SessionPool.class))
+            .build(),
+        context);
+    // Runtime pods, for their IPs and readiness when connections are read. Pods change often; only a pod that starts
+    // or stops serving (ready with an IP) reconciles its pool, so the count follows it without waiting for the poll.
+    var pods = new InformerEventSource<>(
+        InformerEventSourceConfiguration.from(Pod.class, SessionPool.class)
+            .withName(PODS)
+            .withLabelSelector(Names.MANAGED_BY_LABEL + "=" + Names.MANAGED_BY + "," + Names.COMPONENT_LABEL + "=runtime")
+            .withSecondaryToPrimaryMapper(p -> {
+              String pool = p.getMetadata().getLabels() == null ? null : p.getMetadata().getLabels().get(Names.POOL_LABEL);
+              return pool == null ? Set.of() : Set.of(new ResourceID(pool, p.getMetadata().getNamespace()));
+            })
+            .withOnAddFilter(ConnectionMeter::ready)
+            .withOnUpdateFilter((newer, older) -> ConnectionMeter.ready(newer) != ConnectionMeter.ready(older)
+                || ConnectionMeter.ready(newer) && !Objects.equals(newer.getStatus().getPodIP(), older.getStatus().getPodIP()))
+            .withOnDeleteFilter((p, unknown) -> ConnectionMeter.ready(p))
+            .build(),
+        context);
+    return List.of(clusters, secrets, deployments, budgets, pods);
+  }
+
+  /**
+   * Whether a change of a RealtimeCluster concerns its pools: its spec (a new generation) or its deletion. Status
+   * updates (lag, partitions, connections, conditions) do not; the configuration pools run with comes through the
+   * runtime configuration Secret, which has its own event source.
+   */
+  static boolean clusterChangeConcernsPools(RealtimeCluster older, RealtimeCluster newer) {
+    return !Objects.equals(older.getMetadata().getGeneration(), newer.getMetadata().getGeneration())
+        || !Objects.equals(older.getMetadata().getDeletionTimestamp(), newer.getMetadata().getDeletionTimestamp());
   }
 
   private static Set<ResourceID> poolsOf(EventSourceContext<SessionPool> context, String ns, String cluster) {
@@ -98,6 +155,7 @@ public class SessionPoolReconciler implements Reconciler<SessionPool> {
   @Override
   public UpdateControl<SessionPool> reconcile(SessionPool pool, Context<SessionPool> context) {
     Applier applier = new Applier(context.getClient());
+    String ns = pool.getMetadata().getNamespace();
     SessionPoolStatus previous = pool.getStatus() == null ? new SessionPoolStatus() : pool.getStatus();
     Conditions conditions = new Conditions(previous.getConditions(), clock, pool.getMetadata().getGeneration());
     SessionPoolStatus status = new SessionPoolStatus();
@@ -111,25 +169,25 @@ public class SessionPoolReconciler implements Reconciler<SessionPool> {
     Optional<Secret> config = context.getSecondaryResource(Secret.class, CONFIG_SECRETS);
     if (cluster.isEmpty()) {
       conditions.set(CLUSTER_READY, false, "ClusterNotFound", "RealtimeCluster " + clusterName
-          + " does not exist in namespace " + pool.getMetadata().getNamespace() + "; the pool starts when it does");
+          + " does not exist in namespace " + ns + "; the pool starts when it does");
     } else if (config.isEmpty()) {
       conditions.set(CLUSTER_READY, false, "WaitingForConfiguration", "RealtimeCluster " + clusterName
           + " has no runtime configuration yet; see its conditions");
     } else {
       conditions.set(CLUSTER_READY, true, "Found", "RealtimeCluster " + clusterName + " is configured");
+      InformerEventSource<Deployment, SessionPool> deployments = Applier.cache(context, Deployment.class, DEPLOYMENTS);
+      InformerEventSource<PodDisruptionBudget, SessionPool> budgets =
+          Applier.cache(context, PodDisruptionBudget.class, DISRUPTION_BUDGETS);
       String configHash = Hashing.ofMap(RuntimeConfigModel.decode(config.get()));
-      Deployment desired = RuntimeDeploymentModel.build(pool, configHash, defaults);
-      applier.apply(desired, pool);
+      applier.apply(RuntimeDeploymentModel.build(pool, configHash, defaults), pool, deployments);
       Optional<PodDisruptionBudget> pdb = DisruptionBudgetModel.build(pool);
       if (pdb.isPresent()) {
-        applier.apply(pdb.get(), pool);
+        applier.apply(pdb.get(), pool, budgets);
       } else {
-        applier.deleteIfPresent(new PodDisruptionBudgetBuilder().withNewMetadata()
-            .withName(pool.getMetadata().getName()).withNamespace(pool.getMetadata().getNamespace()).endMetadata().build());
+        applier.deleteIfPresent(pool.getMetadata().getName(), ns, budgets);
       }
-      context.getSecondaryResources(Deployment.class).stream()
-          .filter(d -> d.getMetadata().getName().equals(pool.getMetadata().getName()) && d.getStatus() != null)
-          .findFirst()
+      deployments.get(new ResourceID(pool.getMetadata().getName(), ns))
+          .filter(d -> d.getStatus() != null)
           .ifPresent(d -> {
             status.setReplicas(d.getStatus().getReplicas() == null ? 0 : d.getStatus().getReplicas());
             status.setReadyReplicas(d.getStatus().getReadyReplicas() == null ? 0 : d.getStatus().getReadyReplicas());
@@ -144,10 +202,19 @@ public class SessionPoolReconciler implements Reconciler<SessionPool> {
       conditions.set(READY, false, "PodsNotReady", status.getReadyReplicas() + " of " + want + " pods ready");
     }
     status.setConditions(conditions.list());
+
+    // Connections: what the ready pods report now; when none answers, the last known count stays.
+    ConnectionMeter.Reading reading = meter.read(context.getSecondaryResources(Pod.class));
+    status.setConnections(reading.total().orElse(previous.getConnections()));
+
+    UpdateControl<SessionPool> control;
     if (Serialization.asJson(status).equals(Serialization.asJson(pool.getStatus()))) {
-      return UpdateControl.noUpdate();
+      control = UpdateControl.noUpdate();
+    } else {
+      pool.setStatus(status);
+      control = UpdateControl.patchStatus(pool);
     }
-    pool.setStatus(status);
-    return UpdateControl.patchStatus(pool);
+    // Pods with clients are read again after the poll interval; a pool without ready pods has nothing to read.
+    return reading.ready() > 0 ? control.rescheduleAfter(timing.connectionPoll()) : control;
   }
 }

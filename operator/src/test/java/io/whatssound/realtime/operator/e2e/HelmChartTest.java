@@ -23,6 +23,7 @@ import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.whatssound.realtime.operator.OperatorMain;
 import io.whatssound.realtime.operator.model.OperatorDefaults;
+import io.whatssound.realtime.operator.reconciler.Timing;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -90,8 +91,9 @@ class HelmChartTest {
 
   /**
    * Exactly what the reconcilers call (read RealtimeClusterReconciler, SessionPoolReconciler, Applier,
-   * EventRecorder): informers on the custom resources, Secrets and Deployments; get/create/update through the
-   * Applier; PDB deletion; status patches and the finalizer; Events.
+   * EventRecorder): informers on the custom resources, Secrets, Deployments, Services, PDBs and runtime Pods;
+   * create/update/delete through the Applier (get only to take over an object the caches do not show); status
+   * patches and the finalizer; Events.
    */
   static final Set<String> OPERATOR_GRANTS = expand(Map.of(
       "realtime.whatssound.io realtimeclusters", "get list watch patch update",
@@ -100,15 +102,17 @@ class HelmChartTest {
       "realtime.whatssound.io sessionpools/status", "get patch update",
       "realtime.whatssound.io realtimeclusters/finalizers", "update",
       "realtime.whatssound.io sessionpools/finalizers", "update",
-      "core secrets", "get list watch create update",
-      "apps deployments", "get list watch create update",
-      "core services", "get create update",
-      "policy poddisruptionbudgets", "get create update delete"));
+      "core secrets", "get list watch create update delete",
+      "apps deployments", "get list watch create update delete",
+      "core services", "get list watch create update delete",
+      "policy poddisruptionbudgets", "get list watch create update delete"));
 
   static Set<String> expand(Map<String, String> m) {
     Set<String> out = new TreeSet<>();
     m.forEach((k, verbs) -> Stream.of(verbs.split(" ")).forEach(v -> out.add(k + " " + v)));
     out.add("core events create");
+    out.add("core pods list");
+    out.add("core pods watch");
     return out;
   }
 
@@ -182,6 +186,10 @@ class HelmChartTest {
     assertEquals("8080", env.get("HEALTH_PORT").getValue());
     assertEquals(OperatorDefaults.RUNTIME_IMAGE, env.get("RUNTIME_IMAGE").getValue(), "chart and operator agree");
     assertEquals(OperatorDefaults.POOLER_IMAGE, env.get("POOLER_IMAGE").getValue(), "chart and operator agree");
+    assertEquals(OperatorDefaults.PULL_POLICY, env.get("RUNTIME_IMAGE_PULL_POLICY").getValue(), "chart and operator agree");
+    assertEquals(OperatorDefaults.PULL_POLICY, env.get("POOLER_IMAGE_PULL_POLICY").getValue(), "chart and operator agree");
+    assertEquals(String.valueOf(Timing.CONNECTION_POLL.toSeconds()), env.get("CONNECTION_POLL_SECONDS").getValue(),
+        "chart and operator agree");
     assertEquals("cluster.local", env.get("CLUSTER_DOMAIN").getValue());
     assertTrue(env.get("JAVA_TOOL_OPTIONS").getValue().contains("-XX:MaxRAMPercentage=75.0"));
     assertTrue(env.get("JAVA_TOOL_OPTIONS").getValue().contains("-Dorg.slf4j.simpleLogger.defaultLogLevel=info"));
@@ -195,7 +203,9 @@ class HelmChartTest {
   void watchedNamespacesGetARoleEachAndNothingClusterWide() {
     Map<String, ObjectNode> docs = render(t -> t.set("watchNamespaces[0]", "party-a").set("watchNamespaces[1]", "party-b")
         .set("leaderElection.enabled", false).set("logLevel", "debug")
-        .set("images.runtime.repository", "registry.local/rt").set("images.runtime.tag", "1.2.3"));
+        .set("images.runtime.repository", "registry.local/rt").set("images.runtime.tag", "1.2.3")
+        .set("images.runtime.pullPolicy", "Always").set("images.pgbouncer.pullPolicy", "Never")
+        .set("connectionPollSeconds", 10));
     assertTrue(docs.keySet().stream().noneMatch(k -> k.startsWith("ClusterRole")), docs.keySet().toString());
     for (String ns : List.of("party-a", "party-b")) {
       assertEquals(OPERATOR_GRANTS, grants(as(docs.get("Role/" + ns + "/rt-realtime-operator"), Role.class).getRules()));
@@ -210,6 +220,9 @@ class HelmChartTest {
     assertEquals("party-a,party-b", env.get("WATCH_NAMESPACES"));
     assertFalse(env.containsKey("OPERATOR_NAMESPACE"), "no Lease without leader election");
     assertEquals("registry.local/rt:1.2.3", env.get("RUNTIME_IMAGE"));
+    assertEquals("Always", env.get("RUNTIME_IMAGE_PULL_POLICY"));
+    assertEquals("Never", env.get("POOLER_IMAGE_PULL_POLICY"));
+    assertEquals("10", env.get("CONNECTION_POLL_SECONDS"));
     assertTrue(env.get("JAVA_TOOL_OPTIONS").contains("defaultLogLevel=debug"));
   }
 
@@ -230,10 +243,29 @@ class HelmChartTest {
         t -> t.set("logLevel", "loud"),
         t -> t.set("watchNamespaces[0]", "Not_A_Namespace"),
         t -> t.set("images.operator.pullPolicy", "Sometimes"),
+        t -> t.set("images.runtime.pullPolicy", "Sometimes"),
+        t -> t.set("images.pgbouncer.pullPolicy", "ifnotpresent"),
+        t -> t.set("connectionPollSeconds", 0),
         t -> t.set("securityContext.readOnlyRootFilesystem", false),
         t -> t.set("replicas", 2))) {
       assertThrows(RuntimeException.class, () -> render(bad));
     }
+  }
+
+  @Test
+  void theDocsNameEveryImageValueAndTheOperatorSettings() throws IOException {
+    String doc = Files.readString(Examples.repoRoot().resolve("docs/kubernetes.md"));
+    JsonNode values = Examples.YAML.readTree(chart().resolve("values.yaml").toFile());
+    values.path("images").fieldNames().forEachRemaining(image -> {
+      String row = doc.lines().filter(l -> l.startsWith("| `images." + image + ".{")).findFirst()
+          .orElseThrow(() -> new AssertionError("docs/kubernetes.md has no row for images." + image));
+      values.path("images").path(image).fieldNames().forEachRemaining(field ->
+          assertTrue(row.substring(0, row.indexOf("}`")).contains(field), "images." + image + "." + field + " in " + row));
+    });
+    for (String variable : List.of("RUNTIME_IMAGE_PULL_POLICY", "POOLER_IMAGE_PULL_POLICY", "CONNECTION_POLL_SECONDS")) {
+      assertTrue(doc.contains("`" + variable + "`"), variable);
+    }
+    assertTrue(doc.contains("`connectionPollSeconds`"));
   }
 
   @Test

@@ -111,6 +111,29 @@ class ModelTest {
     assertEquals("registry.example/rt:2", c2.getImage());
   }
 
+  @Test
+  void imagePullPoliciesComeFromTheOperatorUnlessThePoolSetsOne() {
+    SessionPool pool = Fixtures.pool("main", "party42", 1);
+    Container standard = RuntimeDeploymentModel.build(pool, "h", defaults).getSpec().getTemplate().getSpec()
+        .getContainers().get(0);
+    assertEquals("IfNotPresent", standard.getImagePullPolicy(), "the default");
+    OperatorDefaults always = new OperatorDefaults("rt:1", "Always", "pgb:1", "Never", "cluster.local");
+    assertEquals("Always", RuntimeDeploymentModel.build(pool, "h", always).getSpec().getTemplate().getSpec()
+        .getContainers().get(0).getImagePullPolicy());
+    pool.getSpec().setImagePullPolicy("Never");
+    assertEquals("Never", RuntimeDeploymentModel.build(pool, "h", always).getSpec().getTemplate().getSpec()
+        .getContainers().get(0).getImagePullPolicy(), "the pool's own wins");
+
+    PgBouncerModel.Files f = PgBouncerModel.render(cluster, creds, PgBouncerModel.CONFIG_DIR);
+    assertEquals("IfNotPresent", PgBouncerModel.deployment(cluster, f, defaults).getSpec().getTemplate().getSpec()
+        .getContainers().get(0).getImagePullPolicy());
+    assertEquals("Never", PgBouncerModel.deployment(cluster, f, always).getSpec().getTemplate().getSpec()
+        .getContainers().get(0).getImagePullPolicy());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> new OperatorDefaults("rt:1", "Sometimes", "pgb:1", "Always", "cluster.local"));
+    assertTrue(e.getMessage().contains("runtime image pull policy"), e.getMessage());
+  }
+
   private static String envValue(Container c, String name) {
     return c.getEnv().stream().filter(e -> e.getName().equals(name)).map(EnvVar::getValue).findFirst().orElse(null);
   }

@@ -10,7 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Service;
-import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
@@ -30,7 +29,6 @@ import io.whatssound.realtime.operator.model.Names;
 import io.whatssound.realtime.operator.model.OperatorDefaults;
 import io.whatssound.realtime.operator.model.RuntimeConfigModel;
 import io.whatssound.realtime.postgres.EmbeddedDatabase;
-import java.io.FileInputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -69,15 +67,7 @@ class OperatorReconcileTest {
 
   @BeforeEach
   void startOperator() throws Exception {
-    for (String f : List.of("realtimeclusters.realtime.whatssound.io-v1.yml", "sessionpools.realtime.whatssound.io-v1.yml")) {
-      try (var in = new FileInputStream(Path.of(System.getProperty("crds.generated", "target/classes/META-INF/fabric8"))
-          .resolve(f).toFile())) {
-        CustomResourceDefinition crd = client.getKubernetesSerialization().unmarshal(in, CustomResourceDefinition.class);
-        if (client.resource(crd).get() == null) {
-          client.resource(crd).create();
-        }
-      }
-    }
+    Fixtures.installCrds(client);
     operator = Operators.create(client, Clock.systemUTC(), DatabaseConnector.jdbc(), OperatorDefaults.standard(),
         new Timing(Duration.ofSeconds(2), Duration.ofMillis(500), Duration.ofSeconds(2)), Set.of(), Optional.empty());
     operator.start();
@@ -109,19 +99,11 @@ class OperatorReconcileTest {
   }
 
   static RealtimeCluster newCluster(String name, String database, int port) {
-    RealtimeCluster c = Fixtures.cluster(name, "127.0.0.1", port, database);
-    c.getMetadata().setUid(null);
-    c.getMetadata().setGeneration(null);
-    c.getSpec().getCdc().setSlot(name.replace('-', '_') + "_slot");
-    c.getSpec().getCdc().setPublication(name.replace('-', '_') + "_pub");
-    return c;
+    return Fixtures.newCluster(name, database, port);
   }
 
   static SessionPool newPool(String name, String cluster, int replicas) {
-    SessionPool p = Fixtures.pool(name, cluster, replicas);
-    p.getMetadata().setUid(null);
-    p.getMetadata().setGeneration(null);
-    return p;
+    return Fixtures.newPool(name, cluster, replicas);
   }
 
   static void createSecrets(String cluster) {

@@ -1,0 +1,71 @@
+package io.whatssound.realtime.operator;
+
+import com.sun.net.httpserver.HttpServer;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.whatssound.realtime.operator.model.Names;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** Runtime pods for tests: Pod objects as a Deployment of a pool makes them, and a runtime's metrics endpoint. */
+public final class RuntimePods {
+  private RuntimePods() {}
+
+  /** A pod of {@code pool} (of {@code cluster}) in {@link Fixtures#NS}, with the labels the operator selects on. */
+  public static Pod pod(String pool, String cluster, String name, String ip, boolean ready) {
+    return new PodBuilder()
+        .withNewMetadata().withName(pool + "-" + name).withNamespace(Fixtures.NS)
+        .withLabels(Names.poolLabels(Fixtures.pool(pool, cluster, 1))).endMetadata()
+        .withNewSpec().addNewContainer().withName("runtime").withImage("runtime").endContainer().endSpec()
+        .withNewStatus().withPhase("Running").withPodIP(ip)
+        .addNewCondition().withType("Ready").withStatus(ready ? "True" : "False").endCondition()
+        .endStatus()
+        .build();
+  }
+
+  /**
+   * {@code GET /metrics} in Prometheus text format, as the runtime answers it, on 127.0.0.1: the gauge
+   * {@code realtime_connections} is {@link #connections}, next to other meters.
+   */
+  public static final class MetricsServer implements AutoCloseable {
+    public final AtomicInteger connections = new AtomicInteger();
+    private final HttpServer http;
+
+    private MetricsServer(HttpServer http) {
+      this.http = http;
+    }
+
+    public static MetricsServer start() throws IOException {
+      HttpServer http = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+      MetricsServer server = new MetricsServer(http);
+      http.createContext("/metrics", x -> {
+        byte[] body = ("# HELP realtime_channels_joined Channels joined on this pod\n"
+            + "# TYPE realtime_channels_joined gauge\n"
+            + "realtime_channels_joined 40.0\n"
+            + "# HELP realtime_connections Open WebSocket connections\n"
+            + "# TYPE realtime_connections gauge\n"
+            + "realtime_connections " + server.connections.get() + ".0\n").getBytes(StandardCharsets.UTF_8);
+        x.getResponseHeaders().set("content-type", "text/plain; version=0.0.4; charset=utf-8");
+        x.sendResponseHeaders(200, body.length);
+        try (OutputStream o = x.getResponseBody()) {
+          o.write(body);
+        }
+      });
+      http.start();
+      return server;
+    }
+
+    public int port() {
+      return http.getAddress().getPort();
+    }
+
+    @Override
+    public void close() {
+      http.stop(0);
+    }
+  }
+}
