@@ -1,12 +1,18 @@
 package io.whatssound.realtime.runtime.channel;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelOutboundInvoker;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 import io.whatssound.realtime.runtime.metrics.RuntimeMetrics;
 import io.whatssound.realtime.runtime.protocol.FrameCodec;
 import io.whatssound.realtime.runtime.protocol.OutFrame;
 import io.netty.buffer.ByteBuf;
+import java.time.Duration;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -21,17 +27,32 @@ public final class SocketLink {
   private static final Logger LOG = LoggerFactory.getLogger(SocketLink.class);
 
   private final Channel channel;
+  /** Where shared frames enter the pipeline: next to its head, past every encoder (they are complete). */
+  private final ChannelOutboundInvoker out;
   private final FrameCodec codec;
   private final RuntimeMetrics metrics;
   private final int maxDrops;
   private int dropsInARow;
   private boolean dirty;
+  /** Disconnecting as a slow consumer: nothing more is written. */
+  private boolean closing;
+  private final Duration closeGrace;
+
+  /** How long a slow consumer being disconnected has to read up to its close frame. */
+  public static final Duration SLOW_CLOSE_GRACE = Duration.ofSeconds(30);
 
   public SocketLink(Channel channel, FrameCodec codec, RuntimeMetrics metrics, int maxDrops) {
+    this(channel, codec, metrics, maxDrops, SLOW_CLOSE_GRACE);
+  }
+
+  public SocketLink(Channel channel, FrameCodec codec, RuntimeMetrics metrics, int maxDrops, Duration closeGrace) {
     this.channel = channel;
+    ChannelHandlerContext entry = channel.pipeline().context(ENTRY);
+    this.out = entry != null ? entry : channel;
     this.codec = codec;
     this.metrics = metrics;
     this.maxDrops = maxDrops;
+    this.closeGrace = closeGrace;
   }
 
   public Channel channel() {
@@ -44,25 +65,39 @@ public final class SocketLink {
 
   /** Writes a complete, shared wire frame without flushing; false when dropped for a slow consumer. */
   boolean offer(ByteBuf wire) {
-    if (!channel.isActive()) {
+    if (closing || !channel.isActive()) {
       return false;
     }
     if (!channel.isWritable()) {
       metrics.slowConsumerDrop();
-      if (++dropsInARow == maxDrops) {
-        LOG.info(
-            "Disconnecting {}: it did not read {} messages in a row (slow consumer)",
-            channel.remoteAddress(), maxDrops);
-        metrics.rejected("slow_consumer");
-        channel.writeAndFlush(new CloseWebSocketFrame(WebSocketCloseStatus.POLICY_VIOLATION, "slow consumer"));
-        // the close frame waits behind data the client does not read: do not wait for it
-        channel.eventLoop().schedule(() -> { channel.close(); }, 1, TimeUnit.SECONDS);
+      if (++dropsInARow >= maxDrops) {
+        closeSlow();
       }
       return false;
     }
     dropsInARow = 0;
-    channel.write(wire.retainedDuplicate(), channel.voidPromise());
+    out.write(wire.retainedDuplicate(), channel.voidPromise());
     return true;
+  }
+
+  /**
+   * Ends a socket that stopped reading. Nothing more is written to it; the close frame (1008 "slow
+   * consumer") goes behind what is already queued, so a client that reads again learns why it was
+   * dropped. The socket closes once the close frame has left for the kernel, or after the grace period
+   * if the client never reads; memory held meanwhile is bounded by the write-buffer high water mark.
+   */
+  private void closeSlow() {
+    closing = true;
+    LOG.info("Disconnecting {}: it did not read {} messages in a row (slow consumer)", channel.remoteAddress(), maxDrops);
+    metrics.rejected("slow_consumer");
+    ScheduledFuture<?> deadline = channel.eventLoop().schedule(() -> {
+      channel.close();
+    }, closeGrace.toMillis(), TimeUnit.MILLISECONDS);
+    channel.writeAndFlush(new CloseWebSocketFrame(WebSocketCloseStatus.POLICY_VIOLATION, "slow consumer"))
+        .addListener(f -> {
+          deadline.cancel(false);
+          channel.close();
+        });
   }
 
   /** Whether a flush is owed since the last {@link #flush()}; used by the loop's flusher. */
@@ -76,7 +111,21 @@ public final class SocketLink {
 
   void flush() {
     dirty = false;
-    channel.flush();
+    out.flush();
+  }
+
+  /** The name of the {@link Entry} handler in a socket's pipeline. */
+  public static final String ENTRY = "fanout-entry";
+
+  /**
+   * Marks the spot next to the pipeline's head where fan-out writes its complete frames, so that each
+   * recipient's write skips the encoders and handlers it does not need. Add it first in the pipeline.
+   */
+  @ChannelHandler.Sharable
+  public static final class Entry extends ChannelOutboundHandlerAdapter {
+    public static final Entry INSTANCE = new Entry();
+
+    private Entry() {}
   }
 
   /** Sends a message meant for this socket only (replies, system messages), taking ownership of it. */

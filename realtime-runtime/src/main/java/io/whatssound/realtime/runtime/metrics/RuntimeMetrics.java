@@ -104,6 +104,7 @@ public final class RuntimeMetrics {
     registry.counter("realtime_frame_errors", "reason", reason).increment();
   }
 
+  /** Messages not written to a socket that stopped reading. */
   public void slowConsumerDrop() {
     slowDrops.increment();
   }

@@ -15,6 +15,7 @@ import io.netty.handler.codec.http.websocketx.WebSocketFrameAggregator;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshakerFactory;
 import io.netty.handler.timeout.IdleStateHandler;
+import io.whatssound.realtime.runtime.channel.SocketLink;
 import io.whatssound.realtime.runtime.auth.TokenRejected;
 import io.whatssound.realtime.runtime.auth.VerifiedToken;
 import io.whatssound.realtime.runtime.channel.TopicKey;
@@ -157,6 +158,7 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
     SocketSession session = new SocketSession(rt, vsn.get().codec(), token);
     ChannelPipeline p = ctx.pipeline();
+    p.addFirst(SocketLink.ENTRY, SocketLink.Entry.INSTANCE);
     p.addBefore(ctx.name(), "ws-aggregator", new WebSocketFrameAggregator(maxFrame));
     p.addBefore(ctx.name(), "idle",
         new IdleStateHandler(rt.config().idleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
