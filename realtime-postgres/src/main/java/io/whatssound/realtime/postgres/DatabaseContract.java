@@ -48,10 +48,7 @@ public final class DatabaseContract {
         owner,
         () -> {
           Sql.exec(owner, "SET LOCAL lock_timeout = '10s'");
-          try (PreparedStatement ps = owner.prepareStatement("SELECT pg_advisory_xact_lock(?)")) {
-            ps.setLong(1, CONTRACT_LOCK);
-            ps.execute();
-          }
+          Sql.lock(owner, CONTRACT_LOCK);
           Sql.exec(owner, SCHEMA_SQL);
           ensurePublications(owner, s);
           return null;
@@ -182,23 +179,9 @@ public final class DatabaseContract {
     Sql.inTransaction(
         owner,
         () -> {
-          try (PreparedStatement ps = owner.prepareStatement("SELECT pg_advisory_xact_lock(?)")) {
-            ps.setLong(1, CONTRACT_LOCK);
-            ps.execute();
-          }
+          Sql.lock(owner, CONTRACT_LOCK);
+          Sql.ensureLoginRole(owner, role, "REPLICATION", password);
           String r = Sql.ident(role);
-          if (!Sql.exists(owner, "SELECT 1 FROM pg_roles WHERE rolname = ?", role)) {
-            Sql.exec(owner, "CREATE ROLE " + r + " LOGIN REPLICATION");
-          }
-          try (PreparedStatement ps =
-              owner.prepareStatement("SELECT format('ALTER ROLE %I WITH LOGIN REPLICATION PASSWORD %L', ?::text, ?::text)")) {
-            ps.setString(1, role);
-            ps.setString(2, password);
-            try (ResultSet rs = ps.executeQuery()) {
-              rs.next();
-              Sql.exec(owner, rs.getString(1));
-            }
-          }
           Sql.exec(owner, "GRANT USAGE ON SCHEMA realtime TO " + r);
           Sql.exec(owner, "GRANT SELECT, INSERT ON realtime.messages TO " + r);
           Sql.exec(owner, "GRANT EXECUTE ON FUNCTION realtime.send(jsonb, text, text, boolean), "

@@ -1,8 +1,6 @@
 package io.whatssound.realtime.postgres;
 
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 
 /**
@@ -26,23 +24,9 @@ public final class PoolerAuth {
     Sql.inTransaction(
         owner,
         () -> {
-          try (PreparedStatement ps = owner.prepareStatement("SELECT pg_advisory_xact_lock(?)")) {
-            ps.setLong(1, DatabaseContract.CONTRACT_LOCK);
-            ps.execute();
-          }
+          Sql.lock(owner, DatabaseContract.CONTRACT_LOCK);
+          Sql.ensureLoginRole(owner, authRole, "NOINHERIT", password);
           String r = Sql.ident(authRole);
-          if (!Sql.exists(owner, "SELECT 1 FROM pg_roles WHERE rolname = ?", authRole)) {
-            Sql.exec(owner, "CREATE ROLE " + r + " LOGIN NOINHERIT");
-          }
-          try (PreparedStatement ps =
-              owner.prepareStatement("SELECT format('ALTER ROLE %I WITH LOGIN PASSWORD %L', ?::text, ?::text)")) {
-            ps.setString(1, authRole);
-            ps.setString(2, password);
-            try (ResultSet rs = ps.executeQuery()) {
-              rs.next();
-              Sql.exec(owner, rs.getString(1));
-            }
-          }
           Sql.exec(owner, "CREATE OR REPLACE FUNCTION " + FUNCTION
               + "(p_usename text, OUT usename name, OUT passwd text) RETURNS record "
               + "LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$ "

@@ -57,6 +57,34 @@ final class Sql {
     }
   }
 
+  /** Takes a transaction-scoped advisory lock, so concurrent provisioning of one database takes turns. */
+  static void lock(Connection c, long key) throws SQLException {
+    try (java.sql.PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_xact_lock(?)")) {
+      ps.setLong(1, key);
+      ps.execute();
+    }
+  }
+
+  /**
+   * Creates a login role if missing and sets its password, with {@code attributes} (e.g. {@code REPLICATION},
+   * {@code NOINHERIT}) on creation and on every update. The password goes through {@code format(%L)}, never
+   * into the statement text the driver logs.
+   */
+  static void ensureLoginRole(Connection c, String role, String attributes, String password) throws SQLException {
+    if (!exists(c, "SELECT 1 FROM pg_roles WHERE rolname = ?", role)) {
+      exec(c, "CREATE ROLE " + ident(role) + " LOGIN " + attributes);
+    }
+    try (java.sql.PreparedStatement ps = c.prepareStatement(
+        "SELECT format('ALTER ROLE %I WITH LOGIN " + attributes + " PASSWORD %L', ?::text, ?::text)")) {
+      ps.setString(1, role);
+      ps.setString(2, password);
+      try (java.sql.ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        exec(c, rs.getString(1));
+      }
+    }
+  }
+
   @FunctionalInterface
   interface SqlWork<T> {
     T run() throws SQLException;
