@@ -54,8 +54,13 @@ public final class Main {
     CountDownLatch stopped = new CountDownLatch(1);
     Runnable stop =
         () -> {
-          server.shutdown(drain);
-          stopped.countDown();
+          try {
+            server.shutdown(drain);
+          } catch (RuntimeException | Error e) {
+            LOG.error("Shutdown did not complete; exiting anyway", e);
+          } finally {
+            stopped.countDown();
+          }
         };
     for (String sig : new String[] {"TERM", "INT"}) {
       Signal.handle(new Signal(sig), s -> new Thread(stop, "shutdown").start());

@@ -195,13 +195,22 @@ public final class RealtimeServer implements AutoCloseable {
       LOG.warn("{} sockets still open after the drain time; closing them", sockets.size());
       sockets.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
     }
-    stream.ifPresent(ReplicationStream::close);
-    cluster.ifPresent(ClusterNode::close);
-    database.ifPresent(RuntimeDatabase::close);
+    // each step runs even when an earlier one fails, so the event loops always stop and the process exits
+    stream.ifPresent(s -> step("stopping the replication stream", s::close));
+    cluster.ifPresent(c -> step("leaving the cluster", c::close));
+    database.ifPresent(d -> step("closing the database", d::close));
     workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     serverChannel = null;
     LOG.info("Shutdown complete");
+  }
+
+  private static void step(String what, Runnable r) {
+    try {
+      r.run();
+    } catch (RuntimeException e) {
+      LOG.error("Shutdown: {} failed; continuing", what, e);
+    }
   }
 
   @Override
