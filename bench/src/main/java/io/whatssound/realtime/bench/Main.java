@@ -39,6 +39,10 @@ public final class Main {
                   --rls-groups 10 (RLS on; subscribers get authenticated tokens with grp = g0..g9, i mod G)
                   --rls-rows share|all (share: grp = 'g' || id % G, each group sees its 1/G; all: every row)
 
+      to compare fan-out with a plain Netty broadcast server (one write and flush per socket per message):
+        java -cp bench/target/realtime-bench.jar io.whatssound.realtime.bench.BaselineServer 4500 2
+        then fanout --url ws://127.0.0.1:4500/socket/websocket --publish-url ws://127.0.0.1:4500/socket/websocket
+
       common options:
         --url ws://127.0.0.1:4000/socket/websocket   --secret <REALTIME_JWT_SECRET> (or the env variable)
         --vsn 1.0.0|2.0.0 (2.0.0)   --binary (publish kind 3 binary frames; 2.0.0 only)
