@@ -1,31 +1,14 @@
 // Tokens: handshake refusals, access_token on join, expiry, refresh; public vs private channels.
-import { describe, it, before, after, afterEach } from 'node:test';
+import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  VSNS, startServer, makeClient, subscribe, subscribed, collectBroadcasts, closeAll, uniqueName, waitFor,
-  anonKey, userToken, jwt, tryUpgrade, wsUrl, RawClient, http,
-  broadcast,
+  VSNS, subscribe, subscribed, collectBroadcasts, uniqueName, waitFor, anonKey, userToken, jwt, tryUpgrade, wsUrl, RawClient, http, broadcast, runtimeForFile,
 } from './harness.mjs';
 
-let server;
-const clients = [];
+const rt = runtimeForFile();
+const { clients } = rt;
 
-before(async () => {
-  server = await startServer();
-});
-after(async () => {
-  await closeAll(clients);
-  await server?.stop();
-});
-afterEach(async () => {
-  await closeAll(clients);
-});
-
-function client(vsn, opts = {}) {
-  const c = makeClient(server, { vsn, ...opts });
-  clients.push(c);
-  return c;
-}
+const client = rt.client;
 
 /** A client whose realtime access token is `token` (set with setAuth before any subscribe). */
 async function authedClient(vsn, token, opts = {}) {
@@ -39,17 +22,17 @@ const send = broadcast;
 
 describe('handshake refusals (raw ws upgrade)', () => {
   const cases = [
-    ['an expired apikey', () => anonKey(server.secret, { expSeconds: -120 }), 'Token has expired'],
+    ['an expired apikey', () => anonKey(rt.server.secret, { expSeconds: -120 }), 'Token has expired'],
     ['no apikey', () => undefined, 'API key is missing'],
-    ['a token without role', () => jwt({ exp: now() + 3600, iss: 'supabase' }, server.secret), 'Fields `role` and `exp` are required in JWT'],
-    ['a token without exp', () => jwt({ role: 'anon', iss: 'supabase' }, server.secret), 'Fields `role` and `exp` are required in JWT'],
+    ['a token without role', () => jwt({ exp: now() + 3600, iss: 'supabase' }, rt.server.secret), 'Fields `role` and `exp` are required in JWT'],
+    ['a token without exp', () => jwt({ role: 'anon', iss: 'supabase' }, rt.server.secret), 'Fields `role` and `exp` are required in JWT'],
     ['a token signed with another secret', () => anonKey('another-secret-another-secret-another-secret'), 'Failed to validate JWT signature'],
     ['a string that is not a JWT', () => 'definitely-not-a-jwt', 'The token provided is not a valid JWT'],
   ];
   for (const [what, token, message] of cases) {
     it(`${what} -> 401 {"error":"${message}"}`, async () => {
       for (const path of ['/realtime/v1/websocket', '/socket/websocket']) {
-        const res = await tryUpgrade(wsUrl(server, { vsn: '2.0.0', apikey: token(), path }));
+        const res = await tryUpgrade(wsUrl(rt.server, { vsn: '2.0.0', apikey: token(), path }));
         if (res.opened) {
           res.ws.terminate();
           assert.fail(`upgrade to ${path} was accepted`);
@@ -61,7 +44,7 @@ describe('handshake refusals (raw ws upgrade)', () => {
   }
 
   it('the x-api-key header is accepted in place of the apikey query parameter', async () => {
-    const res = await tryUpgrade(wsUrl(server, { vsn: '2.0.0' }), { headers: { 'x-api-key': anonKey(server.secret) } });
+    const res = await tryUpgrade(wsUrl(rt.server, { vsn: '2.0.0' }), { headers: { 'x-api-key': anonKey(rt.server.secret) } });
     assert.ok(res.opened, `expected an upgrade, got ${res.status} ${res.body}`);
     res.ws.terminate();
   });
@@ -71,7 +54,7 @@ for (const vsn of VSNS) {
   describe(`tokens and private channels, vsn ${vsn}`, () => {
     it('public and private channels with the same name are separate', async () => {
       const name = uniqueName('sep');
-      const sub = userToken(server.secret, 'user-1');
+      const sub = userToken(rt.server.secret, 'user-1');
       const privClient = await authedClient(vsn, sub);
       const priv = privClient.channel(name, { config: { private: true } });
       const gotPriv = collectBroadcasts(priv);
@@ -84,7 +67,7 @@ for (const vsn of VSNS) {
       const pubSenderClient = client(vsn);
       const pubSender = pubSenderClient.channel(name);
       await subscribed(pubSender);
-      const privSenderClient = await authedClient(vsn, userToken(server.secret, 'user-2'));
+      const privSenderClient = await authedClient(vsn, userToken(rt.server.secret, 'user-2'));
       const privSender = privSenderClient.channel(name, { config: { private: true } });
       await subscribed(privSender);
 
@@ -108,9 +91,9 @@ for (const vsn of VSNS) {
       assert.deepEqual(gotPub.filter((m) => m.event === 'private-rest'), []);
 
       // batch REST: "private": true goes to the private channel, false to the public one
-      const batch = await http(server, '/realtime/v1/api/broadcast', {
+      const batch = await http(rt.server, '/realtime/v1/api/broadcast', {
         method: 'POST',
-        headers: { authorization: `Bearer ${userToken(server.secret, 'user-3')}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${userToken(rt.server.secret, 'user-3')}`, 'content-type': 'application/json' },
         body: JSON.stringify({ messages: [
           { topic: name, event: 'batch-private', payload: { p: true }, private: true },
           { topic: name, event: 'batch-public', payload: { p: false }, private: false },
@@ -135,8 +118,8 @@ for (const vsn of VSNS) {
       assert.match(err.message, /^Unauthorized: You do not have permissions to read from this Channel topic: /);
     });
 
-    it('setAuth(userToken) before subscribe: the join carries access_token, which the server uses (private channel allowed)', async () => {
-      const token = userToken(server.secret, 'user-join');
+    it('setAuth(userToken) before subscribe: the join carries access_token, which the rt.server uses (private channel allowed)', async () => {
+      const token = userToken(rt.server.secret, 'user-join');
       const c = await authedClient(vsn, token);
       const ch = c.channel(uniqueName('priv'), { config: { private: true } });
       await subscribed(ch);
@@ -144,7 +127,7 @@ for (const vsn of VSNS) {
     });
 
     it('a join with an expired access token fails with CHANNEL_ERROR "InvalidJWTToken: Token has expired …"', async () => {
-      const expired = userToken(server.secret, 'user-expired', { expSeconds: -30 });
+      const expired = userToken(rt.server.secret, 'user-expired', { expSeconds: -30 });
       const c = await authedClient(vsn, expired);
       const ch = c.channel(uniqueName('exp'));
       const { status, err } = await subscribe(ch);
@@ -154,7 +137,7 @@ for (const vsn of VSNS) {
 
     it('a token expiring during the subscription: system error "Token has expired N seconds ago", then CLOSED', async () => {
       const name = uniqueName('expiring');
-      const c = await authedClient(vsn, userToken(server.secret, 'user-short', { expSeconds: 4 }));
+      const c = await authedClient(vsn, userToken(rt.server.secret, 'user-short', { expSeconds: 4 }));
       const ch = c.channel(name);
       const systems = [];
       ch.on('system', {}, (p) => systems.push(p));
@@ -169,13 +152,13 @@ for (const vsn of VSNS) {
 
     it('refreshing with setAuth(newToken) before expiry keeps the channel alive past the old expiry', async () => {
       const name = uniqueName('refresh');
-      const shortToken = () => userToken(server.secret, 'user-refresh', { expSeconds: 4 });
+      const shortToken = () => userToken(rt.server.secret, 'user-refresh', { expSeconds: 4 });
       // control: same kind of short token, never refreshed; its expiry tells us the old expiry has passed
       const control = (await authedClient(vsn, shortToken())).channel(name);
       const controlSystems = [];
       control.on('system', {}, (p) => controlSystems.push(p));
 
-      // (a short push timeout: the server does not reply to access_token, and realtime-js's 10 s push
+      // (a short push timeout: the rt.server does not reply to access_token, and realtime-js's 10 s push
       // timer for it would otherwise keep the test process alive)
       const refreshed = await authedClient(vsn, shortToken(), { timeout: 5000 });
       const ch = refreshed.channel(name);
@@ -185,7 +168,7 @@ for (const vsn of VSNS) {
       await subscribed(control);
       await subscribed(ch);
 
-      const fresh = userToken(server.secret, 'user-refresh', { expSeconds: 3600 });
+      const fresh = userToken(rt.server.secret, 'user-refresh', { expSeconds: 3600 });
       refreshed.tokenHolder.token = fresh;
       await refreshed.realtime.setAuth(fresh);
 
@@ -207,11 +190,11 @@ for (const vsn of VSNS) {
 
 describe('access_token over a raw socket', () => {
   it('an access_token event with a valid token gets no error and the channel keeps working', async () => {
-    const raw = await RawClient.open(server, { vsn: '2.0.0' });
+    const raw = await RawClient.open(rt.server, { vsn: '2.0.0' });
     clients.push(raw);
     const { reply, joinRef, topic } = await raw.join(uniqueName('raw-at'), { config: { broadcast: { self: true, ack: true } } });
     assert.equal(reply.payload.status, 'ok');
-    raw.push(topic, 'access_token', { access_token: userToken(server.secret, 'u') }, { joinRef });
+    raw.push(topic, 'access_token', { access_token: userToken(rt.server.secret, 'u') }, { joinRef });
     const ack = await raw.request(topic, 'broadcast', { type: 'broadcast', event: 'after-token', payload: {} }, { joinRef });
     assert.equal(ack.payload.status, 'ok');
     await raw.waitMessage((m) => m.event === 'broadcast' && m.payload?.event === 'after-token', 5000, 'self broadcast');

@@ -1,30 +1,14 @@
 // Broadcast through the unmodified supabase-js client, for both protocol versions and across them.
-import { describe, it, before, after, afterEach } from 'node:test';
+import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  VSNS, startServer, makeClient, subscribed, collectBroadcasts, closeAll, uniqueName, waitFor,
-  broadcast,
+  VSNS, makeClient, subscribed, collectBroadcasts, uniqueName, waitFor, broadcast, runtimeForFile,
 } from './harness.mjs';
 
-let server;
-const clients = [];
+const rt = runtimeForFile();
+const { clients } = rt;
 
-before(async () => {
-  server = await startServer();
-});
-after(async () => {
-  await closeAll(clients);
-  await server?.stop();
-});
-afterEach(async () => {
-  await closeAll(clients);
-});
-
-function client(vsn) {
-  const c = makeClient(server, { vsn });
-  clients.push(c);
-  return c;
-}
+const client = rt.client;
 
 const send = broadcast;
 
@@ -96,7 +80,7 @@ for (const vsn of VSNS) {
     });
 
     it('the client\'s heartbeats are answered (heartbeatCallback reports "ok")', async () => {
-      const c = makeClient(server, { vsn, realtime: { heartbeatIntervalMs: 200 } });
+      const c = makeClient(rt.server, { vsn, realtime: { heartbeatIntervalMs: 200 } });
       clients.push(c);
       const beats = [];
       c.realtime.onHeartbeat((status) => beats.push(status));

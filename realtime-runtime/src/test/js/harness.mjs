@@ -3,6 +3,7 @@
 //
 // Everything here is deliberately dependency-free apart from `ws` and `@supabase/supabase-js`.
 
+import { before, after, afterEach } from 'node:test';
 import { spawn } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
@@ -211,6 +212,34 @@ export async function startServer(envOverrides = {}) {
  *    re-reads the token from its auth module after every join and every heartbeat and falls back
  *    to the apikey, which would silently replace a token given with `realtime.setAuth(token)`.
  */
+/**
+ * One runtime for a whole test file: started before its tests and stopped after them, with the clients
+ * the tests made (pushed to `rt.clients`, or made by `rt.client(vsn, opts)`) closed after every test.
+ * `rt.server` is the running server.
+ */
+export function runtimeForFile(envOverrides = {}) {
+  const rt = {
+    server: undefined,
+    clients: [],
+    client(vsn, opts = {}) {
+      const c = makeClient(rt.server, { vsn, ...opts });
+      rt.clients.push(c);
+      return c;
+    },
+  };
+  before(async () => {
+    rt.server = await startServer(envOverrides);
+  });
+  after(async () => {
+    await closeAll(rt.clients);
+    await rt.server?.stop();
+  });
+  afterEach(async () => {
+    await closeAll(rt.clients);
+  });
+  return rt;
+}
+
 export function makeClient(server, { vsn = '2.0.0', key, accessToken, timeout = 10_000, realtime = {} } = {}) {
   const tokenHolder = { token: accessToken ?? null };
   const options = {

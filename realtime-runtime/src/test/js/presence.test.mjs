@@ -1,28 +1,17 @@
 // Presence through supabase-js: sync/join/leave, convergence, re-track, untrack, abrupt disconnect,
 // unsubscribe, generated keys. Run for both protocol versions.
-import { describe, it, before, after, afterEach } from 'node:test';
+import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  VSNS, startServer, makeClient, subscribed, closeAll, uniqueName, waitFor, RawClient, underlyingSocket,
+  VSNS, makeClient, subscribed, uniqueName, waitFor, RawClient, underlyingSocket, runtimeForFile,
 } from './harness.mjs';
 
-let server;
-const clients = [];
-
-before(async () => {
-  server = await startServer();
-});
-after(async () => {
-  await closeAll(clients);
-  await server?.stop();
-});
-afterEach(async () => {
-  await closeAll(clients);
-});
+const rt = runtimeForFile();
+const { clients } = rt;
 
 /** A presence-enabled channel with event logs. */
 function presenceChannel(vsn, name, key) {
-  const c = makeClient(server, { vsn });
+  const c = makeClient(rt.server, { vsn });
   clients.push(c);
   const ch = c.channel(name, { config: { presence: { key } } });
   const log = { syncs: 0, joins: [], leaves: [] };
@@ -124,7 +113,7 @@ for (const vsn of VSNS) {
       await subscribed(b.ch);
       await a.ch.track({ w: 'a' });
 
-      const raw = await RawClient.open(server, { vsn });
+      const raw = await RawClient.open(rt.server, { vsn });
       clients.push(raw);
       const { reply, joinRef, topic } = await raw.join(name, { config: { presence: { key: 'raw-d', enabled: true } } });
       assert.equal(reply.payload.status, 'ok', JSON.stringify(reply.payload));

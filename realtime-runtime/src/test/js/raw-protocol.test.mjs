@@ -1,27 +1,16 @@
 // Low-level protocol checks over a raw `ws` socket: robustness against malformed frames, heartbeat,
 // large frames, join/leave replies, both endpoint paths, both serializers.
-import { describe, it, before, after, afterEach } from 'node:test';
+import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, closeAll, uniqueName, waitFor, RawClient, encodeKind3, userToken,
+  uniqueName, RawClient, encodeKind3, userToken, runtimeForFile,
 } from './harness.mjs';
 
-let server;
-const clients = [];
-
-before(async () => {
-  server = await startServer();
-});
-after(async () => {
-  await closeAll(clients);
-  await server?.stop();
-});
-afterEach(async () => {
-  await closeAll(clients);
-});
+const rt = runtimeForFile();
+const { clients } = rt;
 
 async function raw(opts) {
-  const r = await RawClient.open(server, opts);
+  const r = await RawClient.open(rt.server, opts);
   clients.push(r);
   return r;
 }
@@ -224,7 +213,7 @@ describe('raw join config details', () => {
   it('an access_token event with an expired token ends the channel: system error, then phx_close', async () => {
     const r = await raw({ vsn: '2.0.0' });
     const j = await r.join(uniqueName('at-exp'));
-    r.push(j.topic, 'access_token', { access_token: userToken(server.secret, 'x', { expSeconds: -10 }) }, { joinRef: j.joinRef });
+    r.push(j.topic, 'access_token', { access_token: userToken(rt.server.secret, 'x', { expSeconds: -10 }) }, { joinRef: j.joinRef });
     const sys = await r.waitMessage((m) => m.event === 'system' && m.topic === j.topic, 5000, 'system error');
     assert.equal(sys.payload.status, 'error');
     assert.equal(sys.payload.extension, 'system');

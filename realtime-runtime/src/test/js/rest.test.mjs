@@ -1,30 +1,14 @@
 // REST broadcast endpoints, health and metrics.
-import { describe, it, before, after, afterEach } from 'node:test';
+import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  VSNS, startServer, makeClient, subscribed, collectBroadcasts, closeAll, uniqueName, waitFor,
-  anonKey, jwt, http,
+  VSNS, subscribed, collectBroadcasts, uniqueName, waitFor, anonKey, jwt, http, runtimeForFile,
 } from './harness.mjs';
 
-let server;
-const clients = [];
+const rt = runtimeForFile();
+const { clients } = rt;
 
-before(async () => {
-  server = await startServer();
-});
-after(async () => {
-  await closeAll(clients);
-  await server?.stop();
-});
-afterEach(async () => {
-  await closeAll(clients);
-});
-
-function client(vsn, opts = {}) {
-  const c = makeClient(server, { vsn, ...opts });
-  clients.push(c);
-  return c;
-}
+const client = rt.client;
 
 async function subscriber(vsn, name, config) {
   const ch = client(vsn).channel(name, config ? { config } : undefined);
@@ -56,9 +40,9 @@ for (const vsn of VSNS) {
         const name2 = uniqueName();
         const s1 = await subscriber(vsn, name1);
         const s2 = await subscriber(vsn, name2);
-        const res = await http(server, path, {
+        const res = await http(rt.server, path, {
           method: 'POST',
-          headers: { apikey: anonKey(server.secret), 'content-type': 'application/json' },
+          headers: { apikey: anonKey(rt.server.secret), 'content-type': 'application/json' },
           body: json({
             messages: [
               { topic: name1, event: 'batch', payload: { i: 1 } },
@@ -78,9 +62,9 @@ for (const vsn of VSNS) {
     it('POST /api/broadcast/{topic}/events/{event} with a JSON body and a Bearer token reaches subscribers', async () => {
       const name = uniqueName();
       const { got } = await subscriber(vsn, name);
-      const res = await http(server, `/api/broadcast/${encodeURIComponent(name)}/events/single`, {
+      const res = await http(rt.server, `/api/broadcast/${encodeURIComponent(name)}/events/single`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${anonKey(server.secret)}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${anonKey(rt.server.secret)}`, 'content-type': 'application/json' },
         body: json({ single: true }),
       });
       assert.equal(res.status, 202, `body: ${res.text}`);
@@ -113,9 +97,9 @@ describe('REST binary broadcast', () => {
   it('/realtime/v1/api/broadcast/{topic}/events/{event} accepts octet-stream too', async () => {
     const name = uniqueName();
     const v2 = await subscriber('2.0.0', name);
-    const res = await http(server, `/realtime/v1/api/broadcast/${encodeURIComponent(name)}/events/raw`, {
+    const res = await http(rt.server, `/realtime/v1/api/broadcast/${encodeURIComponent(name)}/events/raw`, {
       method: 'POST',
-      headers: { apikey: anonKey(server.secret), 'content-type': 'application/octet-stream' },
+      headers: { apikey: anonKey(rt.server.secret), 'content-type': 'application/octet-stream' },
       body: Buffer.from([1, 2, 3, 250]),
     });
     assert.equal(res.status, 202, `body: ${res.text}`);
@@ -129,7 +113,7 @@ describe('REST errors', () => {
 
   it('401 {"message":"Unauthorized"} without any token', async () => {
     for (const path of ['/api/broadcast', '/realtime/v1/api/broadcast']) {
-      const res = await http(server, path, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const res = await http(rt.server, path, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
       assert.equal(res.status, 401, `${path}: ${res.text}`);
       assert.deepEqual(res.json, { message: 'Unauthorized' });
     }
@@ -138,37 +122,37 @@ describe('REST errors', () => {
   it('401 with a token signed by another secret, an expired token, or garbage', async () => {
     const bad = [
       anonKey('some-other-secret-that-is-long-enough-to-be-valid'),
-      anonKey(server.secret, { expSeconds: -60 }),
+      anonKey(rt.server.secret, { expSeconds: -60 }),
       'not-a-jwt',
     ];
     for (const token of bad) {
       for (const headers of [{ authorization: `Bearer ${token}` }, { apikey: token }]) {
-        const res = await http(server, '/api/broadcast', {
+        const res = await http(rt.server, '/api/broadcast', {
           method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body,
         });
         assert.equal(res.status, 401, `token ${token.slice(0, 20)}… via ${Object.keys(headers)[0]}: ${res.status} ${res.text}`);
         assert.deepEqual(res.json, { message: 'Unauthorized' });
       }
     }
-    const single = await http(server, '/api/broadcast/room/events/e', {
+    const single = await http(rt.server, '/api/broadcast/room/events/e', {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}',
     });
     assert.equal(single.status, 401);
   });
 
   it('422 on a body that is not JSON, or has no messages array', async () => {
-    const headers = { apikey: anonKey(server.secret), 'content-type': 'application/json' };
+    const headers = { apikey: anonKey(rt.server.secret), 'content-type': 'application/json' };
     for (const bad of ['not json at all', '{"messages": "nope"}', '[1,2,3]']) {
-      const res = await http(server, '/api/broadcast', { method: 'POST', headers, body: bad });
+      const res = await http(rt.server, '/api/broadcast', { method: 'POST', headers, body: bad });
       assert.equal(res.status, 422, `body ${bad}: ${res.status} ${res.text}`);
     }
-    const single = await http(server, '/api/broadcast/room/events/e', { method: 'POST', headers, body: '{oops' });
+    const single = await http(rt.server, '/api/broadcast/room/events/e', { method: 'POST', headers, body: '{oops' });
     assert.equal(single.status, 422, single.text);
   });
 
   it('a wrong role-less token is refused', async () => {
-    const token = jwt({ exp: Math.floor(Date.now() / 1000) + 3600 }, server.secret);
-    const res = await http(server, '/api/broadcast', {
+    const token = jwt({ exp: Math.floor(Date.now() / 1000) + 3600 }, rt.server.secret);
+    const res = await http(rt.server, '/api/broadcast', {
       method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body,
     });
     assert.equal(res.status, 401, res.text);
@@ -177,14 +161,14 @@ describe('REST errors', () => {
 
 describe('health and metrics', () => {
   it('/healthz and /readyz answer 200', async () => {
-    assert.equal((await http(server, '/healthz')).status, 200);
-    assert.equal((await http(server, '/readyz')).status, 200);
+    assert.equal((await http(rt.server, '/healthz')).status, 200);
+    assert.equal((await http(rt.server, '/readyz')).status, 200);
   });
 
   it('/metrics is Prometheus text and contains realtime_connections', async () => {
     const c = client('2.0.0');
     await subscribed(c.channel(uniqueName()));
-    const res = await http(server, '/metrics');
+    const res = await http(rt.server, '/metrics');
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /text\/plain|openmetrics/);
     const m = res.text.match(/^realtime_connections(?:\{[^}]*\})?\s+([0-9.eE+-]+)/m);
