@@ -64,6 +64,17 @@ class DatabaseContractTest {
     return Clock.fixed(Instant.parse(instant), ZoneOffset.UTC);
   }
 
+  /** The run that sets {@code expected.postgres.major} really runs on that major (the binaries are swapped). */
+  @Test
+  void runsOnTheExpectedMajor() throws Exception {
+    String expected = System.getProperty("expected.postgres.major", "17");
+    try (Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("SELECT current_setting('server_version_num')::int / 10000")) {
+      rs.next();
+      assertEquals(Integer.parseInt(expected), rs.getInt(1));
+    }
+  }
+
   @Test
   void applyingTwiceIsHarmlessAndCreatesSchemaFunctionsAndPublications() throws Exception {
     ContractSettings s = ContractSettings.defaults();

@@ -121,6 +121,16 @@ class RowSecurityTest {
     return security.visible(who, "public", "notes", List.of("id"), Map.of("id", "int4"), keys);
   }
 
+  /** The run that sets {@code expected.postgres.major} really runs on that major (the binaries are swapped). */
+  @Test
+  void runsOnTheExpectedMajor() throws Exception {
+    try (Statement st = shared.createStatement();
+        ResultSet rs = st.executeQuery("SELECT current_setting('server_version_num')::int / 10000")) {
+      rs.next();
+      assertEquals(Integer.parseInt(System.getProperty("expected.postgres.major", "17")), rs.getInt(1));
+    }
+  }
+
   @Test
   void eachGroupSeesTheRowsItsPoliciesAllowInOneCheck() {
     assertEquals(Set.of(List.of("1")), visible(user("authenticated", "00000000-0000-0000-0000-00000000000a"), 1, 2, 3));
