@@ -10,7 +10,6 @@ import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -78,8 +77,8 @@ final class RowSecurity {
   }
 
   /**
-   * Which of the given keys (values of {@code keyColumns}, as text) the group's role and claims may
-   * select in the table now. One statement for the whole batch.
+   * Which of the given keys (values of {@code keyColumns}, as text in their JSON form) the group's role
+   * and claims may select in the table now. One statement for the whole batch.
    */
   Set<List<String>> visible(
       VerifiedToken member, String schema, String table, List<String> keyColumns, Map<String, String> types,
@@ -87,11 +86,16 @@ final class RowSecurity {
     if (keys.isEmpty() || keyColumns.isEmpty()) {
       return Set.of();
     }
-    String cols = keyColumns.stream().map(RowSecurity::ident).collect(Collectors.joining(", "));
+    // the keys go in as text cast to the columns' types and come back as their positions, so a key whose
+    // JSON form differs from PostgreSQL's text form (timestamps, numerics) still matches its row
+    int n = keyColumns.size();
     String arrays = keyColumns.stream()
         .map(k -> "?::" + ident(types.getOrDefault(k, "text")) + "[]").collect(Collectors.joining(", "));
-    String sql = "SELECT " + keyColumns.stream().map(k -> ident(k) + "::text").collect(Collectors.joining(", "))
-        + " FROM " + ident(schema) + "." + ident(table) + " WHERE (" + cols + ") IN (SELECT * FROM unnest(" + arrays + "))";
+    String names = java.util.stream.IntStream.range(0, n).mapToObj(i -> "k" + i).collect(Collectors.joining(", "));
+    String on = java.util.stream.IntStream.range(0, n)
+        .mapToObj(i -> "t." + ident(keyColumns.get(i)) + " = k.k" + i).collect(Collectors.joining(" AND "));
+    String sql = "SELECT k.ord FROM unnest(" + arrays + ") WITH ORDINALITY AS k(" + names + ", ord) JOIN "
+        + ident(schema) + "." + ident(table) + " t ON " + on;
     // the role, the claims and the query go out in one execution: one round trip, one implicit
     // transaction, so the role and claims set for it end with it
     Set<List<String>> out = new HashSet<>();
@@ -108,11 +112,7 @@ final class RowSecurity {
       }
       try (ResultSet rs = ps.getResultSet()) {
         while (rs.next()) {
-          List<String> key = new ArrayList<>(keyColumns.size());
-          for (int i = 1; i <= keyColumns.size(); i++) {
-            key.add(rs.getString(i));
-          }
-          out.add(key);
+          out.add(keys.get((int) rs.getLong(1) - 1));
         }
       }
     } catch (SQLException e) {

@@ -89,6 +89,11 @@ class RowSecurityTest {
     exec("INSERT INTO public.notes VALUES (1, '00000000-0000-0000-0000-00000000000a', 'a'), "
         + "(2, '00000000-0000-0000-0000-00000000000b', 'b'), (3, 'public', 'p')");
     shared = db.connect();
+    exec("CREATE TABLE public.plays (played_at timestamp PRIMARY KEY, amount numeric NOT NULL)");
+    exec("ALTER TABLE public.plays ENABLE ROW LEVEL SECURITY");
+    exec("GRANT SELECT ON public.plays TO anon");
+    exec("CREATE POLICY big ON public.plays FOR SELECT TO anon USING (amount >= 10)");
+    exec("INSERT INTO public.plays VALUES ('2026-01-02 03:04:05.5', 12.50), ('2026-01-02 03:04:06', 1)");
     security = new RowSecurity(oneConnection(shared), Clock.systemUTC());
   }
 
@@ -137,6 +142,14 @@ class RowSecurityTest {
     assertEquals(Set.of(List.of("2")), visible(user("authenticated", "00000000-0000-0000-0000-00000000000b"), 1, 2, 3));
     assertEquals(Set.of(List.of("3")), visible(user("anon", null), 1, 2, 3));
     assertTrue(security.enabled("public", "notes"));
+  }
+
+  @Test
+  void keysInTheirJsonFormMatchTheirRows() {
+    // how a change carries a timestamp key (ISO 8601), not PostgreSQL's text form (with a space)
+    List<List<String>> keys = List.of(List.of("2026-01-02T03:04:05.5"), List.of("2026-01-02T03:04:06"));
+    assertEquals(Set.of(List.of("2026-01-02T03:04:05.5")),
+        security.visible(user("anon", null), "public", "plays", List.of("played_at"), Map.of("played_at", "timestamp"), keys));
   }
 
   @Test
