@@ -273,13 +273,13 @@ final class ChangesScenario {
       while (System.nanoTime() < until) {
         long wake = start + (++second) * 1_000_000_000L;
         if (tFrom == 0 && wake > from) {
-          sleepUntil(from);
+          FanoutScenario.sleepUntil(from);
           tFrom = System.nanoTime();
           ins0 = shared.inserted.get();
           del0 = shared.commitLatency.deliveries();
           tx0 = shared.transactions.get();
         }
-        sleepUntil(Math.min(wake, until));
+        FanoutScenario.sleepUntil(Math.min(wake, until));
         long ins = shared.inserted.get();
         long del = shared.commitLatency.deliveries();
         unsentMax = Math.max(unsentMax, walUnsent(monitor));
@@ -289,7 +289,7 @@ final class ChangesScenario {
         lastIns = ins;
         lastDel = del;
       }
-      sleepUntil(until);
+      FanoutScenario.sleepUntil(until);
       long tUntil = System.nanoTime();
       long ins1 = shared.inserted.get();
       long del1 = shared.commitLatency.deliveries();
@@ -312,7 +312,7 @@ final class ChangesScenario {
       }
       // subscribers that may see each row: n, or with --rls-rows share those of the row's group (~n / G)
       double fan = inserted == 0 ? n : expected / (double) inserted;
-      drain(shared.commitLatency, expected, drainMax);
+      shared.commitLatency.drain(expected, drainMax, 5);
       long got = shared.commitLatency.deliveries();
       double drainS = Math.max(0, (shared.commitLatency.lastDeliveryNanos() - writerEnd) / 1e9);
       long dups = subs.stream().mapToLong(s -> s.duplicates).sum();
@@ -619,33 +619,6 @@ final class ChangesScenario {
   }
 
   // ---- measuring
-
-  /** Waits until {@code expected} deliveries arrived or nothing arrived for 5 s (at most {@code maxSeconds}). */
-  private static void drain(Recorder rec, long expected, double maxSeconds) throws InterruptedException {
-    long deadline = System.nanoTime() + (long) (maxSeconds * 1e9);
-    long last = -1;
-    long lastChange = System.nanoTime();
-    while (System.nanoTime() < deadline) {
-      long d = rec.deliveries();
-      if (d >= expected) {
-        return;
-      }
-      if (d != last) {
-        last = d;
-        lastChange = System.nanoTime();
-      } else if (System.nanoTime() - lastChange > 5_000_000_000L) {
-        return;
-      }
-      Thread.sleep(50);
-    }
-  }
-
-  private static void sleepUntil(long nanos) throws InterruptedException {
-    long ms = (nanos - System.nanoTime()) / 1_000_000;
-    if (ms > 0) {
-      Thread.sleep(ms);
-    }
-  }
 
   private static String loadAverage() {
     try {

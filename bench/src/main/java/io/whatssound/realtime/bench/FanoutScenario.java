@@ -106,7 +106,7 @@ final class FanoutScenario {
       double[] cpuPct = cpu.percent();
       Pacer.Result pr = done.get(60, TimeUnit.SECONDS);
       long expected = pr.sent() * n;
-      drain(rec, expected, 30);
+      rec.drain(expected, 30, 3);
       long got = rec.deliveries();
       r.put("subscribers", n)
           .put("msgs_sent", pr.sent())
@@ -139,23 +139,4 @@ final class FanoutScenario {
     }
   }
 
-  /** Waits until {@code expected} deliveries arrived or nothing arrived for 3 s (at most {@code maxSeconds}). */
-  static void drain(Recorder rec, long expected, int maxSeconds) throws InterruptedException {
-    long deadline = System.nanoTime() + maxSeconds * 1_000_000_000L;
-    long last = -1;
-    long lastChange = System.nanoTime();
-    while (System.nanoTime() < deadline) {
-      long d = rec.deliveries();
-      if (d >= expected) {
-        return;
-      }
-      if (d != last) {
-        last = d;
-        lastChange = System.nanoTime();
-      } else if (System.nanoTime() - lastChange > 3_000_000_000L) {
-        return;
-      }
-      Thread.sleep(100);
-    }
-  }
 }

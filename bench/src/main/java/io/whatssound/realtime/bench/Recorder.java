@@ -41,6 +41,30 @@ final class Recorder {
     return deliveries.sum();
   }
 
+  /**
+   * Waits until {@code expected} deliveries arrived, or none arrived for {@code quietSeconds}, or
+   * {@code maxSeconds} passed: the end of a run drains what is still on its way.
+   */
+  void drain(long expected, double maxSeconds, double quietSeconds) throws InterruptedException {
+    long deadline = System.nanoTime() + (long) (maxSeconds * 1e9);
+    long quiet = (long) (quietSeconds * 1e9);
+    long last = -1;
+    long lastChange = System.nanoTime();
+    while (System.nanoTime() < deadline) {
+      long d = deliveries();
+      if (d >= expected) {
+        return;
+      }
+      if (d != last) {
+        last = d;
+        lastChange = System.nanoTime();
+      } else if (System.nanoTime() - lastChange > quiet) {
+        return;
+      }
+      Thread.sleep(50);
+    }
+  }
+
   long lastDeliveryNanos() {
     return lastDelivery;
   }

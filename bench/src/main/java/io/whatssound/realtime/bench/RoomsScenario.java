@@ -106,7 +106,7 @@ final class RoomsScenario {
       Pacer.Result pr = done.get(60, TimeUnit.SECONDS);
       exec.shutdownNow();
       long exp = exec.awaitTermination(5, TimeUnit.SECONDS) ? expected[0] : expected[0];
-      FanoutScenario.drain(rec, exp, 30);
+      rec.drain(exp, 30, 3);
       long got = rec.deliveries();
       r.put("users", users)
           .put("channels", channels.size())

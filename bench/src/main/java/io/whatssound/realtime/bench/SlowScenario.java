@@ -107,7 +107,7 @@ final class SlowScenario {
       Pacer.Result pr = done.get(30, TimeUnit.SECONDS);
       long expectedFast = pr.sent() * (n - slow);
       long fastGot = base.deliveries() + fast.deliveries();
-      FanoutScenario.drain(fast, expectedFast - base.deliveries(), 15);
+      fast.drain(expectedFast - base.deliveries(), 15, 3);
       fastGot = base.deliveries() + fast.deliveries();
       double dropsTotal = probe.metric("realtime_slow_consumer_drops_total") - drops0;
       double rejectedSlow = probe.metric("realtime_rejections_total", "reason=\"slow_consumer\"");

@@ -18,28 +18,18 @@ import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class DatabaseContractTest {
-  static EmbeddedDatabase db;
+  @RegisterExtension static final EmbeddedDatabaseExtension DB = new EmbeddedDatabaseExtension();
   Connection c;
 
-  @BeforeAll
-  static void startDb() throws Exception {
-    db = EmbeddedDatabase.start(0, Optional.empty());
-  }
-
-  @AfterAll
-  static void stopDb() throws Exception {
-    db.close();
-  }
 
   @BeforeEach
   void reset() throws Exception {
-    c = db.connect();
+    c = DB.db().connect();
     exec("DROP SCHEMA IF EXISTS realtime CASCADE");
     exec("DROP PUBLICATION IF EXISTS supabase_realtime");
     exec("DROP PUBLICATION IF EXISTS " + ContractSettings.MESSAGES_PUBLICATION);
@@ -170,7 +160,7 @@ class DatabaseContractTest {
   void aSecondMaintainerSkipsWhileTheFirstHoldsTheLock() throws Exception {
     ContractSettings s = ContractSettings.defaults();
     DatabaseContract.apply(c, s);
-    try (Connection other = db.connect()) {
+    try (Connection other = DB.db().connect()) {
       other.setAutoCommit(false);
       try (PreparedStatement ps = other.prepareStatement("SELECT pg_advisory_xact_lock(?)")) {
         ps.setLong(1, PartitionMaintainer.PARTITION_LOCK);
@@ -192,7 +182,7 @@ class DatabaseContractTest {
     Properties p = new Properties();
     p.setProperty("user", "realtime_runtime");
     p.setProperty("password", "s3cret-pass'word");
-    try (Connection rc = DriverManager.getConnection(db.jdbcUrl(), p)) {
+    try (Connection rc = DriverManager.getConnection(DB.db().jdbcUrl(), p)) {
       assertTrue(DatabaseContract.ensureSlot(rc, "tenant_slot"));
       assertFalse(DatabaseContract.ensureSlot(rc, "tenant_slot"));
       try (Statement st = rc.createStatement(); ResultSet rs = st.executeQuery("SELECT count(*) FROM realtime.messages")) {

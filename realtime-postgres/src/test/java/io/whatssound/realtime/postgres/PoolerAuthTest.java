@@ -11,31 +11,20 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.Optional;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** PgBouncer's auth_query function and role on a real PostgreSQL. */
 class PoolerAuthTest {
-  static EmbeddedDatabase db;
+  @RegisterExtension static final EmbeddedDatabaseExtension DB = new EmbeddedDatabaseExtension();
   Connection c;
 
-  @BeforeAll
-  static void startDb() throws Exception {
-    db = EmbeddedDatabase.start(0, Optional.empty());
-  }
-
-  @AfterAll
-  static void stopDb() throws Exception {
-    db.close();
-  }
 
   @BeforeEach
   void contract() throws Exception {
-    c = db.connect();
+    c = DB.db().connect();
     DatabaseContract.apply(c, ContractSettings.defaults());
   }
 
@@ -72,7 +61,7 @@ class PoolerAuthTest {
     assertEquals("false", text("SELECT has_function_privilege(?, 'realtime.pgbouncer_lookup(text)', 'EXECUTE')::text",
         "tenant_rt"), "PUBLIC may not call it");
 
-    try (Connection auth = DriverManager.getConnection(db.jdbcUrl(), "tenant_pgb", "auth-pw'1")) {
+    try (Connection auth = DriverManager.getConnection(DB.db().jdbcUrl(), "tenant_pgb", "auth-pw'1")) {
       try (PreparedStatement ps = auth.prepareStatement(PoolerAuth.AUTH_QUERY.replace("$1", "?"))) {
         ps.setString(1, "tenant_rt");
         try (ResultSet rs = ps.executeQuery()) {

@@ -29,6 +29,7 @@ import io.whatssound.realtime.operator.model.Names;
 import io.whatssound.realtime.operator.model.OperatorDefaults;
 import io.whatssound.realtime.operator.model.RuntimeConfigModel;
 import io.whatssound.realtime.postgres.EmbeddedDatabase;
+import io.whatssound.realtime.postgres.EmbeddedDatabaseExtension;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -41,29 +42,19 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Both reconcilers on Fabric8's mock API server (CRUD mode) with a real embedded PostgreSQL. */
 @EnableKubernetesMockClient(crud = true)
 class OperatorReconcileTest {
   static final Duration WAIT = Duration.ofSeconds(30);
   static KubernetesClient client;
-  static EmbeddedDatabase db;
+  @RegisterExtension static final EmbeddedDatabaseExtension DB = new EmbeddedDatabaseExtension();
   Operator operator;
 
-  @BeforeAll
-  static void startDb() throws Exception {
-    db = EmbeddedDatabase.start(0, Optional.empty());
-  }
-
-  @AfterAll
-  static void stopDb() throws Exception {
-    db.close();
-  }
 
   @BeforeEach
   void startOperator() throws Exception {
@@ -79,7 +70,7 @@ class OperatorReconcileTest {
   }
 
   static String createDatabase(String name) throws SQLException {
-    try (Connection c = db.connect(); Statement st = c.createStatement()) {
+    try (Connection c = DB.db().connect(); Statement st = c.createStatement()) {
       st.execute("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
       st.execute("CREATE DATABASE " + name);
     }
@@ -87,7 +78,7 @@ class OperatorReconcileTest {
   }
 
   static Connection connect(String database) throws SQLException {
-    return java.sql.DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + db.port() + "/" + database,
+    return java.sql.DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + DB.db().port() + "/" + database,
         EmbeddedDatabase.USER, EmbeddedDatabase.PASSWORD);
   }
 
@@ -148,7 +139,7 @@ class OperatorReconcileTest {
   void aClusterAndAPoolBecomeReadyWithEveryObjectAndDatabaseObject() throws Exception {
     String dbName = createDatabase("tenant_ready");
     createSecrets("ready");
-    client.resource(newCluster("ready", dbName, db.port())).create();
+    client.resource(newCluster("ready", dbName, DB.db().port())).create();
     client.resource(newPool("ready-main", "ready", 2)).create();
 
     Await.until(WAIT, "DatabaseReady", () -> is(cluster("ready"), "DatabaseReady", "True", null));
@@ -177,7 +168,7 @@ class OperatorReconcileTest {
     assertTrue(count(dbName, "SELECT count(*) FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent "
         + "WHERE p.relname = 'messages'") >= 5, "partitions from yesterday to premake days ahead");
     // the generated password logs the runtime role in
-    try (Connection rc = java.sql.DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + db.port() + "/" + dbName,
+    try (Connection rc = java.sql.DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + DB.db().port() + "/" + dbName,
         "realtime_ready", creds.get("password"))) {
       assertTrue(rc.isValid(2));
     }
@@ -223,7 +214,7 @@ class OperatorReconcileTest {
   void aSpecChangeRewritesExactlyTheObjectsItConcerns() throws Exception {
     String dbName = createDatabase("tenant_change");
     createSecrets("change");
-    client.resource(newCluster("change", dbName, db.port())).create();
+    client.resource(newCluster("change", dbName, DB.db().port())).create();
     client.resource(newPool("change-main", "change", 1)).create();
     Await.until(WAIT, "DatabaseReady", () -> is(cluster("change"), "DatabaseReady", "True", null));
     Await.until(WAIT, "the runtime Deployment", () -> get(Deployment.class, "change-main"));
@@ -285,7 +276,7 @@ class OperatorReconcileTest {
   void deletingWithRetainKeepsTheDatabaseObjectsAndRecordsAnEvent() throws Exception {
     String dbName = createDatabase("tenant_retain");
     createSecrets("retain");
-    client.resource(newCluster("retain", dbName, db.port())).create();
+    client.resource(newCluster("retain", dbName, DB.db().port())).create();
     Await.until(WAIT, "DatabaseReady", () -> is(cluster("retain"), "DatabaseReady", "True", null));
     client.resource(cluster("retain")).delete();
     Await.until(WAIT, "the cluster to go", () -> cluster("retain") == null);
@@ -302,7 +293,7 @@ class OperatorReconcileTest {
       st.execute("CREATE TABLE public.votes (id int primary key)");
     }
     createSecrets("delete");
-    RealtimeCluster rc = newCluster("delete", dbName, db.port());
+    RealtimeCluster rc = newCluster("delete", dbName, DB.db().port());
     rc.getSpec().setReclaimPolicy("Delete");
     client.resource(rc).create();
     Await.until(WAIT, "DatabaseReady", () -> is(cluster("delete"), "DatabaseReady", "True", null));
@@ -317,7 +308,7 @@ class OperatorReconcileTest {
   @Test
   void aMissingSecretIsAConditionAndTheClusterProceedsWhenItAppears() throws Exception {
     String dbName = createDatabase("tenant_secret");
-    client.resource(newCluster("secret", dbName, db.port())).create();
+    client.resource(newCluster("secret", dbName, DB.db().port())).create();
     Await.until(WAIT, "SecretMissing", () -> is(cluster("secret"), "DatabaseReady", "False", "SecretMissing"));
     assertTrue(condition(cluster("secret"), "DatabaseReady").get().getMessage().contains("secret-owner"));
     assertNotNull(Await.until(WAIT, "Services without the database", () -> get(Service.class, "secret-discovery")));
@@ -334,7 +325,7 @@ class OperatorReconcileTest {
     Await.until(WAIT, "ClusterNotFound", () -> poolIs(pool("early-main"), "ClusterReady", "False", "ClusterNotFound"));
     assertNull(get(Deployment.class, "early-main"));
     createSecrets("early");
-    client.resource(newCluster("early", dbName, db.port())).create();
+    client.resource(newCluster("early", dbName, DB.db().port())).create();
     Await.until(WAIT, "the runtime Deployment", () -> get(Deployment.class, "early-main"));
     Await.until(WAIT, "ClusterReady", () -> poolIs(pool("early-main"), "ClusterReady", "True", null));
   }
@@ -372,7 +363,7 @@ class OperatorReconcileTest {
   void aPoolerParameterOutsideTheAllowListIsAConditionNotACrash() throws Exception {
     String dbName = createDatabase("tenant_bad");
     createSecrets("bad");
-    RealtimeCluster c = newCluster("bad", dbName, db.port());
+    RealtimeCluster c = newCluster("bad", dbName, DB.db().port());
     c.getSpec().getPooler().setParameters(Map.of("listen_port", "1"));
     client.resource(c).create();
     Await.until(WAIT, "InvalidParameter", () -> is(cluster("bad"), "PoolerReady", "False", "InvalidParameter"));

@@ -28,6 +28,7 @@ import io.whatssound.realtime.operator.metrics.OperatorMetrics;
 import io.whatssound.realtime.operator.model.Conditions;
 import io.whatssound.realtime.operator.model.OperatorDefaults;
 import io.whatssound.realtime.postgres.EmbeddedDatabase;
+import io.whatssound.realtime.postgres.EmbeddedDatabaseExtension;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Clock;
@@ -41,10 +42,10 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * What a quiet tenant costs the API server: nothing. Both reconcilers on the CRUD mock API server with a real
@@ -55,20 +56,14 @@ class SteadyStateTest {
   static final Duration WAIT = Duration.ofSeconds(30);
   static KubernetesMockServer server;
   static KubernetesClient client;
-  static EmbeddedDatabase db;
+  @RegisterExtension static final EmbeddedDatabaseExtension DB = new EmbeddedDatabaseExtension();
   RuntimePods.MetricsServer runtime;
   OperatorMetrics metrics;
   Operator operator;
 
   @BeforeAll
-  static void startDb() throws Exception {
-    db = EmbeddedDatabase.start(0, Optional.empty());
+  static void installCrds() throws Exception {
     Fixtures.installCrds(client);
-  }
-
-  @AfterAll
-  static void stopDb() throws Exception {
-    db.close();
   }
 
   @AfterEach
@@ -93,13 +88,13 @@ class SteadyStateTest {
 
   /** A tenant (cluster, pool, its database) with both Deployments ready; returns when the cluster is Ready. */
   void readyTenant(String name) throws Exception {
-    try (Connection c = db.connect(); Statement st = c.createStatement()) {
+    try (Connection c = DB.db().connect(); Statement st = c.createStatement()) {
       st.execute("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
       st.execute("CREATE DATABASE " + name);
     }
     client.resource(Fixtures.ownerSecret(name, EmbeddedDatabase.USER, EmbeddedDatabase.PASSWORD)).create();
     client.resource(Fixtures.jwtSecret(name)).create();
-    client.resource(Fixtures.newCluster(name, name, db.port())).create();
+    client.resource(Fixtures.newCluster(name, name, DB.db().port())).create();
     client.resource(Fixtures.newPool(name + "-main", name, 1)).create();
     Await.until(WAIT, "the pooler Deployment", () -> get(Deployment.class, name + "-pooler"));
     Await.until(WAIT, "the runtime Deployment", () -> get(Deployment.class, name + "-main"));
