@@ -3,8 +3,10 @@ package io.whatssound.realtime.operator.reconciler;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.utils.Serialization;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
@@ -76,6 +78,22 @@ public final class Applier {
     }
     cache.handleRecentResourceUpdate(id, client.resource(desired).update(), existing);
     return Outcome.UPDATED;
+  }
+
+  /**
+   * Writes {@code status} to {@code resource}'s status subresource when it differs from what the resource holds:
+   * a plain update (PUT), optimistic on {@code resourceVersion}, so a conflict fails the reconcile and JOSDK retries
+   * it with a fresh object. A JSON patch against a resource without a status is refused by a real API server.
+   *
+   * @return whether a request was sent
+   */
+  public <S, T extends CustomResource<?, S>> boolean writeStatus(T resource, S status) {
+    if (Serialization.asJson(status).equals(Serialization.asJson(resource.getStatus()))) {
+      return false;
+    }
+    resource.setStatus(status);
+    client.resource(resource).updateStatus();
+    return true;
   }
 
   /** The informer event source {@code name} of a reconciler: its cache of {@code type}. */

@@ -6,7 +6,6 @@ import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.utils.Serialization;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -329,15 +328,8 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     }
     status.setConditions(conditions.list());
 
-    UpdateControl<RealtimeCluster> control;
-    if (Serialization.asJson(status).equals(Serialization.asJson(cluster.getStatus()))) {
-      control = UpdateControl.noUpdate();
-    } else {
-      // Written with a plain status update (optimistic locking on resourceVersion); a conflict retries.
-      cluster.setStatus(status);
-      client.resource(cluster).updateStatus();
-      control = UpdateControl.noUpdate();
-    }
+    applier.writeStatus(cluster, status);
+    UpdateControl<RealtimeCluster> control = UpdateControl.noUpdate();
     boolean invalid = Conditions.find(conditions.list(), DATABASE_READY).map(c -> "InvalidSpec".equals(c.getReason()))
         .orElse(false);
     return invalid ? control : control.rescheduleAfter(next);

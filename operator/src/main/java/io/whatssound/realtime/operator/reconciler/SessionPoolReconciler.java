@@ -4,7 +4,6 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
-import io.fabric8.kubernetes.client.utils.Serialization;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -207,13 +206,8 @@ public class SessionPoolReconciler implements Reconciler<SessionPool> {
     ConnectionMeter.Reading reading = meter.read(context.getSecondaryResources(Pod.class));
     status.setConnections(reading.total().orElse(previous.getConnections()));
 
-    UpdateControl<SessionPool> control;
-    if (Serialization.asJson(status).equals(Serialization.asJson(pool.getStatus()))) {
-      control = UpdateControl.noUpdate();
-    } else {
-      pool.setStatus(status);
-      control = UpdateControl.patchStatus(pool);
-    }
+    applier.writeStatus(pool, status);
+    UpdateControl<SessionPool> control = UpdateControl.noUpdate();
     // Pods with clients are read again after the poll interval; a pool without ready pods has nothing to read.
     return reading.ready() > 0 ? control.rescheduleAfter(timing.connectionPoll()) : control;
   }

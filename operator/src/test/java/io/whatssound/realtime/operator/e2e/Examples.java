@@ -16,24 +16,24 @@ import java.util.stream.Stream;
  * The files a user copies from {@code examples/listening-party/}, read as they are committed. Tests may change
  * the parsed copies (never the files) to point at their own database.
  */
-final class Examples {
-  static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+public final class Examples {
+  public static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
   /** The Kubernetes YAML of the example, in the order a user applies it. */
-  static final List<String> MANIFESTS = List.of("secrets.yaml", "realtimecluster.yaml", "sessionpool.yaml");
+  public static final List<String> MANIFESTS = List.of("secrets.yaml", "realtimecluster.yaml", "sessionpool.yaml");
 
   private Examples() {}
 
-  static Path dir() {
+  public static Path dir() {
     return Path.of(System.getProperty("examples.listeningParty", "../examples/listening-party")).toAbsolutePath()
         .normalize();
   }
 
-  static Path repoRoot() {
+  public static Path repoRoot() {
     return dir().getParent().getParent();
   }
 
   /** Every YAML document of a file, as JSON trees. */
-  static List<ObjectNode> documents(String file) {
+  public static List<ObjectNode> documents(String file) {
     try (var parser = YAML.getFactory().createParser(dir().resolve(file).toFile())) {
       List<ObjectNode> out = new ArrayList<>();
       var it = YAML.readValues(parser, JsonNode.class);
@@ -50,25 +50,25 @@ final class Examples {
   }
 
   /** Every document of every manifest, in apply order. */
-  static List<ObjectNode> allDocuments() {
+  public static List<ObjectNode> allDocuments() {
     List<ObjectNode> out = new ArrayList<>();
     MANIFESTS.forEach(f -> out.addAll(documents(f)));
     return out;
   }
 
-  static ObjectNode one(String kind) {
+  public static ObjectNode one(String kind) {
     return allDocuments().stream().filter(d -> kind.equals(d.path("kind").asText())).findFirst()
         .orElseThrow(() -> new AssertionError("no " + kind + " in " + dir()));
   }
 
-  static ObjectNode secret(String name) {
+  public static ObjectNode secret(String name) {
     return allDocuments().stream()
         .filter(d -> "Secret".equals(d.path("kind").asText()) && name.equals(d.at("/metadata/name").asText()))
         .findFirst().orElseThrow(() -> new AssertionError("no Secret " + name + " in " + dir()));
   }
 
   /** The YAML files in the example folder (not in client/). */
-  static List<String> yamlFiles() {
+  public static List<String> yamlFiles() {
     try (Stream<Path> s = Files.list(dir())) {
       return s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".yaml") || n.endsWith(".yml")).sorted()
           .toList();
@@ -77,7 +77,7 @@ final class Examples {
     }
   }
 
-  static String read(String file) {
+  public static String read(String file) {
     try {
       return Files.readString(dir().resolve(file));
     } catch (IOException e) {

@@ -154,7 +154,7 @@ class HelmChartTest {
     assertEquals(NS, binding.at("/subjects/0/namespace").asText());
     Role lease = as(docs.get("Role/" + NS + "/rt-realtime-operator-leader-election"), Role.class);
     assertEquals(Set.of("coordination.k8s.io leases create", "coordination.k8s.io leases get",
-        "coordination.k8s.io leases update"), grants(lease.getRules()));
+        "coordination.k8s.io leases update", "coordination.k8s.io leases patch"), grants(lease.getRules()));
     assertNotNull(docs.get("ServiceAccount/" + NS + "/rt-realtime-operator"));
 
     Deployment d = as(docs.get("Deployment/" + NS + "/rt-realtime-operator"), Deployment.class);

@@ -1,0 +1,300 @@
+package io.whatssound.realtime.operator.kube;
+
+import io.fabric8.kubeapitest.KubeAPIServerConfig;
+import io.fabric8.kubeapitest.KubeAPIServerConfigBuilder;
+import io.fabric8.kubeapitest.binary.BinaryManager;
+import io.fabric8.kubeapitest.cert.CertManager;
+import io.fabric8.kubeapitest.kubeconfig.KubeConfig;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.whatssound.realtime.operator.e2e.Examples;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A real Kubernetes control plane on loopback: etcd, kube-apiserver (RBAC, token signing, and the admission plugins of a
+ * default cluster plus OwnerReferencesPermissionEnforcement) and kube-controller-manager (garbage collector, namespace and service-account controllers),
+ * from the binaries {@code e2e/build.sh} builds into the folder io.fabric8:kube-api-test reads
+ * ({@code $KUBE_API_TEST_DIR}, default {@code ~/.kubeapitest}). kube-api-test finds the binaries (offline: it never
+ * downloads) and makes the certificates and the admin kubeconfig; this class runs the processes itself so that the
+ * API server can be restarted on the same port and etcd, which kube-api-test cannot do. No kubelet: Deployments are
+ * objects, no pod runs.
+ *
+ * <p>One control plane serves every test class of a JVM ({@link #shared()}); it stops when the JVM exits. Its logs
+ * stay in {@code target/control-plane/run-*}.
+ */
+public final class ControlPlane implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(ControlPlane.class);
+  private static ControlPlane shared;
+
+  private final Path dir;
+  private final Path work;
+  private final BinaryManager binaries;
+  private final CertManager certs;
+  private final int etcdPort;
+  private final int apiPort;
+  private final Path kubeconfig;
+  private Process etcd;
+  private Process apiServer;
+  private Process controllerManager;
+
+  /** The cache folder e2e/build.sh writes. */
+  public static Path cacheDir() {
+    String env = System.getenv("KUBE_API_TEST_DIR");
+    return env != null && !env.isBlank() ? Path.of(env) : Path.of(System.getProperty("user.home"), ".kubeapitest");
+  }
+
+  /** The Kubernetes version pinned in e2e/build/kube/go.mod (the one source of the version). */
+  public static String version() {
+    Path goMod = repoRoot().resolve("e2e/build/kube/go.mod");
+    try {
+      for (String line : Files.readAllLines(goMod)) {
+        String t = line.trim();
+        if (t.startsWith("require k8s.io/kubernetes v") || t.startsWith("k8s.io/kubernetes v")) {
+          return t.substring(t.indexOf(" v") + 2).trim();
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    throw new IllegalStateException("no k8s.io/kubernetes version in " + goMod);
+  }
+
+  public static Path repoRoot() {
+    return Examples.repoRoot();
+  }
+
+  /** The folder of this version's binaries. */
+  public static Path binDir() {
+    return cacheDir().resolve("k8s").resolve(version() + "-linux-amd64");
+  }
+
+  /** Null when every binary is there; otherwise a one-line reason naming what is missing and how to build it. */
+  public static String missing() {
+    List<String> absent = new ArrayList<>();
+    for (String b : List.of("etcd", "kube-apiserver", "kube-controller-manager", "kubectl", "helm")) {
+      if (!Files.isExecutable(binDir().resolve(b))) {
+        absent.add(b);
+      }
+    }
+    return absent.isEmpty() ? null
+        : "no " + String.join(", ", absent) + " in " + binDir() + ": run e2e/build.sh (needs Go) to build them";
+  }
+
+  /** The control plane every test class of this JVM shares, started on first use. */
+  public static synchronized ControlPlane shared() {
+    if (shared == null) {
+      ControlPlane cp = new ControlPlane();
+      cp.start();
+      Runtime.getRuntime().addShutdownHook(new Thread(cp::close, "control-plane-stop"));
+      shared = cp;
+    }
+    return shared;
+  }
+
+  private ControlPlane() {
+    this.dir = cacheDir();
+    KubeAPIServerConfig config = KubeAPIServerConfigBuilder.anAPIServerConfig().withTestDir(dir.toString())
+        .withApiServerVersion(version()).withOfflineMode(true).build();
+    this.binaries = new BinaryManager(config);
+    this.certs = new CertManager(dir.toString());
+    try {
+      // under target/: the processes' logs stay after the run for a look at a failure
+      Path parent = Path.of(System.getProperty("control-plane.dir", "target/control-plane")).toAbsolutePath();
+      Files.createDirectories(parent);
+      this.work = Files.createTempDirectory(parent, "run-");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    this.etcdPort = freePort();
+    this.apiPort = freePort();
+    this.kubeconfig = work.resolve("kubeconfig");
+  }
+
+  private void start() {
+    binaries.initAndDownloadIfRequired();
+    certs.createCertificatesIfNeeded();
+    try {
+      Files.writeString(kubeconfig, new KubeConfig(certs, binaries).generateKubeConfigYaml(apiPort));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    int peerPort = freePort();
+    etcd = run("etcd", List.of(bin("etcd"), "--data-dir", work.resolve("etcd").toString(),
+        "--listen-client-urls", "http://127.0.0.1:" + etcdPort, "--advertise-client-urls", "http://127.0.0.1:" + etcdPort,
+        "--listen-peer-urls", "http://127.0.0.1:" + peerPort, "--initial-advertise-peer-urls",
+        "http://127.0.0.1:" + peerPort, "--initial-cluster", "default=http://127.0.0.1:" + peerPort,
+        "--unsafe-no-fsync", "--log-level", "warn"));
+    startApiServer();
+    controllerManager = run("kube-controller-manager", List.of(bin("kube-controller-manager"),
+        "--kubeconfig", kubeconfig.toString(), "--authentication-kubeconfig", kubeconfig.toString(),
+        "--authorization-kubeconfig", kubeconfig.toString(),
+        "--controllers", "garbagecollector,namespace,serviceaccount", "--leader-elect=false",
+        "--secure-port", String.valueOf(freePort()), "--bind-address", "127.0.0.1",
+        "--use-service-account-credentials=false", "--concurrent-gc-syncs", "5", "-v", "1"));
+    LOG.info("event=control_plane_started version={} api=https://127.0.0.1:{} dir={}", version(), apiPort, work);
+  }
+
+  private void startApiServer() {
+    apiServer = run("kube-apiserver", List.of(bin("kube-apiserver"),
+        "--etcd-servers", "http://127.0.0.1:" + etcdPort,
+        "--secure-port", String.valueOf(apiPort), "--bind-address", "127.0.0.1",
+        "--tls-cert-file", certs.getAPIServerCertPath(), "--tls-private-key-file", certs.getAPIServerKeyPath(),
+        "--client-ca-file", certs.getClientCertPath(),
+        "--authorization-mode", "RBAC",
+        // as on clusters that enforce it: an owner reference with blockOwnerDeletion needs update on the owner's
+        // finalizers
+        "--enable-admission-plugins", "OwnerReferencesPermissionEnforcement",
+        "--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
+        "--service-account-key-file", certs.getAPIServerKeyPath(),
+        "--service-account-signing-key-file", certs.getAPIServerKeyPath(),
+        "--service-cluster-ip-range", "10.0.0.0/24",
+        "--cert-dir", work.resolve("apiserver-certs").toString(),
+        "--allow-privileged", "-v", "1"));
+    awaitReady();
+  }
+
+  /** Stops the API server (etcd and its data stay) and starts it again on the same port. */
+  public void restartApiServer() {
+    stop(apiServer);
+    startApiServer();
+  }
+
+  /** Until the API server answers an admin's request for the namespace {@code default} (made once it is ready). */
+  private void awaitReady() {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    String last = "no answer";
+    try (KubernetesClient c = admin()) {
+      while (System.nanoTime() < deadline) {
+        if (!apiServer.isAlive()) {
+          throw new IllegalStateException("kube-apiserver exited with " + apiServer.exitValue() + "; see "
+              + log("kube-apiserver"));
+        }
+        try {
+          if (c.namespaces().withName("default").get() != null) {
+            return;
+          }
+        } catch (RuntimeException e) {
+          last = e.getMessage();
+        }
+        sleep(250);
+      }
+    }
+    throw new IllegalStateException("kube-apiserver not ready after 120 s: " + last + "; see " + log("kube-apiserver"));
+  }
+
+  /** The admin kubeconfig (a client certificate in system:masters) as a file, for kubectl and helm. */
+  public Path kubeconfig() {
+    return kubeconfig;
+  }
+
+  public String url() {
+    return "https://127.0.0.1:" + apiPort;
+  }
+
+  /** A new admin client; the caller closes it. */
+  public KubernetesClient admin() {
+    try {
+      return new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(Files.readString(kubeconfig))).build();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** A client that authenticates with a bearer token only (a ServiceAccount's), trusting the API server's certificate. */
+  public Config tokenConfig(String token, String namespace) {
+    return new ConfigBuilder(Config.empty()).withMasterUrl(url()).withCaCertFile(certs.getAPIServerCertPath())
+        .withOauthToken(token).withNamespace(namespace).withRequestTimeout(10_000).withConnectionTimeout(5_000)
+        .build();
+  }
+
+  /** Runs a binary of the control plane's folder (kubectl, helm) with the admin kubeconfig. */
+  public Cli.Result cli(String binary, List<String> args) {
+    return Cli.run(bin(binary), args, kubeconfig, Duration.ofMinutes(2));
+  }
+
+  public Cli.Result kubectl(String... args) {
+    return cli("kubectl", List.of(args));
+  }
+
+  public Cli.Result helm(String... args) {
+    return cli("helm", List.of(args));
+  }
+
+  private String bin(String name) {
+    return binDir().resolve(name).toString();
+  }
+
+  private Path log(String name) {
+    return work.resolve(name + ".log");
+  }
+
+  private Process run(String name, List<String> command) {
+    try {
+      return new ProcessBuilder(command).redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.appendTo(log(name).toFile())).start();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot start " + name, e);
+    }
+  }
+
+  private static void stop(Process p) {
+    if (p == null || !p.isAlive()) {
+      return;
+    }
+    p.destroy();
+    try {
+      if (!p.waitFor(15, TimeUnit.SECONDS)) {
+        p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  @Override
+  public synchronized void close() {
+    stop(controllerManager);
+    stop(apiServer);
+    stop(etcd);
+    try (var files = Files.walk(work.resolve("etcd"))) {
+      files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      // best effort: etcd's data, the logs stay
+    }
+  }
+
+  static int freePort() {
+    try (ServerSocket s = new ServerSocket(0)) {
+      s.setReuseAddress(true);
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static String utf8(byte[] b) {
+    return new String(b, StandardCharsets.UTF_8);
+  }
+}

@@ -1,0 +1,154 @@
+package io.whatssound.realtime.operator.kube;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.http.AsyncBody;
+import io.fabric8.kubernetes.client.http.HttpRequest;
+import io.fabric8.kubernetes.client.http.HttpResponse;
+import io.fabric8.kubernetes.client.http.Interceptor;
+import io.javaoperatorsdk.operator.Operator;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.whatssound.realtime.operator.Operators;
+import io.whatssound.realtime.operator.db.DatabaseConnector;
+import io.whatssound.realtime.operator.e2e.Examples;
+import io.whatssound.realtime.operator.metrics.ConnectionMeter;
+import io.whatssound.realtime.operator.metrics.OperatorMetrics;
+import io.whatssound.realtime.operator.model.OperatorDefaults;
+import io.whatssound.realtime.operator.reconciler.Timing;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * The operator as the chart runs it, in this JVM: the ServiceAccount, roles and bindings of
+ * {@code helm template} (the real helm binary) applied with kubectl, and the operator assembled by
+ * {@link Operators#create} with a client that authenticates only with that ServiceAccount's token, watching the
+ * chart's {@code watchNamespaces} and electing a leader on the chart's Lease. Every response the API server answers
+ * with 403 Forbidden is recorded: a verb the chart lacks shows up there even where the operator copes with it.
+ */
+final class OperatorUnderTest implements AutoCloseable {
+  /** Lease timings short enough for tests (production: 15 s, renewed within 10 s). */
+  static final Duration LEASE = Duration.ofSeconds(3);
+
+  final String release;
+  final String namespace;
+  final List<String> watched;
+  final List<String> forbidden = new CopyOnWriteArrayList<>();
+  final OperatorMetrics metrics = new OperatorMetrics(new SimpleMeterRegistry());
+  final KubernetesClient client;
+  private Operator operator;
+
+  /**
+   * Renders the chart as release {@code release} in {@code namespace} with {@code watched} namespaces (empty: all),
+   * applies its ServiceAccount and RBAC, and makes a client with the ServiceAccount's token. Nothing runs yet.
+   */
+  OperatorUnderTest(ControlPlane cp, String release, String namespace, List<String> watched) {
+    this.release = release;
+    this.namespace = namespace;
+    this.watched = List.copyOf(watched);
+    for (String ns : concat(namespace, watched)) {
+      Cli.Result exists = cp.kubectl("get", "namespace", ns);
+      if (!exists.ok()) {
+        cp.kubectl("create", "namespace", ns).orFail();
+      }
+    }
+    List<String> args = new ArrayList<>(List.of("template", release, chart().toString(), "-n", namespace));
+    if (!watched.isEmpty()) {
+      args.addAll(List.of("--set", "watchNamespaces={" + String.join(",", watched) + "}"));
+    }
+    String rendered = cp.cli("helm", args).orFail().out();
+    Path rbac = write(rbacOnly(rendered));
+    cp.kubectl("apply", "-f", rbac.toString()).orFail();
+    String serviceAccount = release + "-realtime-operator";
+    String token = cp.kubectl("create", "token", serviceAccount, "-n", namespace, "--duration", "2h").orFail().out().trim();
+    Config config = cp.tokenConfig(token, namespace);
+    this.client = new KubernetesClientBuilder().withConfig(config)
+        .withHttpClientBuilderConsumer(b -> b.addOrReplaceInterceptor("forbidden", new Interceptor() {
+          @Override
+          public void after(HttpRequest request, HttpResponse<?> response, AsyncBody.Consumer<List<ByteBuffer>> consumer) {
+            if (response.code() == 403) {
+              forbidden.add(request.method() + " " + request.uri().getPath()
+                  + (request.uri().getQuery() == null ? "" : "?" + request.uri().getQuery()));
+            }
+          }
+        })).build();
+  }
+
+  static Path chart() {
+    return ControlPlane.repoRoot().resolve("helm/realtime-operator");
+  }
+
+  /** The ServiceAccount, roles and bindings of the rendered chart (no Deployment: the operator runs here). */
+  static String rbacOnly(String rendered) {
+    Set<String> kinds = Set.of("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding");
+    StringBuilder out = new StringBuilder();
+    try (var parser = Examples.YAML.getFactory().createParser(rendered)) {
+      var it = Examples.YAML.readValues(parser, JsonNode.class);
+      while (it.hasNext()) {
+        JsonNode doc = it.next();
+        if (doc != null && kinds.contains(doc.path("kind").asText())) {
+          out.append("---\n").append(Examples.YAML.writeValueAsString(doc).replaceFirst("^---\\n", ""));
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out.toString();
+  }
+
+  /** Starts the operator as OperatorMain would with the chart's environment. */
+  OperatorUnderTest start(String identity, DatabaseConnector connector, Timing timing) {
+    operator = Operators.create(client, Clock.systemUTC(), connector, OperatorDefaults.standard(), timing,
+        Set.copyOf(watched), Optional.of(Operators.leaderElection(namespace, identity, LEASE,
+            Duration.ofSeconds(2), Duration.ofMillis(250), false)),
+        metrics, ConnectionMeter.standard(metrics));
+    operator.start();
+    return this;
+  }
+
+  long reconciles() {
+    return metrics.reconciles("realtimecluster") + metrics.reconciles("sessionpool");
+  }
+
+  void stop() {
+    if (operator != null) {
+      operator.stop();
+      operator = null;
+    }
+  }
+
+  @Override
+  public void close() {
+    stop();
+    client.close();
+  }
+
+  private static List<String> concat(String first, List<String> rest) {
+    List<String> all = new ArrayList<>();
+    all.add(first);
+    all.addAll(rest);
+    return all;
+  }
+
+  private static Path write(String yaml) {
+    try {
+      Path f = Files.createTempFile("chart-rbac", ".yaml");
+      Files.writeString(f, yaml);
+      f.toFile().deleteOnExit();
+      return f;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}

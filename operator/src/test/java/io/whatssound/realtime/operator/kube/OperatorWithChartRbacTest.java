@@ -1,0 +1,189 @@
+package io.whatssound.realtime.operator.kube;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.whatssound.realtime.operator.Await;
+import io.whatssound.realtime.operator.Fixtures;
+import io.whatssound.realtime.operator.api.RealtimeCluster;
+import io.whatssound.realtime.operator.api.SessionPool;
+import io.whatssound.realtime.operator.db.DatabaseConnector;
+import io.whatssound.realtime.operator.model.Conditions;
+import io.whatssound.realtime.operator.model.Names;
+import io.whatssound.realtime.operator.reconciler.RealtimeClusterReconciler;
+import io.whatssound.realtime.operator.reconciler.Timing;
+import io.whatssound.realtime.postgres.EmbeddedDatabase;
+import io.whatssound.realtime.postgres.EmbeddedDatabaseExtension;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * A tenant's whole life with the operator holding exactly the chart's permissions, in both of the chart's modes
+ * (cluster-wide; a Role per watched namespace): the database provisioned, every object created with owner references
+ * (OwnerReferencesPermissionEnforcement is on), Events recorded, {@code kubectl scale} through the scale subresource
+ * followed by the Deployment, and deletion: the finalizer drops slot, publications and role ({@code reclaimPolicy:
+ * Delete}), then the real garbage collector removes every owned object. No request may be refused with 403.
+ */
+@RealApiServer
+class OperatorWithChartRbacTest {
+  static final Duration WAIT = Duration.ofSeconds(60);
+  @RegisterExtension static final EmbeddedDatabaseExtension DB = new EmbeddedDatabaseExtension();
+  static ControlPlane cp;
+  static KubernetesClient admin;
+
+  @BeforeAll
+  static void controlPlane() {
+    cp = ControlPlane.shared();
+    admin = cp.admin();
+    cp.kubectl("apply", "-f", ControlPlane.repoRoot().resolve("crds").toString()).orFail();
+    cp.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/realtimeclusters.realtime.whatssound.io",
+        "crd/sessionpools.realtime.whatssound.io").orFail();
+  }
+
+  @AfterAll
+  static void close() {
+    admin.close();
+  }
+
+  static Timing timing() {
+    return new Timing(Duration.ofSeconds(2), Duration.ofMillis(500), Duration.ofSeconds(2));
+  }
+
+  @Test
+  void clusterWide() throws Exception {
+    try (OperatorUnderTest op = new OperatorUnderTest(cp, "cw", "realtime-cw", List.of())) {
+      op.start("cw-0", DatabaseConnector.jdbc(), timing());
+      lifecycle(op, "tenant-cw", "cw_tenant");
+    }
+  }
+
+  @Test
+  void watchedNamespacesOnly() throws Exception {
+    try (OperatorUnderTest op = new OperatorUnderTest(cp, "nsop", "realtime-nsop", List.of("tenant-ns", "tenant-ns2"))) {
+      op.start("nsop-0", DatabaseConnector.jdbc(), timing());
+      lifecycle(op, "tenant-ns", "ns_tenant");
+    }
+  }
+
+  void lifecycle(OperatorUnderTest op, String ns, String database) throws Exception {
+    if (admin.namespaces().withName(ns).get() == null) {
+      cp.kubectl("create", "namespace", ns).orFail();
+    }
+    createDatabase(database);
+    String name = "party";
+    admin.resource(inNs(Fixtures.ownerSecret(name, EmbeddedDatabase.USER, EmbeddedDatabase.PASSWORD), ns)).create();
+    admin.resource(inNs(Fixtures.jwtSecret(name), ns)).create();
+    RealtimeCluster cluster = inNs(Fixtures.newCluster(name, database, DB.db().port()), ns);
+    cluster.getSpec().setReclaimPolicy("Delete");
+    admin.resource(cluster).create();
+    SessionPool pool = inNs(Fixtures.newPool(name + "-main", name, 1), ns);
+    admin.resource(pool).create();
+
+    Await.until(WAIT, "DatabaseReady on " + ns + "/" + name + " (" + diagnostics(op, ns) + ")",
+        () -> conditionTrue(ns, name, RealtimeClusterReconciler.DATABASE_READY));
+    Await.until(WAIT, "the pool's Deployment", () -> admin.apps().deployments().inNamespace(ns).withName(pool
+        .getMetadata().getName()).get());
+    String uid = admin.resources(RealtimeCluster.class).inNamespace(ns).withName(name).get().getMetadata().getUid();
+    List<HasMetadata> owned = Await.until(WAIT, "the cluster's Secrets, Services and pooler", () -> {
+      List<HasMetadata> found = ownedBy(ns, uid);
+      return found.stream().anyMatch(o -> o instanceof Deployment) && found.stream().anyMatch(o -> o instanceof Service)
+          && found.stream().anyMatch(o -> o instanceof Secret) ? found : null;
+    });
+    assertTrue(slotExists(database, "party_slot"), "the slot is provisioned");
+
+    // kubectl scale goes through the scale subresource; the operator follows with the Deployment.
+    cp.kubectl("scale", "spool/" + pool.getMetadata().getName(), "-n", ns, "--replicas=3").orFail();
+    Await.until(WAIT, "the Deployment to follow kubectl scale", () -> admin.apps().deployments().inNamespace(ns)
+        .withName(pool.getMetadata().getName()).get().getSpec().getReplicas() == 3);
+    assertEquals(3, admin.resources(SessionPool.class).inNamespace(ns).withName(pool.getMetadata().getName()).get()
+        .getSpec().getReplicas());
+
+    // Deleting the pool: the garbage collector removes its Deployment and budget.
+    admin.resource(pool).delete();
+    Await.until(WAIT, "the pool's Deployment and budget collected", () -> admin.apps().deployments().inNamespace(ns)
+        .withName(pool.getMetadata().getName()).get() == null
+        && admin.policy().v1().podDisruptionBudget().inNamespace(ns).withName(pool.getMetadata().getName()).get() == null);
+
+    // Deleting the cluster: the finalizer cleans the database, then the garbage collector removes what it owned.
+    admin.resources(RealtimeCluster.class).inNamespace(ns).withName(name).delete();
+    Await.until(WAIT, "the cluster to go (finalizer done)",
+        () -> admin.resources(RealtimeCluster.class).inNamespace(ns).withName(name).get() == null);
+    assertTrue(!slotExists(database, "party_slot"), "reclaimPolicy Delete drops the slot");
+    assertTrue(!roleExists(Names.runtimeRole(cluster)), "reclaimPolicy Delete drops the runtime role");
+    assertTrue(admin.v1().events().inNamespace(ns).list().getItems().stream()
+        .anyMatch(e -> "Deleted".equals(e.getReason()) && name.equals(e.getInvolvedObject().getName())),
+        "an Event records the cleanup");
+    Await.until(Duration.ofSeconds(90), "the garbage collector to remove " + names(owned),
+        () -> ownedBy(ns, uid).isEmpty());
+    assertEquals(List.of(), op.forbidden, "requests the chart's RBAC refused");
+  }
+
+  static <T extends HasMetadata> T inNs(T o, String ns) {
+    o.getMetadata().setNamespace(ns);
+    return o;
+  }
+
+  boolean conditionTrue(String ns, String name, String type) {
+    RealtimeCluster c = admin.resources(RealtimeCluster.class).inNamespace(ns).withName(name).get();
+    return c != null && c.getStatus() != null
+        && Conditions.find(c.getStatus().getConditions(), type).map(x -> "True".equals(x.getStatus())).orElse(false);
+  }
+
+  List<HasMetadata> ownedBy(String ns, String uid) {
+    List<HasMetadata> all = new java.util.ArrayList<>();
+    all.addAll(admin.secrets().inNamespace(ns).list().getItems());
+    all.addAll(admin.services().inNamespace(ns).list().getItems());
+    all.addAll(admin.apps().deployments().inNamespace(ns).list().getItems());
+    all.addAll(admin.policy().v1().podDisruptionBudget().inNamespace(ns).list().getItems());
+    return all.stream().filter(o -> o.getMetadata().getOwnerReferences() != null
+        && o.getMetadata().getOwnerReferences().stream().anyMatch(r -> uid.equals(r.getUid()))).toList();
+  }
+
+  static String names(List<HasMetadata> objects) {
+    return objects.stream().map(o -> o.getKind() + "/" + o.getMetadata().getName()).collect(Collectors.joining(", "));
+  }
+
+  String diagnostics(OperatorUnderTest op, String ns) {
+    RealtimeCluster c = admin.resources(RealtimeCluster.class).inNamespace(ns).withName("party").get();
+    return "status " + (c == null ? "none" : c.getStatus()) + "; forbidden " + op.forbidden;
+  }
+
+  void createDatabase(String name) throws SQLException {
+    try (Connection c = DB.db().connect(); Statement st = c.createStatement()) {
+      st.execute("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+      st.execute("CREATE DATABASE " + name);
+    }
+  }
+
+  boolean slotExists(String database, String slot) throws SQLException {
+    return exists(database, "SELECT 1 FROM pg_replication_slots WHERE slot_name = '" + slot + "'");
+  }
+
+  boolean roleExists(String role) throws SQLException {
+    return exists("postgres", "SELECT 1 FROM pg_roles WHERE rolname = '" + role + "'");
+  }
+
+  boolean exists(String database, String sql) throws SQLException {
+    try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + DB.db().port() + "/" + database,
+        EmbeddedDatabase.USER, EmbeddedDatabase.PASSWORD); Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery(sql)) {
+      return rs.next();
+    }
+  }
+}
