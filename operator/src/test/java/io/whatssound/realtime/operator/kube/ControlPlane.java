@@ -96,12 +96,23 @@ public final class ControlPlane implements AutoCloseable {
   /** The control plane every test class of this JVM shares, started on first use. */
   public static synchronized ControlPlane shared() {
     if (shared == null) {
-      ControlPlane cp = new ControlPlane();
-      cp.start();
+      ControlPlane cp = startNew();
       Runtime.getRuntime().addShutdownHook(new Thread(cp::close, "control-plane-stop"));
       shared = cp;
     }
     return shared;
+  }
+
+  /** A control plane of its own, empty as a new cluster (a few seconds to start); the caller closes it. */
+  public static ControlPlane startNew() {
+    ControlPlane cp = new ControlPlane();
+    try {
+      cp.start();
+    } catch (RuntimeException e) {
+      cp.close();
+      throw e;
+    }
+    return cp;
   }
 
   private ControlPlane() {

@@ -1,6 +1,7 @@
 package io.whatssound.realtime.operator.kube;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -9,6 +10,7 @@ import io.fabric8.kubernetes.client.http.HttpRequest;
 import io.fabric8.kubernetes.client.http.HttpResponse;
 import io.fabric8.kubernetes.client.http.Interceptor;
 import io.javaoperatorsdk.operator.Operator;
+import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.whatssound.realtime.operator.Operators;
 import io.whatssound.realtime.operator.db.DatabaseConnector;
@@ -107,14 +109,27 @@ final class OperatorUnderTest implements AutoCloseable {
     return out.toString();
   }
 
-  /** Starts the operator as OperatorMain would with the chart's environment. */
+  /** Starts the operator as OperatorMain would with the chart's environment, on a short Lease. */
   OperatorUnderTest start(String identity, DatabaseConnector connector, Timing timing) {
+    return start(connector, timing, Operators.leaderElection(namespace, identity, LEASE, Duration.ofSeconds(2),
+        Duration.ofMillis(250), false));
+  }
+
+  /**
+   * Starts the operator with the given leader election (tests keep {@code exitOnStopLeading} false: the process is
+   * the test's).
+   */
+  OperatorUnderTest start(DatabaseConnector connector, Timing timing, LeaderElectionConfiguration leader) {
     operator = Operators.create(client, Clock.systemUTC(), connector, OperatorDefaults.standard(), timing,
-        Set.copyOf(watched), Optional.of(Operators.leaderElection(namespace, identity, LEASE,
-            Duration.ofSeconds(2), Duration.ofMillis(250), false)),
-        metrics, ConnectionMeter.standard(metrics));
+        Set.copyOf(watched), Optional.of(leader), metrics, ConnectionMeter.standard(metrics));
     operator.start();
     return this;
+  }
+
+  /** The identity holding the chart's Lease, or null. */
+  static String holder(KubernetesClient admin, String namespace) {
+    Lease lease = admin.leases().inNamespace(namespace).withName(Operators.LEASE_NAME).get();
+    return lease == null || lease.getSpec() == null ? null : lease.getSpec().getHolderIdentity();
   }
 
   long reconciles() {
