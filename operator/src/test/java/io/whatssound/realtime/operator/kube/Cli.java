@@ -11,15 +11,15 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** Runs a command-line client (kubectl, helm) of the control plane with a kubeconfig, bounded in time. */
-final class Cli {
+public final class Cli {
   /** What a command printed and how it exited. */
-  record Result(List<String> command, int exit, String out, String err) {
-    boolean ok() {
+  public record Result(List<String> command, int exit, String out, String err) {
+    public boolean ok() {
       return exit == 0;
     }
 
     /** The result, when the command succeeded; otherwise an AssertionError with everything it printed. */
-    Result orFail() {
+    public Result orFail() {
       if (!ok()) {
         throw new AssertionError(this.toString());
       }

@@ -1,5 +1,6 @@
 package io.whatssound.realtime.operator.kube;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.fabric8.kubeapitest.KubeAPIServerConfig;
 import io.fabric8.kubeapitest.KubeAPIServerConfigBuilder;
 import io.fabric8.kubeapitest.binary.BinaryManager;
@@ -19,6 +20,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -173,8 +175,104 @@ public final class ControlPlane implements AutoCloseable {
         "--service-account-signing-key-file", certs.getAPIServerKeyPath(),
         "--service-cluster-ip-range", "10.0.0.0/24",
         "--cert-dir", work.resolve("apiserver-certs").toString(),
+        "--audit-policy-file", auditPolicy().toString(), "--audit-log-path", auditLog().toString(),
+        "--audit-log-format", "json",
         "--allow-privileged", "-v", "1"));
     awaitReady();
+  }
+
+  /**
+   * The API server's audit log: one JSON line per request once its response is complete (verb, URI, user, code),
+   * how benchmarks count an operator's requests.
+   */
+  public Path auditLog() {
+    return work.resolve("audit.log");
+  }
+
+  private Path auditPolicy() {
+    Path policy = work.resolve("audit-policy.yaml");
+    try {
+      Files.writeString(policy, """
+          apiVersion: audit.k8s.io/v1
+          kind: Policy
+          omitStages: [RequestReceived, ResponseStarted]
+          rules:
+            - level: Metadata
+          """);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return policy;
+  }
+
+  /**
+   * The chart's operator identity: {@code helm template} of the chart as release {@code release} in
+   * {@code namespace} with {@code watched} namespaces (empty: all), its ServiceAccount, roles and bindings applied with
+   * kubectl (namespaces made when missing), and a token of that ServiceAccount (valid 2 h).
+   */
+  public String chartServiceAccountToken(String release, String namespace, List<String> watched) {
+    List<String> namespaces = new ArrayList<>(List.of(namespace));
+    namespaces.addAll(watched);
+    for (String ns : namespaces) {
+      if (!kubectl("get", "namespace", ns).ok()) {
+        kubectl("create", "namespace", ns).orFail();
+      }
+    }
+    List<String> args = new ArrayList<>(List.of("template", release, chart().toString(), "-n", namespace));
+    if (!watched.isEmpty()) {
+      args.addAll(List.of("--set", "watchNamespaces={" + String.join(",", watched) + "}"));
+    }
+    String rendered = cli("helm", args).orFail().out();
+    try {
+      Path rbac = Files.createTempFile(work, "chart-rbac", ".yaml");
+      Files.writeString(rbac, rbacOnly(rendered));
+      kubectl("apply", "-f", rbac.toString()).orFail();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return kubectl("create", "token", release + "-realtime-operator", "-n", namespace, "--duration", "2h").orFail()
+        .out().trim();
+  }
+
+  /** The chart, helm/realtime-operator. */
+  public static Path chart() {
+    return repoRoot().resolve("helm/realtime-operator");
+  }
+
+  /** The ServiceAccount, roles and bindings of a rendered chart (no Deployment). */
+  static String rbacOnly(String rendered) {
+    Set<String> kinds = Set.of("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding");
+    StringBuilder out = new StringBuilder();
+    try (var parser = Examples.YAML.getFactory().createParser(rendered)) {
+      var it = Examples.YAML.readValues(parser, JsonNode.class);
+      while (it.hasNext()) {
+        JsonNode doc = it.next();
+        if (doc != null && kinds.contains(doc.path("kind").asText())) {
+          out.append("---\n").append(Examples.YAML.writeValueAsString(doc).replaceFirst("^---\\n", ""));
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out.toString();
+  }
+
+  /** A kubeconfig file that authenticates with {@code token} only. */
+  public Path tokenKubeconfig(String name, String token, String namespace) {
+    Path f = work.resolve(name + ".kubeconfig");
+    try {
+      Files.writeString(f, """
+          apiVersion: v1
+          kind: Config
+          clusters: [{name: cp, cluster: {server: "%s", certificate-authority: "%s"}}]
+          users: [{name: %s, user: {token: "%s"}}]
+          contexts: [{name: %s, context: {cluster: cp, user: %s, namespace: "%s"}}]
+          current-context: %s
+          """.formatted(url(), certs.getAPIServerCertPath(), name, token, name, name, namespace, name));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return f;
   }
 
   /** Stops the API server (etcd and its data stay) and starts it again on the same port. */

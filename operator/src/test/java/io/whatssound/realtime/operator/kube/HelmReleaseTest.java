@@ -47,7 +47,7 @@ class HelmReleaseTest {
 
   @Test
   void installUpgradeAndUninstall() {
-    String chart = OperatorUnderTest.chart().toString();
+    String chart = ControlPlane.chart().toString();
     Cli.Result install = cp.helm("install", RELEASE, chart, "-n", NS, "--create-namespace",
         "--set", "images.operator.tag=0.1.0-test").orFail();
     assertTrue(install.out().contains("STATUS: deployed"), install.toString());

@@ -1,6 +1,5 @@
 package io.whatssound.realtime.operator.kube;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -14,19 +13,13 @@ import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.whatssound.realtime.operator.Operators;
 import io.whatssound.realtime.operator.db.DatabaseConnector;
-import io.whatssound.realtime.operator.e2e.Examples;
 import io.whatssound.realtime.operator.metrics.ConnectionMeter;
 import io.whatssound.realtime.operator.metrics.OperatorMetrics;
 import io.whatssound.realtime.operator.model.OperatorDefaults;
 import io.whatssound.realtime.operator.reconciler.Timing;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -59,21 +52,7 @@ final class OperatorUnderTest implements AutoCloseable {
     this.release = release;
     this.namespace = namespace;
     this.watched = List.copyOf(watched);
-    for (String ns : concat(namespace, watched)) {
-      Cli.Result exists = cp.kubectl("get", "namespace", ns);
-      if (!exists.ok()) {
-        cp.kubectl("create", "namespace", ns).orFail();
-      }
-    }
-    List<String> args = new ArrayList<>(List.of("template", release, chart().toString(), "-n", namespace));
-    if (!watched.isEmpty()) {
-      args.addAll(List.of("--set", "watchNamespaces={" + String.join(",", watched) + "}"));
-    }
-    String rendered = cp.cli("helm", args).orFail().out();
-    Path rbac = write(rbacOnly(rendered));
-    cp.kubectl("apply", "-f", rbac.toString()).orFail();
-    String serviceAccount = release + "-realtime-operator";
-    String token = cp.kubectl("create", "token", serviceAccount, "-n", namespace, "--duration", "2h").orFail().out().trim();
+    String token = cp.chartServiceAccountToken(release, namespace, watched);
     Config config = cp.tokenConfig(token, namespace);
     this.client = new KubernetesClientBuilder().withConfig(config)
         .withHttpClientBuilderConsumer(b -> b.addOrReplaceInterceptor("forbidden", new Interceptor() {
@@ -85,28 +64,6 @@ final class OperatorUnderTest implements AutoCloseable {
             }
           }
         })).build();
-  }
-
-  static Path chart() {
-    return ControlPlane.repoRoot().resolve("helm/realtime-operator");
-  }
-
-  /** The ServiceAccount, roles and bindings of the rendered chart (no Deployment: the operator runs here). */
-  static String rbacOnly(String rendered) {
-    Set<String> kinds = Set.of("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding");
-    StringBuilder out = new StringBuilder();
-    try (var parser = Examples.YAML.getFactory().createParser(rendered)) {
-      var it = Examples.YAML.readValues(parser, JsonNode.class);
-      while (it.hasNext()) {
-        JsonNode doc = it.next();
-        if (doc != null && kinds.contains(doc.path("kind").asText())) {
-          out.append("---\n").append(Examples.YAML.writeValueAsString(doc).replaceFirst("^---\\n", ""));
-        }
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return out.toString();
   }
 
   /** Starts the operator as OperatorMain would with the chart's environment, on a short Lease. */
@@ -147,23 +104,5 @@ final class OperatorUnderTest implements AutoCloseable {
   public void close() {
     stop();
     client.close();
-  }
-
-  private static List<String> concat(String first, List<String> rest) {
-    List<String> all = new ArrayList<>();
-    all.add(first);
-    all.addAll(rest);
-    return all;
-  }
-
-  private static Path write(String yaml) {
-    try {
-      Path f = Files.createTempFile("chart-rbac", ".yaml");
-      Files.writeString(f, yaml);
-      f.toFile().deleteOnExit();
-      return f;
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 }
