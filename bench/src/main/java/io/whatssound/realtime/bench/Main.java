@@ -27,7 +27,8 @@ public final class Main {
         slow      N subscribers, S of them stop reading; memory, others' latency, disconnects
                   --subscribers 1000 --slow 10 --rate 100 --payload 4096 --baseline 10 --duration 40
                   --slow-rcvbuf 4096
-        operator  one operator (child JVM) on Fabric8's CRUD mock API server + embedded PostgreSQL, N clusters:
+        operator  one operator (child JVM) on Fabric8's CRUD mock API server (--api real: a kube-apiserver built by
+                  e2e/build.sh) + embedded PostgreSQL, N clusters:
                   time to objects and Ready, reconciles/s, quiet-period reconciles, heap (own options: operator --help)
                   --clusters 100 --quiet 60 --settle 10 --slot-poll 30 --operator-jvm "" --out bench/results
         changes   Postgres Changes: N subscribers with an INSERT binding on public.bench_changes, a PgJDBC

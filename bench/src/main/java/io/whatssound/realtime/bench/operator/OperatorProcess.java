@@ -26,7 +26,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * drivers and the bench's own informers live in the parent). Assembled exactly as {@code OperatorReconcileTest}
  * and {@code OperatorMain} do, through {@link Operators#create}; only the client points at the mock server.
  *
- * <p>Arguments: {@code <master url> <slot poll seconds> <min retry seconds> <max retry seconds>}. Protocol on
+ * <p>Arguments: {@code <master url> <slot poll seconds> <min retry seconds> <max retry seconds>}; instead of a
+ * master URL, {@code kubeconfig:<file>} (a real API server, with the chart's ServiceAccount token). Protocol on
  * stdin/stdout, one line each: prints {@code ready} once the operator has started; {@code heap} answers
  * {@code heap <used after GC> <committed> <rss> <threads>} (bytes); {@code stats} answers
  * {@code stats <database connections opened>}; {@code stop} stops the operator and exits.
@@ -38,12 +39,14 @@ public final class OperatorProcess {
     String master = args[0];
     Timing timing = new Timing(Duration.ofSeconds(Long.parseLong(args[1])), Duration.ofSeconds(Long.parseLong(args[2])),
         Duration.ofSeconds(Long.parseLong(args[3])));
-    Config config = new ConfigBuilder(Config.empty())
-        .withMasterUrl(master)
-        .withTrustCerts(true)
-        .withNamespace(OperatorScenario.NS)
-        .withHttp2Disable(true)
-        .build();
+    Config config = master.startsWith("kubeconfig:")
+        ? Config.fromKubeconfig(null, Files.readString(Path.of(master.substring("kubeconfig:".length()))), null)
+        : new ConfigBuilder(Config.empty())
+            .withMasterUrl(master)
+            .withTrustCerts(true)
+            .withNamespace(OperatorScenario.NS)
+            .withHttp2Disable(true)
+            .build();
     KubernetesClient client = new KubernetesClientBuilder().withConfig(config).build();
     AtomicLong connects = new AtomicLong();
     DatabaseConnector jdbc = DatabaseConnector.jdbc();

@@ -21,6 +21,7 @@ import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
 import io.whatssound.realtime.operator.api.Condition;
+import io.whatssound.realtime.operator.kube.ControlPlane;
 import io.whatssound.realtime.operator.api.RealtimeCluster;
 import io.whatssound.realtime.operator.api.RealtimeClusterSpec;
 import io.whatssound.realtime.operator.api.SessionPool;
@@ -64,13 +65,17 @@ import java.util.stream.Collectors;
 
 /**
  * Scenario {@code operator}: one operator (in a child JVM, assembled by {@code Operators.create} as in the tests)
- * against Fabric8's CRUD mock API server and embedded PostgreSQL, handling N RealtimeClusters with one
+ * against Fabric8's CRUD mock API server ({@code --api mock}) or a real kube-apiserver ({@code --api real}: the
+ * operator tests' {@code ControlPlane}, the operator with the chart's ServiceAccount token, requests counted from
+ * the API server's audit log) and embedded PostgreSQL, handling N RealtimeClusters with one
  * SessionPool each. Measures the time from each cluster's creation to all of its objects, to
  * {@code DatabaseReady} and to {@code Ready} (a simulated kubelet marks every Deployment ready as soon as it
  * appears); reconciles (counted from JOSDK's {@code ReconciliationDispatcher} debug line "Reconciling resource",
  * one per {@code reconcile()} call) and API requests (the mock server's request log) during the burst, a settle
  * period and a quiet period in which nothing changes; the operator's heap after full GCs, idle and at steady
- * state.
+ * state, and its CPU per phase; then the latency from a spec change to the status that observed it (one cluster
+ * after another, paced), and the time to converge after an operator restart with a spec change per cluster made
+ * while it was down.
  */
 public final class OperatorScenario {
   static final String NS = "party";
@@ -86,12 +91,14 @@ public final class OperatorScenario {
 
   private static final String USAGE = """
       usage: java -jar bench/target/realtime-bench.jar operator [options]
+        --api mock            mock: Fabric8's CRUD mock API server; real: a kube-apiserver built by e2e/build.sh
         --clusters 100        RealtimeClusters (one SessionPool of 2 replicas each)
         --clusters-per-db 20  clusters per embedded PostgreSQL (EmbeddedDatabase allows 20 replication slots)
         --slot-poll 30 --min-retry 5 --max-retry 300   the operator's Timing (seconds; default Timing.standard())
         --settle 10           seconds after the last Ready before the quiet period
         --quiet 60            seconds in which nothing changes; reconciles are counted
         --timeout 300         seconds to wait for every cluster and pool to be Ready
+        --changes-per-s 10    pace of the spec changes whose latency to status is measured
         --operator-jvm ""     extra JVM options of the operator process, space-separated (e.g. "-Xmx128m")
         --crds crds           folder with the generated CRDs
         --out bench/results   CSV folder (appends to operator.csv)
@@ -114,6 +121,9 @@ public final class OperatorScenario {
   private final Map<String, AtomicLong> reconcilesByName = new ConcurrentHashMap<>();
   private final AtomicLong operatorWarnings = new AtomicLong();
   private final BlockingQueue<String> replies = new LinkedBlockingQueue<>();
+  // spec changes awaiting a status that observed them: name -> generation; and when each was observed
+  private final Map<String, Long> expectGeneration = new ConcurrentHashMap<>();
+  private final Map<String, Long> observedAt = new ConcurrentHashMap<>();
 
   private OperatorScenario(List<String> args) {
     for (int i = 0; i < args.size(); i++) {
@@ -168,6 +178,12 @@ public final class OperatorScenario {
     int quiet = integer("quiet", 60);
     int timeout = integer("timeout", 300);
     String jvm = str("operator-jvm", "");
+    String api = str("api", "mock");
+    int changesPerSecond = integer("changes-per-s", 10);
+    if (!api.equals("mock") && !api.equals("real")) {
+      System.err.println("--api is mock or real, got '" + api + "'\n" + USAGE);
+      return 2;
+    }
     Path crds = Path.of(str("crds", "crds"));
     Path out = Path.of(str("out", "bench/results"));
     Map<String, Object> result = new LinkedHashMap<>();
@@ -178,6 +194,7 @@ public final class OperatorScenario {
 
     List<EmbeddedDatabase> dbs = new ArrayList<>();
     KubernetesMockServer server = null;
+    ControlPlane cp = null;
     KubernetesClient client = null;
     Process operator = null;
     RequestTally tally = null;
@@ -191,18 +208,46 @@ public final class OperatorScenario {
       }
       log("%d embedded PostgreSQL instance(s) in %d ms", instances, ms(System.nanoTime() - t));
 
-      server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
-          new KubernetesCrudDispatcher(List.of()), false);
-      server.init();
-      String master = server.url("/");
-      tally = new RequestTally(server, () -> phase);
-      Config config = new ConfigBuilder(Config.empty()).withMasterUrl(master).withTrustCerts(true).withNamespace(NS)
-          .withHttp2Disable(true).withUserAgent(RequestTally.BENCH_AGENT).build();
-      client = new KubernetesClientBuilder().withConfig(config).build();
+      String master;
+      if (api.equals("real")) {
+        // the repository's files, as the operator tests find them from operator/
+        System.setProperty("examples.listeningParty", Path.of("examples/listening-party").toAbsolutePath().toString());
+        System.setProperty("control-plane.dir", Path.of("bench/target/control-plane").toAbsolutePath().toString());
+        String missing = ControlPlane.missing();
+        if (missing != null) {
+          System.err.println("--api real: " + missing);
+          return 2;
+        }
+        t = System.nanoTime();
+        cp = ControlPlane.startNew();
+        log("control plane (Kubernetes %s) started in %d ms", ControlPlane.version(), ms(System.nanoTime() - t));
+        Config config = Config.fromKubeconfig(null, Files.readString(cp.kubeconfig()), null);
+        config.setNamespace(NS);
+        config.setUserAgent(RequestTally.BENCH_AGENT);
+        client = new KubernetesClientBuilder().withConfig(config).build();
+        cp.kubectl("create", "namespace", NS).orFail();
+        String token = cp.chartServiceAccountToken("bench", "realtime-system", List.of());
+        master = "kubeconfig:" + cp.tokenKubeconfig("operator", token, NS);
+        tally = RequestTally.auditLog(cp.auditLog(), "system:serviceaccount:realtime-system:bench-realtime-operator",
+            () -> phase);
+      } else {
+        server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
+            new KubernetesCrudDispatcher(List.of()), false);
+        server.init();
+        master = server.url("/");
+        tally = RequestTally.mockServer(server, () -> phase);
+        Config config = new ConfigBuilder(Config.empty()).withMasterUrl(master).withTrustCerts(true).withNamespace(NS)
+            .withHttp2Disable(true).withUserAgent(RequestTally.BENCH_AGENT).build();
+        client = new KubernetesClientBuilder().withConfig(config).build();
+      }
       for (String f : List.of("realtimeclusters.realtime.whatssound.io-v1.yml", "sessionpools.realtime.whatssound.io-v1.yml")) {
         try (InputStream in = Files.newInputStream(crds.resolve(f))) {
           client.resource(client.getKubernetesSerialization().unmarshal(in, CustomResourceDefinition.class)).create();
         }
+      }
+      if (cp != null) {
+        cp.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/realtimeclusters.realtime.whatssound.io",
+            "crd/sessionpools.realtime.whatssound.io").orFail();
       }
 
       // the bench's own view: first sight of every object, readiness, and a kubelet that readies Deployments
@@ -219,6 +264,11 @@ public final class OperatorScenario {
         String name = rc.getMetadata().getName();
         if (rc.getStatus() != null) {
           long now = System.nanoTime();
+          Long expected = expectGeneration.get(name);
+          Long observed = rc.getStatus().getObservedGeneration();
+          if (expected != null && observed != null && observed >= expected) {
+            observedAt.putIfAbsent(name, now);
+          }
           if (isTrue(rc.getStatus().getConditions(), "DatabaseReady")) {
             dbReady.putIfAbsent(name, now);
           }
@@ -254,6 +304,7 @@ public final class OperatorScenario {
 
       // the burst
       phase = "burst";
+      double cpuBurst0 = cpuSeconds(operator);
       long burstStart = System.nanoTime();
       for (int i = 0; i < n; i++) {
         String name = name(i);
@@ -276,6 +327,7 @@ public final class OperatorScenario {
         describeNotReady(client, n);
       }
       double burstSeconds = (burstEnd - burstStart) / 1e9;
+      double cpuBurst = cpuSeconds(operator) - cpuBurst0;
 
       Thread.sleep(settle * 1000L);
       tally.drain();
@@ -284,7 +336,9 @@ public final class OperatorScenario {
       phase = "quiet";
       long quietStart = System.nanoTime();
       long connectsBefore = stats(operator);
+      double cpuQuiet0 = cpuSeconds(operator);
       Thread.sleep(quiet * 1000L);
+      double cpuQuiet = cpuSeconds(operator) - cpuQuiet0;
       long connectsAfter = stats(operator);
       phase = "after";
       double quietSeconds = (System.nanoTime() - quietStart) / 1e9;
@@ -293,6 +347,43 @@ public final class OperatorScenario {
       String statusAfter = statusJson(client, name(0));
       long[] steady = heap(operator);
       log("steady heap after GC %.1f MB", mb(steady[0]));
+
+      // a spec change per cluster, paced: from the update to a status that observed its generation
+      phase = "changes";
+      double cpuChanges0 = cpuSeconds(operator);
+      Map<String, Long> changedAt = new HashMap<>();
+      long changesStart = System.nanoTime();
+      for (int i = 0; i < n; i++) {
+        long due = changesStart + TimeUnit.SECONDS.toNanos(1) * i / Math.max(1, changesPerSecond);
+        while (System.nanoTime() < due) {
+          Thread.sleep(1);
+        }
+        String name = name(i);
+        changedAt.put(name, System.nanoTime());
+        expectGeneration.put(name, bumpSpec(client, name, 150));
+      }
+      awaitObserved(n, timeout);
+      List<Long> changeLatency = new ArrayList<>();
+      changedAt.forEach((name, at) -> Optional.ofNullable(observedAt.get(name)).ifPresent(o -> changeLatency.add(o - at)));
+      double cpuChanges = cpuSeconds(operator) - cpuChanges0;
+      log("%d/%d spec changes observed in status", changeLatency.size(), n);
+
+      // an operator restart with a spec change per cluster made while it is down
+      phase = "restart";
+      command(operator, "stop");
+      operator.waitFor(30, TimeUnit.SECONDS);
+      expectGeneration.clear();
+      observedAt.clear();
+      for (int i = 0; i < n; i++) {
+        expectGeneration.put(name(i), bumpSpec(client, name(i), 200));
+      }
+      long restartAt = System.nanoTime();
+      operator = startOperator(master, jvm, slotPoll, minRetry, maxRetry);
+      long restartReady = System.nanoTime();
+      awaitObserved(n, timeout);
+      long converged = observedAt.values().stream().mapToLong(Long::longValue).max().orElse(restartAt);
+      log("restarted operator: ready in %d ms, %d/%d changes observed %d ms after its start",
+          ms(restartReady - restartAt), observedAt.size(), n, ms(converged - restartAt));
 
       // per-cluster latencies
       List<Long> objects = new ArrayList<>();
@@ -370,6 +461,16 @@ public final class OperatorScenario {
       long changed = versionsAfter.entrySet().stream()
           .filter(e -> !e.getValue().equals(versionsBefore.get(e.getKey()))).count();
       result.put("quiet_objects_changed", changed);
+      result.put("quiet_api_requests_per_min", RequestTally.sum(quietOps, k -> true) * 60 / quietSeconds);
+      result.put("cpu_burst_s", cpuBurst);
+      result.put("cpu_quiet_s", cpuQuiet);
+      result.put("cpu_quiet_pct_core", 100 * cpuQuiet / quietSeconds);
+      percentiles(result, "change_to_status", changeLatency);
+      result.put("changes_observed", changeLatency.size());
+      result.put("cpu_changes_s", cpuChanges);
+      result.put("restart_ready_ms", ms(restartReady - restartAt));
+      result.put("restart_converge_ms", ms(converged - restartAt));
+      result.put("restart_observed", observedAt.size());
       result.put("heap_steady_mb", mb(steady[0]));
       result.put("heap_per_cluster_kb", (steady[0] - idle[0]) / 1024.0 / n);
       result.put("heap_committed_mb", mb(steady[1]));
@@ -394,7 +495,7 @@ public final class OperatorScenario {
         System.out.println("status of " + name(0) + " after the quiet period:  " + statusAfter);
       }
       print(result);
-      writeCsv(out, result);
+      writeCsv(out, api.equals("real") ? "operator-real-api.csv" : "operator.csv", result);
       return allReady ? 0 : 1;
     } finally {
       if (operator != null) {
@@ -416,6 +517,9 @@ public final class OperatorScenario {
       }
       if (server != null) {
         server.destroy();
+      }
+      if (cp != null) {
+        cp.close();
       }
       for (EmbeddedDatabase db : dbs) {
         try {
@@ -496,6 +600,39 @@ public final class OperatorScenario {
       }
     } catch (IOException e) {
       // process gone
+    }
+  }
+
+  /** Sets the cluster's events limit; returns the generation the change made (retries on conflicts). */
+  private static long bumpSpec(KubernetesClient client, String name, int maxEventsPerSecond) {
+    for (int attempt = 0; ; attempt++) {
+      RealtimeCluster c = client.resources(RealtimeCluster.class).inNamespace(NS).withName(name).get();
+      c.getSpec().getLimits().setMaxEventsPerSecond(maxEventsPerSecond);
+      try {
+        return client.resource(c).update().getMetadata().getGeneration();
+      } catch (KubernetesClientException e) {
+        if (e.getCode() != 409 || attempt >= 20) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  private void awaitObserved(int n, int timeoutSeconds) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(timeoutSeconds);
+    while (observedAt.size() < n && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+  }
+
+  /** User plus system CPU time of a process so far, from {@code /proc/<pid>/stat} (clock ticks of 10 ms). */
+  static double cpuSeconds(Process p) {
+    try {
+      String stat = Files.readString(Path.of("/proc/" + p.pid() + "/stat"));
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0;
+    } catch (IOException | RuntimeException e) {
+      return Double.NaN;
     }
   }
 
@@ -697,6 +834,7 @@ public final class OperatorScenario {
     r.put(prefix + "_n", s.size());
     r.put(prefix + "_p50_ms", s.isEmpty() ? -1 : ms(s.get(index(s.size(), 50))));
     r.put(prefix + "_p95_ms", s.isEmpty() ? -1 : ms(s.get(index(s.size(), 95))));
+    r.put(prefix + "_p99_ms", s.isEmpty() ? -1 : ms(s.get(index(s.size(), 99))));
     r.put(prefix + "_max_ms", s.isEmpty() ? -1 : ms(s.get(s.size() - 1)));
   }
 
@@ -739,15 +877,15 @@ public final class OperatorScenario {
     System.out.println(line);
   }
 
-  private static void writeCsv(Path dir, Map<String, Object> r) throws IOException {
+  private static void writeCsv(Path dir, String name, Map<String, Object> r) throws IOException {
     Files.createDirectories(dir);
-    Path file = dir.resolve("operator.csv");
+    Path file = dir.resolve(name);
     String header = String.join(",", r.keySet());
     String row = r.values().stream().map(OperatorScenario::format)
         .map(v -> v.contains(",") || v.contains(" ") ? "\"" + v + "\"" : v).collect(Collectors.joining(","));
     boolean fresh = !Files.exists(file) || !Files.readAllLines(file).stream().findFirst().orElse("").equals(header);
     if (fresh && Files.exists(file)) {
-      file = dir.resolve("operator-" + System.currentTimeMillis() + ".csv");
+      file = dir.resolve(name.replace(".csv", "-" + System.currentTimeMillis() + ".csv"));
     }
     try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
         StandardOpenOption.APPEND))) {
