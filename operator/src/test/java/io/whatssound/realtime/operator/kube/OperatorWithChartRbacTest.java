@@ -106,6 +106,11 @@ class OperatorWithChartRbacTest {
           && found.stream().anyMatch(o -> o instanceof Secret) ? found : null;
     });
     assertTrue(slotExists(database, "party_slot"), "the slot is provisioned");
+    // the printer columns read the status the operator wrote (Ready through a JSONPath filter on conditions)
+    java.util.Map<String, String> row = CrdsOnRealApiServerTest.table(
+        cp.kubectl("get", "rtc", name, "-n", ns).orFail().out());
+    assertTrue(List.of("True", "False").contains(row.get("READY")), row.toString());
+    assertEquals("ws://" + name + "." + ns + ".svc:4000/realtime/v1/websocket", row.get("ENDPOINT"), row.toString());
 
     // kubectl scale goes through the scale subresource; the operator follows with the Deployment.
     cp.kubectl("scale", "spool/" + pool.getMetadata().getName(), "-n", ns, "--replicas=3").orFail();
