@@ -804,7 +804,7 @@ public final class OperatorScenario {
 
   private void printDetails(String ph, Map<String, Long> requests) {
     System.out.println();
-    System.out.println("operator API requests in phase " + ph + " (mock server request log):");
+    System.out.println("operator API requests in phase " + ph + " (the API server's request or audit log):");
     requests.forEach((k, v) -> System.out.printf("  %-45s %8d%n", k, v));
   }
 
