@@ -8,10 +8,12 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Collectors;
+import java.util.zip.CRC32;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -97,11 +99,27 @@ public final class DatabaseContract {
     return out;
   }
 
-  /** Creates the tenant's pgoutput slot unless it exists; needs a role with REPLICATION (or a superuser). */
+  /**
+   * Creates the tenant's pgoutput slot in this database unless it exists; needs a role with REPLICATION (or a
+   * superuser). Slot names are server-wide: a slot of that name in another database is never used or touched.
+   *
+   * @throws ContractConflict when the name is taken by a slot of another database or another plugin
+   */
   public static boolean ensureSlot(Connection c, String slot) throws SQLException {
     ContractSettings.requireIdentifier("slot", slot);
-    if (Sql.exists(c, "SELECT 1 FROM pg_replication_slots WHERE slot_name = ?", slot)) {
-      return false;
+    try (PreparedStatement ps = c.prepareStatement("SELECT database, plugin, database = current_database() "
+        + "FROM pg_replication_slots WHERE slot_name = ?")) {
+      ps.setString(1, slot);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (rs.next()) {
+          if (rs.getBoolean(3) && "pgoutput".equals(rs.getString(2))) {
+            return false;
+          }
+          throw new ContractConflict("replication slot " + slot + " already exists for database "
+              + rs.getString(1) + " (plugin " + rs.getString(2) + "); slot names are server-wide, so give this tenant "
+              + "another slot name (RealtimeCluster spec.cdc.slot, REALTIME_SLOT)");
+        }
+      }
     }
     try (PreparedStatement ps = c.prepareStatement("SELECT pg_create_logical_replication_slot(?, 'pgoutput')")) {
       ps.setString(1, slot);
@@ -123,7 +141,8 @@ public final class DatabaseContract {
             "SELECT active, active_pid, wal_status, "
                 + "CASE WHEN pg_is_in_recovery() THEN NULL "
                 + "ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint END, "
-                + "confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = ?")) {
+                + "confirmed_flush_lsn::text FROM pg_replication_slots "
+                + "WHERE slot_name = ? AND database = current_database()")) {
       ps.setString(1, slot);
       try (ResultSet rs = ps.executeQuery()) {
         if (!rs.next()) {
@@ -142,14 +161,14 @@ public final class DatabaseContract {
     }
   }
 
-  /** Ends the session holding the slot (if any) and drops it. */
+  /** Ends the session holding the slot (if any) and drops it; a slot of that name in another database is left alone. */
   public static boolean dropSlot(Connection c, String slot) throws SQLException {
     ContractSettings.requireIdentifier("slot", slot);
     for (int attempt = 0; attempt < 5; attempt++) {
       Sql.exists(c, "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots "
-          + "WHERE slot_name = ? AND active_pid IS NOT NULL", slot);
-      try (PreparedStatement ps =
-          c.prepareStatement("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = ?")) {
+          + "WHERE slot_name = ? AND database = current_database() AND active_pid IS NOT NULL", slot);
+      try (PreparedStatement ps = c.prepareStatement("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+          + "WHERE slot_name = ? AND database = current_database()")) {
         ps.setString(1, slot);
         try (ResultSet rs = ps.executeQuery()) {
           return rs.next();
@@ -162,6 +181,54 @@ public final class DatabaseContract {
       }
     }
     throw new SQLException("replication slot " + slot + " stays in use; stop the runtime pods holding it and retry", "55006");
+  }
+
+  /**
+   * Claims this database for one tenant (the operator's {@code namespace/name}): the schema {@code realtime}, its
+   * messages, the publications and the pooler's lookup function serve one tenant, so a second tenant on the same
+   * database is refused rather than sharing them silently. Claiming again as the same tenant is harmless.
+   *
+   * @return the tenant holding the database: {@code tenant} itself, or the other one that claimed it first
+   */
+  public static String claim(Connection owner, String tenant) throws SQLException {
+    Optional<String> held = holder(owner);
+    if (held.isPresent()) {
+      return held.get();
+    }
+    return Sql.inTransaction(owner, () -> {
+      Sql.lock(owner, CONTRACT_LOCK);
+      Sql.exec(owner, "CREATE SCHEMA IF NOT EXISTS realtime");
+      Sql.exec(owner, "CREATE TABLE IF NOT EXISTS realtime.tenant (one boolean PRIMARY KEY DEFAULT true CHECK (one), "
+          + "tenant text NOT NULL, claimed_at timestamptz NOT NULL DEFAULT now())");
+      Sql.exec(owner, "COMMENT ON TABLE realtime.tenant IS 'The one tenant this database serves (set by the realtime "
+          + "operator; delete the row to release the database)'");
+      try (PreparedStatement ps = owner.prepareStatement(
+          "INSERT INTO realtime.tenant (tenant) VALUES (?) ON CONFLICT (one) DO NOTHING")) {
+        ps.setString(1, tenant);
+        ps.executeUpdate();
+      }
+      return holder(owner).orElse(tenant);
+    });
+  }
+
+  /** The tenant that claimed this database, if any. */
+  public static Optional<String> holder(Connection c) throws SQLException {
+    if (!Sql.exists(c, "SELECT 1 FROM pg_tables WHERE schemaname = 'realtime' AND tablename = 'tenant'")) {
+      return Optional.empty();
+    }
+    try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT tenant FROM realtime.tenant")) {
+      return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
+    }
+  }
+
+  /** Gives the database up, when {@code tenant} holds it. */
+  public static void release(Connection owner, String tenant) throws SQLException {
+    if (holder(owner).filter(tenant::equals).isPresent()) {
+      try (PreparedStatement ps = owner.prepareStatement("DELETE FROM realtime.tenant WHERE tenant = ?")) {
+        ps.setString(1, tenant);
+        ps.executeUpdate();
+      }
+    }
   }
 
   /** Drops the publications this contract created. Never touches user tables. */
@@ -187,13 +254,13 @@ public final class DatabaseContract {
           Sql.exec(owner, "GRANT EXECUTE ON FUNCTION realtime.send(jsonb, text, text, boolean), "
               + "realtime.send_binary(bytea, text, text, boolean), realtime.topic() TO " + r);
           if (!Sql.exists(owner, "SELECT 1 FROM pg_policies WHERE schemaname = 'realtime' AND tablename = 'messages' "
-              + "AND policyname = ?", "runtime_reads_" + role)) {
-            Sql.exec(owner, "CREATE POLICY " + Sql.ident("runtime_reads_" + role) + " ON realtime.messages FOR SELECT TO "
+              + "AND policyname = ?", policyName("runtime_reads", role))) {
+            Sql.exec(owner, "CREATE POLICY " + Sql.ident(policyName("runtime_reads", role)) + " ON realtime.messages FOR SELECT TO "
                 + r + " USING (true)");
           }
           if (!Sql.exists(owner, "SELECT 1 FROM pg_policies WHERE schemaname = 'realtime' AND tablename = 'messages' "
-              + "AND policyname = ?", "runtime_writes_" + role)) {
-            Sql.exec(owner, "CREATE POLICY " + Sql.ident("runtime_writes_" + role) + " ON realtime.messages FOR INSERT TO "
+              + "AND policyname = ?", policyName("runtime_writes", role))) {
+            Sql.exec(owner, "CREATE POLICY " + Sql.ident(policyName("runtime_writes", role)) + " ON realtime.messages FOR INSERT TO "
                 + r + " WITH CHECK (true)");
           }
           // authorization checks run as the client's role (SET ROLE), never as anything else
@@ -203,6 +270,21 @@ public final class DatabaseContract {
     LOG.info("Runtime role {} is ready", role);
   }
 
+  /**
+   * The name of one of a runtime role's policies on {@code realtime.messages}: {@code <kind>_<role>}, or, where that
+   * passes PostgreSQL's 63 bytes (which would cut it, so that it no longer matches what is looked up), the role cut
+   * short with 8 hex digits of its CRC-32.
+   */
+  static String policyName(String kind, String role) {
+    String name = kind + "_" + role;
+    if (name.length() <= 63) {
+      return name;
+    }
+    CRC32 crc = new CRC32();
+    crc.update(role.getBytes(StandardCharsets.UTF_8));
+    return name.substring(0, 63 - 9) + "_" + String.format("%08x", crc.getValue());
+  }
+
   /** Drops the runtime role and what was granted to it. */
   public static void dropRuntimeRole(Connection owner, String role) throws SQLException {
     ContractSettings.requireIdentifier("runtime role", role);
@@ -210,8 +292,8 @@ public final class DatabaseContract {
       return;
     }
     Sql.exists(owner, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = ?", role);
-    Sql.exec(owner, "DROP POLICY IF EXISTS " + Sql.ident("runtime_reads_" + role) + " ON realtime.messages");
-    Sql.exec(owner, "DROP POLICY IF EXISTS " + Sql.ident("runtime_writes_" + role) + " ON realtime.messages");
+    Sql.exec(owner, "DROP POLICY IF EXISTS " + Sql.ident(policyName("runtime_reads", role)) + " ON realtime.messages");
+    Sql.exec(owner, "DROP POLICY IF EXISTS " + Sql.ident(policyName("runtime_writes", role)) + " ON realtime.messages");
     Sql.exec(owner, "DROP OWNED BY " + Sql.ident(role));
     Sql.exec(owner, "DROP ROLE " + Sql.ident(role));
   }

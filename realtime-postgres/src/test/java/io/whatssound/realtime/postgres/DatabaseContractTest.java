@@ -203,6 +203,48 @@ class DatabaseContractTest {
   }
 
   @Test
+  void aRuntimeRoleOfTheLongestNameIsProvisionedTwiceAndDropped() throws Exception {
+    DatabaseContract.apply(c, ContractSettings.defaults());
+    String role = "realtime_" + "x".repeat(50);
+    DatabaseContract.ensureRuntimeRole(c, role, "pw");
+    DatabaseContract.ensureRuntimeRole(c, role, "pw"); // its policies' names fit in 63 bytes, so they are found again
+    assertEquals(2, count("SELECT count(*) FROM pg_policies WHERE tablename = 'messages' AND '" + role + "' = ANY(roles)"));
+    DatabaseContract.dropRuntimeRole(c, role);
+    assertEquals(0, count("SELECT count(*) FROM pg_roles WHERE rolname = '" + role + "'"));
+    assertEquals(0, count("SELECT count(*) FROM pg_policies WHERE tablename = 'messages' AND policyname LIKE 'runtime_%'"));
+  }
+
+  @Test
+  void aSlotOfTheSameNameInAnotherDatabaseIsNeitherUsedNorTouched() throws Exception {
+    exec("DROP DATABASE IF EXISTS other_tenant WITH (FORCE)");
+    exec("CREATE DATABASE other_tenant");
+    try (Connection other = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + DB.db().port() + "/other_tenant",
+        EmbeddedDatabase.USER, EmbeddedDatabase.PASSWORD)) {
+      assertTrue(DatabaseContract.ensureSlot(other, "shared_name"));
+      ContractConflict conflict = assertThrows(ContractConflict.class, () -> DatabaseContract.ensureSlot(c, "shared_name"));
+      assertTrue(conflict.getMessage().contains("other_tenant"), conflict.getMessage());
+      assertTrue(DatabaseContract.slotStatus(c, "shared_name").isEmpty(), "another database's slot is not this one's");
+      assertFalse(DatabaseContract.dropSlot(c, "shared_name"), "nothing of this database to drop");
+      assertTrue(DatabaseContract.slotStatus(other, "shared_name").isPresent(), "the other database keeps its slot");
+      assertTrue(DatabaseContract.dropSlot(other, "shared_name"));
+    } finally {
+      exec("DROP DATABASE IF EXISTS other_tenant WITH (FORCE)");
+    }
+  }
+
+  @Test
+  void oneTenantClaimsADatabaseAndASecondIsToldWhoHoldsIt() throws Exception {
+    assertEquals(Optional.empty(), DatabaseContract.holder(c));
+    assertEquals("party/a", DatabaseContract.claim(c, "party/a"));
+    assertEquals("party/a", DatabaseContract.claim(c, "party/a"), "claiming again is harmless");
+    assertEquals("party/a", DatabaseContract.claim(c, "other/b"), "the first tenant keeps the database");
+    DatabaseContract.release(c, "other/b");
+    assertEquals(Optional.of("party/a"), DatabaseContract.holder(c), "only the holder releases");
+    DatabaseContract.release(c, "party/a");
+    assertEquals("other/b", DatabaseContract.claim(c, "other/b"));
+  }
+
+  @Test
   void settingsAreValidated() {
     assertThrows(IllegalArgumentException.class,
         () -> ContractSettings.defaults().withNames("Bad-Name", "slot"));

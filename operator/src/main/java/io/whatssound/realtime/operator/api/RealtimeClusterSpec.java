@@ -79,7 +79,7 @@ public class RealtimeClusterSpec {
     /** Secret with the owner's username and password (used to provision) */
     @Required
     private SecretKeys credentialsSecret;
-    /** the runtime's least-privilege role; default realtime_<cluster name> */
+    /** the runtime's least-privilege role; default realtime_<namespace>_<name>_<hash> */
     @Pattern("^[a-z_][a-z0-9_]{0,62}$")
     private String runtimeRole;
 

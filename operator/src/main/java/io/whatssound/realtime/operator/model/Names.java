@@ -53,14 +53,32 @@ public final class Names {
     return cluster + "-pooler-config";
   }
 
-  /** The runtime's database role: from the spec, else {@code realtime_<cluster>} made a valid identifier. */
+  /**
+   * The runtime's database role: from the spec; else the one the cluster was provisioned with (status); else
+   * {@code realtime_<namespace>_<name>_<hash>}. Roles are server-wide, so the default names the namespace and a hash
+   * of {@code namespace/name} (two clusters never share one, whatever their names), cut to leave room for the
+   * pooler's {@code _pgb} within PostgreSQL's 63 bytes.
+   */
   public static String runtimeRole(RealtimeCluster c) {
     String explicit = c.getSpec().getDatabase().getRuntimeRole();
     if (explicit != null && !explicit.isBlank()) {
       return explicit;
     }
-    String base = "realtime_" + c.getMetadata().getName().toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
-    return base.length() > 55 ? base.substring(0, 55) : base;
+    if (c.getStatus() != null && c.getStatus().getRuntimeRole() != null && !c.getStatus().getRuntimeRole().isBlank()) {
+      return c.getStatus().getRuntimeRole();
+    }
+    return tenantIdentifier("realtime_", c.getMetadata().getNamespace(), c.getMetadata().getName(), 59);
+  }
+
+  /**
+   * A PostgreSQL identifier for a tenant's server-wide object: {@code prefix}, the namespace and name made identifier
+   * characters, and 8 hex digits of the hash of {@code namespace/name}, at most {@code max} bytes.
+   */
+  static String tenantIdentifier(String prefix, String namespace, String name, int max) {
+    String hash = Hashing.of(namespace + "/" + name).substring(0, 8);
+    String readable = (prefix + namespace + "_" + name).toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
+    int room = max - hash.length() - 1;
+    return (readable.length() > room ? readable.substring(0, room) : readable) + "_" + hash;
   }
 
   /** The role PgBouncer's auth_query logs in as. */

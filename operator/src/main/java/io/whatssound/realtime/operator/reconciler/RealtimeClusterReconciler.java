@@ -32,6 +32,7 @@ import io.whatssound.realtime.operator.model.OperatorDefaults;
 import io.whatssound.realtime.operator.model.PgBouncerModel;
 import io.whatssound.realtime.operator.model.RuntimeConfigModel;
 import io.whatssound.realtime.operator.model.ServiceModels;
+import io.whatssound.realtime.postgres.ContractConflict;
 import io.whatssound.realtime.postgres.ContractSettings;
 import io.whatssound.realtime.postgres.DatabaseContract;
 import io.whatssound.realtime.postgres.PartitionMaintainer;
@@ -268,6 +269,7 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
             + "|" + pooler.getAuthMode() + "|" + RuntimeConfigModel.poolerEnabled(spec));
         boolean wasReady = Conditions.find(previous.getConditions(), DATABASE_READY).map(Condition::isTrue).orElse(false);
         if (!contractHash.equals(previous.getContractHash()) || !wasReady) {
+          claim(c, cluster);
           DatabaseContract.apply(c, s);
           DatabaseContract.ensureRuntimeRole(c, Names.runtimeRole(cluster), runtimePassword);
           status.setContractHash(contractHash);
@@ -290,7 +292,8 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
         next = min(next, partitions(c, s, status, conditions));
         replication(c, s, spec, status, conditions);
       } catch (SQLException e) {
-        String reason = e.getSQLState() != null && e.getSQLState().startsWith("08") ? "Unreachable" : "ProvisioningFailed";
+        String reason = e instanceof ContractConflict ? "Conflict"
+            : e.getSQLState() != null && e.getSQLState().startsWith("08") ? "Unreachable" : "ProvisioningFailed";
         conditions.set(DATABASE_READY, false, reason, "database " + spec.getDatabase().getHost() + ":"
             + spec.getDatabase().getPort() + "/" + spec.getDatabase().getName() + ": " + e.getMessage()
             + " (SQLState " + e.getSQLState() + "); will retry");
@@ -373,9 +376,34 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     return until.isNegative() ? Duration.ofSeconds(1) : until;
   }
 
+  /** The tenant's name in the database's claim: {@code namespace/name}. */
+  static String tenant(RealtimeCluster cluster) {
+    return cluster.getMetadata().getNamespace() + "/" + cluster.getMetadata().getName();
+  }
+
+  /** Claims the database for this cluster, or fails with what holds it and what to do. */
+  private static void claim(Connection c, RealtimeCluster cluster) throws SQLException {
+    String tenant = tenant(cluster);
+    String holder = DatabaseContract.claim(c, tenant);
+    if (!holder.equals(tenant)) {
+      throw new ContractConflict("database " + cluster.getSpec().getDatabase().getName() + " already serves "
+          + "RealtimeCluster " + holder + "; its realtime schema, messages and publications serve one tenant, so give "
+          + tenant + " a database of its own (spec.database.name), or, if " + holder + " is gone for good, "
+          + "delete the row of realtime.tenant in that database");
+    }
+  }
+
   private void replication(Connection c, ContractSettings s, RealtimeClusterSpec spec, RealtimeClusterStatus status,
       Conditions conditions) throws SQLException {
-    DatabaseContract.ensureSlot(c, s.slot());
+    try {
+      DatabaseContract.ensureSlot(c, s.slot());
+    } catch (ContractConflict e) {
+      RealtimeClusterStatus.Replication r = new RealtimeClusterStatus.Replication();
+      r.setSlot(s.slot());
+      status.setReplication(r);
+      conditions.set(REPLICATION_READY, false, "Conflict", e.getMessage());
+      return;
+    }
     Optional<SlotStatus> slot = DatabaseContract.slotStatus(c, s.slot());
     RealtimeClusterStatus.Replication r = new RealtimeClusterStatus.Replication();
     r.setSlot(s.slot());
@@ -493,11 +521,18 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     Map<String, String> d = RuntimeConfigModel.decode(ownerSecret.get());
     try (Connection c = connector.connect(spec.getDatabase(), d.get(spec.getDatabase().getCredentialsSecret().getUsernameKey()),
         d.get(spec.getDatabase().getCredentialsSecret().getPasswordKey()))) {
+      Optional<String> holder = DatabaseContract.holder(c);
+      if (holder.isPresent() && !holder.get().equals(tenant(cluster))) {
+        events.normal(cluster, "DeleteSkipped", "database " + spec.getDatabase().getName() + " serves RealtimeCluster "
+            + holder.get() + ", not this one: nothing was dropped");
+        return DeleteControl.defaultDelete();
+      }
       ContractSettings s = contractSettings(spec);
       DatabaseContract.dropSlot(c, s.slot());
       DatabaseContract.dropPublications(c, s);
       DatabaseContract.dropRuntimeRole(c, Names.runtimeRole(cluster));
       PoolerAuth.drop(c, Names.poolerAuthRole(cluster));
+      DatabaseContract.release(c, tenant(cluster));
       events.normal(cluster, "Deleted", "reclaimPolicy Delete: dropped slot " + s.slot() + ", publications and role "
           + Names.runtimeRole(cluster) + "; user tables are untouched");
       return DeleteControl.defaultDelete();

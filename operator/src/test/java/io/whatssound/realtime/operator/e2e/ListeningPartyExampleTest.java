@@ -67,12 +67,20 @@ class ListeningPartyExampleTest {
   static final String CLUSTER = "listening-party";
   static final String POOL = "listening-party-main";
   static final String DATABASE = "listening_party";
-  static final String ROLE = "realtime_listening_party";
+  /** The default runtime role of the example's cluster: server-wide, so it names the namespace and a hash. */
+  static final String ROLE = Names.runtimeRole(exampleCluster());
   static final Duration WAIT = Duration.ofSeconds(30);
   static final List<String> APP_TABLES = List.of("chat_messages", "sessions", "song_queue", "tips", "votes");
 
   static KubernetesClient client;
   static EmbeddedDatabase db;
+
+  static RealtimeCluster exampleCluster() {
+    RealtimeCluster c = io.fabric8.kubernetes.client.utils.Serialization.unmarshal(
+        Examples.one("RealtimeCluster").toString(), RealtimeCluster.class);
+    c.getMetadata().setNamespace(NS);
+    return c;
+  }
 
   @BeforeAll
   static void startDatabase() throws Exception {

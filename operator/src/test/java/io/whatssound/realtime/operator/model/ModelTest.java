@@ -35,8 +35,9 @@ class ModelTest {
   void runtimeConfigHoldsTheWholeEnvironmentContract() {
     Map<String, String> env = env(cluster);
     assertEquals("4000", env.get("REALTIME_PORT"));
-    assertEquals("postgres://realtime_party42:pw@db.example:5432/app?sslmode=disable", env.get("REALTIME_DB_URL"));
-    assertEquals("postgres://realtime_party42:pw@party42-pooler.party.svc:5432/app?sslmode=disable",
+    String role = Names.runtimeRole(cluster);
+    assertEquals("postgres://" + role + ":pw@db.example:5432/app?sslmode=disable", env.get("REALTIME_DB_URL"));
+    assertEquals("postgres://" + role + ":pw@party42-pooler.party.svc:5432/app?sslmode=disable",
         env.get("REALTIME_DB_POOL_URL"));
     assertEquals("false", env.get("REALTIME_DB_PROVISION"));
     assertEquals("supabase_realtime", env.get("REALTIME_PUBLICATION"));
@@ -231,8 +232,23 @@ class ModelTest {
 
   @Test
   void namesAndLabels() {
-    assertEquals("realtime_party42", Names.runtimeRole(cluster));
-    assertEquals("realtime_my_party", Names.runtimeRole(Fixtures.cluster("my-party", "h", 1, "d")));
+    // roles are server-wide: the default names the namespace and carries a hash of namespace/name
+    assertTrue(Names.runtimeRole(cluster).matches("realtime_party_party42_[0-9a-f]{8}"), Names.runtimeRole(cluster));
+    RealtimeCluster elsewhere = Fixtures.cluster("party42", "db.example", 5432, "app");
+    elsewhere.getMetadata().setNamespace("other");
+    assertNotEquals(Names.runtimeRole(cluster), Names.runtimeRole(elsewhere), "same name, another namespace");
+    RealtimeCluster ab = Fixtures.cluster("c", "h", 1, "d");
+    ab.getMetadata().setNamespace("a-b");
+    RealtimeCluster bc = Fixtures.cluster("b-c", "h", 1, "d");
+    bc.getMetadata().setNamespace("a");
+    assertNotEquals(Names.runtimeRole(ab), Names.runtimeRole(bc), "a-b/c and a/b-c read alike, the hash differs");
+    RealtimeCluster longName = Fixtures.cluster("x".repeat(63), "h", 1, "d");
+    longName.getMetadata().setNamespace("y".repeat(63));
+    assertTrue(Names.poolerAuthRole(longName).length() <= 63, Names.poolerAuthRole(longName));
+    // a cluster keeps the role it was provisioned with (status), whatever the default becomes
+    RealtimeCluster provisioned = Fixtures.cluster("party42", "db.example", 5432, "app");
+    provisioned.getStatus().setRuntimeRole("realtime_party42");
+    assertEquals("realtime_party42", Names.runtimeRole(provisioned));
     cluster.getSpec().getDatabase().setRuntimeRole("rt");
     assertEquals("rt", Names.runtimeRole(cluster));
     SessionPool pool = Fixtures.pool("main", "party42", 1);

@@ -157,19 +157,21 @@ class OperatorReconcileTest {
     assertEquals(Fixtures.JWT, env.get("REALTIME_JWT_SECRET"));
     assertEquals("ready_slot", env.get("REALTIME_SLOT"));
     Map<String, String> creds = RuntimeConfigModel.decode(get(Secret.class, "ready-runtime-credentials"));
-    assertEquals("realtime_ready", creds.get("username"));
+    String role = cluster("ready").getStatus().getRuntimeRole();
+    assertTrue(role.matches("realtime_party_ready_[0-9a-f]{8}"), role);
+    assertEquals(role, creds.get("username"));
     assertEquals(get(Secret.class, "ready-runtime-config").getMetadata().getOwnerReferences().get(0).getUid(),
         cluster("ready").getMetadata().getUid(), "owned objects are garbage-collected with the cluster");
 
     assertEquals(1, count(dbName, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'ready_slot'"));
     assertEquals(1, count(dbName, "SELECT count(*) FROM pg_publication WHERE pubname = 'ready_pub'"));
-    assertEquals(1, count(dbName, "SELECT count(*) FROM pg_roles WHERE rolname = 'realtime_ready' AND rolreplication"));
-    assertEquals(1, count(dbName, "SELECT count(*) FROM pg_roles WHERE rolname = 'realtime_ready_pgb'"));
+    assertEquals(1, count(dbName, "SELECT count(*) FROM pg_roles WHERE rolname = '" + role + "' AND rolreplication"));
+    assertEquals(1, count(dbName, "SELECT count(*) FROM pg_roles WHERE rolname = '" + role + "_pgb'"));
     assertTrue(count(dbName, "SELECT count(*) FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent "
         + "WHERE p.relname = 'messages'") >= 5, "partitions from yesterday to premake days ahead");
     // the generated password logs the runtime role in
     try (Connection rc = java.sql.DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + DB.db().port() + "/" + dbName,
-        "realtime_ready", creds.get("password"))) {
+        role, creds.get("password"))) {
       assertTrue(rc.isValid(2));
     }
 
@@ -278,10 +280,11 @@ class OperatorReconcileTest {
     createSecrets("retain");
     client.resource(newCluster("retain", dbName, DB.db().port())).create();
     Await.until(WAIT, "DatabaseReady", () -> is(cluster("retain"), "DatabaseReady", "True", null));
+    String role = cluster("retain").getStatus().getRuntimeRole();
     client.resource(cluster("retain")).delete();
     Await.until(WAIT, "the cluster to go", () -> cluster("retain") == null);
     assertEquals(1, count(dbName, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'retain_slot'"));
-    assertEquals(1, count(dbName, "SELECT count(*) FROM pg_roles WHERE rolname = 'realtime_retain'"));
+    assertEquals(1, count(dbName, "SELECT count(*) FROM pg_roles WHERE rolname = '" + role + "'"));
     assertTrue(client.v1().events().inNamespace(Fixtures.NS).list().getItems().stream()
         .anyMatch(e -> "Retained".equals(e.getReason()) && "retain".equals(e.getInvolvedObject().getName())));
   }
@@ -297,12 +300,97 @@ class OperatorReconcileTest {
     rc.getSpec().setReclaimPolicy("Delete");
     client.resource(rc).create();
     Await.until(WAIT, "DatabaseReady", () -> is(cluster("delete"), "DatabaseReady", "True", null));
+    String role = cluster("delete").getStatus().getRuntimeRole();
+    assertEquals(2, count(dbName, "SELECT count(*) FROM pg_roles WHERE rolname IN ('" + role + "', '" + role + "_pgb')"));
     client.resource(cluster("delete")).delete();
     Await.until(WAIT, "the cluster to go", () -> cluster("delete") == null);
     assertEquals(0, count(dbName, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'delete_slot'"));
     assertEquals(0, count(dbName, "SELECT count(*) FROM pg_publication"));
-    assertEquals(0, count(dbName, "SELECT count(*) FROM pg_roles WHERE rolname IN ('realtime_delete', 'realtime_delete_pgb')"));
+    assertEquals(0, count(dbName, "SELECT count(*) FROM pg_roles WHERE rolname IN ('" + role + "', '" + role + "_pgb')"));
     assertEquals(1, count(dbName, "SELECT count(*) FROM pg_class WHERE relname = 'votes'"), "user tables stay");
+  }
+
+  /** A cluster, its Secrets and its namespace, for tests with several tenants; reclaimPolicy Delete. */
+  RealtimeCluster tenant(String ns, String name, String database, String slot) {
+    if (client.namespaces().withName(ns).get() == null) {
+      client.namespaces().resource(new io.fabric8.kubernetes.api.model.NamespaceBuilder().withNewMetadata().withName(ns)
+          .endMetadata().build()).create();
+    }
+    Secret owner = Fixtures.ownerSecret(name, EmbeddedDatabase.USER, EmbeddedDatabase.PASSWORD);
+    owner.getMetadata().setNamespace(ns);
+    Secret jwt = Fixtures.jwtSecret(name);
+    jwt.getMetadata().setNamespace(ns);
+    client.resource(owner).createOr(r -> r.update());
+    client.resource(jwt).createOr(r -> r.update());
+    RealtimeCluster rc = newCluster(name, database, DB.db().port());
+    rc.getMetadata().setNamespace(ns);
+    rc.getSpec().getCdc().setSlot(slot);
+    rc.getSpec().setReclaimPolicy("Delete");
+    return client.resource(rc).create();
+  }
+
+  RealtimeCluster in(String ns, String name) {
+    return client.resources(RealtimeCluster.class).inNamespace(ns).withName(name).get();
+  }
+
+  @Test
+  void twoTenantsOfOneNameInTwoNamespacesShareAServerAndNothingElse() throws Exception {
+    String dbA = createDatabase("tenant_twin_a");
+    String dbB = createDatabase("tenant_twin_b");
+    tenant("party", "twin", dbA, "twin_a_slot");
+    tenant("party-two", "twin", dbB, "twin_b_slot");
+    Await.until(WAIT, "both DatabaseReady", () -> is(in("party", "twin"), "DatabaseReady", "True", null)
+        && is(in("party-two", "twin"), "DatabaseReady", "True", null));
+    String roleA = in("party", "twin").getStatus().getRuntimeRole();
+    String roleB = in("party-two", "twin").getStatus().getRuntimeRole();
+    assertNotEquals(roleA, roleB, "roles are server-wide: each tenant has its own");
+
+    client.resources(RealtimeCluster.class).inNamespace("party-two").withName("twin").delete();
+    Await.until(WAIT, "party-two/twin to go", () -> in("party-two", "twin") == null);
+    assertEquals(0, count(dbB, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'twin_b_slot'"));
+    assertEquals(0, count(dbB, "SELECT count(*) FROM pg_roles WHERE rolname = '" + roleB + "'"));
+    assertEquals(1, count(dbA, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'twin_a_slot'"),
+        "the other tenant keeps its slot");
+    assertEquals(1, count(dbA, "SELECT count(*) FROM pg_roles WHERE rolname = '" + roleA + "'"), "and its role");
+    assertTrue(is(in("party", "twin"), "DatabaseReady", "True", null));
+  }
+
+  @Test
+  void aSlotNameTakenInAnotherDatabaseIsAConflictAndItsDeletionDropsNothingOfTheOther() throws Exception {
+    String dbA = createDatabase("tenant_slot_a");
+    String dbB = createDatabase("tenant_slot_b");
+    tenant("party", "slot-a", dbA, "same_slot");
+    Await.until(WAIT, "slot-a ReplicationReady", () -> is(in("party", "slot-a"), "ReplicationReady", "True", null));
+    tenant("party", "slot-b", dbB, "same_slot");
+    Await.until(WAIT, "slot-b's Conflict", () -> is(in("party", "slot-b"), "ReplicationReady", "False", "Conflict"));
+    assertTrue(condition(in("party", "slot-b"), "ReplicationReady").get().getMessage().contains(dbA),
+        "the message names the database that has the slot");
+
+    client.resources(RealtimeCluster.class).inNamespace("party").withName("slot-b").delete();
+    Await.until(WAIT, "slot-b to go", () -> in("party", "slot-b") == null);
+    assertEquals(1, count(dbA, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'same_slot'"),
+        "deleting slot-b leaves slot-a's slot");
+  }
+
+  @Test
+  void aSecondTenantOnTheSameDatabaseIsRefusedAndItsDeletionDropsNothing() throws Exception {
+    String db = createDatabase("tenant_shared");
+    tenant("party", "first", db, "first_slot");
+    Await.until(WAIT, "first DatabaseReady", () -> is(in("party", "first"), "DatabaseReady", "True", null));
+    tenant("party-two", "second", db, "second_slot");
+    Await.until(WAIT, "second's Conflict", () -> is(in("party-two", "second"), "DatabaseReady", "False", "Conflict"));
+    assertTrue(condition(in("party-two", "second"), "DatabaseReady").get().getMessage().contains("party/first"),
+        condition(in("party-two", "second"), "DatabaseReady").get().getMessage());
+    assertEquals(0, count(db, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'second_slot'"),
+        "a refused tenant creates nothing");
+
+    client.resources(RealtimeCluster.class).inNamespace("party-two").withName("second").delete();
+    Await.until(WAIT, "second to go", () -> in("party-two", "second") == null);
+    String role = in("party", "first").getStatus().getRuntimeRole();
+    assertEquals(1, count(db, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'first_slot'"));
+    assertEquals(1, count(db, "SELECT count(*) FROM pg_publication WHERE pubname = 'first_pub'"));
+    assertEquals(1, count(db, "SELECT count(*) FROM pg_roles WHERE rolname = '" + role + "'"));
+    assertEquals(1, count(db, "SELECT count(*) FROM realtime.tenant WHERE tenant = 'party/first'"));
   }
 
   @Test
