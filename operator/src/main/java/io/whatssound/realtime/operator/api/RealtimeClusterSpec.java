@@ -12,6 +12,8 @@ import java.util.Map;
 
 /** The desired state of one tenant. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+@ValidationRule(value = "(has(oldSelf.cdc) && has(oldSelf.cdc.slot)) == (has(self.cdc) && has(self.cdc.slot))",
+    message = "cdc.slot is immutable: set it when creating the cluster, or leave it to the default")
 public class RealtimeClusterSpec {
   /** the tenant's PostgreSQL database */
   @Required
@@ -158,11 +160,10 @@ public class RealtimeClusterSpec {
     /** publish every table */
     @Default("false")
     private boolean allTables;
-    /** logical replication slot (immutable) */
-    @Default("supabase_realtime_slot")
+    /** logical replication slot (immutable); default realtime_<namespace>_<name>_<hash> (slots are server-wide) */
     @Pattern("^[a-z_][a-z0-9_]{0,62}$")
     @ValidationRule(value = "self == oldSelf", message = "cdc.slot is immutable")
-    private String slot = "supabase_realtime_slot";
+    private String slot;
     /** a lag above this raises ReplicationReady=False */
     @Default("1073741824")
     @Min(1)

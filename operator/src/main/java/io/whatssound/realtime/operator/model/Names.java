@@ -1,6 +1,7 @@
 package io.whatssound.realtime.operator.model;
 
 import io.whatssound.realtime.operator.api.RealtimeCluster;
+import io.whatssound.realtime.operator.api.RealtimeClusterSpec;
 import io.whatssound.realtime.operator.api.SessionPool;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -68,6 +69,21 @@ public final class Names {
       return c.getStatus().getRuntimeRole();
     }
     return tenantIdentifier("realtime_", c.getMetadata().getNamespace(), c.getMetadata().getName(), 59);
+  }
+
+  /**
+   * The tenant's replication slot: from the spec; else the one the cluster was provisioned with (status); else
+   * {@code realtime_<namespace>_<name>_<hash>}. Slots are server-wide, like roles.
+   */
+  public static String slot(RealtimeCluster c) {
+    RealtimeClusterSpec.Cdc cdc = c.getSpec().getCdc();
+    if (cdc != null && cdc.getSlot() != null && !cdc.getSlot().isBlank()) {
+      return cdc.getSlot();
+    }
+    if (c.getStatus() != null && c.getStatus().getReplication() != null && c.getStatus().getReplication().getSlot() != null) {
+      return c.getStatus().getReplication().getSlot();
+    }
+    return tenantIdentifier("realtime_", c.getMetadata().getNamespace(), c.getMetadata().getName(), 63);
   }
 
   /**

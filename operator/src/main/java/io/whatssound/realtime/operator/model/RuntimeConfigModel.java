@@ -37,7 +37,7 @@ public final class RuntimeConfigModel {
     env.put("REALTIME_DB_PROVISION", "false");
     RealtimeClusterSpec.Cdc cdc = s.getCdc() == null ? new RealtimeClusterSpec.Cdc() : s.getCdc();
     env.put("REALTIME_PUBLICATION", cdc.getPublication());
-    env.put("REALTIME_SLOT", cdc.getSlot());
+    env.put("REALTIME_SLOT", Names.slot(cluster));
     jwtSecret.ifPresent(v -> env.put("REALTIME_JWT_SECRET", v));
     if (s.getAuth().getJwksUrl() != null) {
       env.put("REALTIME_JWT_JWKS", s.getAuth().getJwksUrl());

@@ -185,7 +185,7 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     // Invalid spec: a condition and no retry storm.
     Optional<ContractSettings> settings;
     try {
-      settings = Optional.of(contractSettings(spec));
+      settings = Optional.of(contractSettings(cluster));
     } catch (IllegalArgumentException e) {
       settings = Optional.empty();
       conditions.set(DATABASE_READY, false, "InvalidSpec", e.getMessage());
@@ -447,11 +447,12 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
 
   static final long LAG_STEP = 16L * 1024 * 1024;
 
-  static ContractSettings contractSettings(RealtimeClusterSpec spec) {
+  static ContractSettings contractSettings(RealtimeCluster cluster) {
+    RealtimeClusterSpec spec = cluster.getSpec();
     RealtimeClusterSpec.Cdc cdc = spec.getCdc() == null ? new RealtimeClusterSpec.Cdc() : spec.getCdc();
     RealtimeClusterSpec.Partitions p = spec.getPartitions() == null ? new RealtimeClusterSpec.Partitions() : spec.getPartitions();
     return new ContractSettings(cdc.getPublication(), Optional.ofNullable(cdc.getTables()), cdc.getAllTables(),
-        cdc.getSlot(), p.getPremakeDays(), Duration.ofHours(p.getRetentionHours()));
+        Names.slot(cluster), p.getPremakeDays(), Duration.ofHours(p.getRetentionHours()));
   }
 
   private RealtimeClusterStatus.Endpoints endpoints(RealtimeCluster cluster) {
@@ -506,7 +507,7 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     EventRecorder events = new EventRecorder(context.getClient(), clock);
     RealtimeClusterSpec spec = cluster.getSpec();
     if (!"Delete".equals(spec.getReclaimPolicy())) {
-      events.normal(cluster, "Retained", "reclaimPolicy Retain: slot " + contractSettings(spec).slot()
+      events.normal(cluster, "Retained", "reclaimPolicy Retain: slot " + contractSettings(cluster).slot()
           + ", publications and role " + Names.runtimeRole(cluster) + " are left in database "
           + spec.getDatabase().getName() + "; drop them by hand when no longer needed");
       return DeleteControl.defaultDelete();
@@ -527,7 +528,7 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
             + holder.get() + ", not this one: nothing was dropped");
         return DeleteControl.defaultDelete();
       }
-      ContractSettings s = contractSettings(spec);
+      ContractSettings s = contractSettings(cluster);
       DatabaseContract.dropSlot(c, s.slot());
       DatabaseContract.dropPublications(c, s);
       DatabaseContract.dropRuntimeRole(c, Names.runtimeRole(cluster));

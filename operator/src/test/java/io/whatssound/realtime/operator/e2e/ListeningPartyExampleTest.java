@@ -69,6 +69,8 @@ class ListeningPartyExampleTest {
   static final String DATABASE = "listening_party";
   /** The default runtime role of the example's cluster: server-wide, so it names the namespace and a hash. */
   static final String ROLE = Names.runtimeRole(exampleCluster());
+  /** Its default slot (the example names none): server-wide too. */
+  static final String SLOT = Names.slot(exampleCluster());
   static final Duration WAIT = Duration.ofSeconds(30);
   static final List<String> APP_TABLES = List.of("chat_messages", "sessions", "song_queue", "tips", "votes");
 
@@ -146,7 +148,7 @@ class ListeningPartyExampleTest {
       // reclaimPolicy: Retain (the example's): deleting the tenant leaves the slot and the role in the database.
       client.resource(cluster()).delete();
       Await.until(WAIT, "the cluster to go", () -> cluster() == null);
-      assertEquals(1, count("SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'supabase_realtime_slot'"));
+      assertEquals(1, count("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + SLOT + "'"));
       assertEquals(1, count("SELECT count(*) FROM pg_roles WHERE rolname = '" + ROLE + "'"));
       assertTrue(client.v1().events().inNamespace(NS).list().getItems().stream()
           .anyMatch(e -> "Retained".equals(e.getReason()) && CLUSTER.equals(e.getInvolvedObject().getName())));
@@ -226,7 +228,7 @@ class ListeningPartyExampleTest {
     assertEquals(jwtSecret(), env.get("REALTIME_JWT_SECRET"));
     assertEquals("false", env.get("REALTIME_DB_PROVISION"));
     assertEquals("supabase_realtime", env.get("REALTIME_PUBLICATION"));
-    assertEquals("supabase_realtime_slot", env.get("REALTIME_SLOT"));
+    assertEquals(SLOT, env.get("REALTIME_SLOT"));
     assertEquals("5000", env.get("REALTIME_MAX_CONCURRENT_USERS"));
     assertEquals("2000", env.get("REALTIME_MAX_EVENTS_PER_SECOND"));
     assertEquals("500", env.get("REALTIME_MAX_JOINS_PER_SECOND"));
@@ -290,7 +292,7 @@ class ListeningPartyExampleTest {
     assertEquals("ws://listening-party.listening-party.svc:4000/realtime/v1/websocket", s.getEndpoints().getWebsocket());
     assertEquals("http://listening-party.listening-party.svc:4000/realtime/v1/api/broadcast", s.getEndpoints().getRest());
     assertEquals("listening-party-pooler.listening-party.svc:5432", s.getEndpoints().getPooler());
-    assertEquals("supabase_realtime_slot", s.getReplication().getSlot());
+    assertEquals(SLOT, s.getReplication().getSlot());
     assertNotNull(s.getReplication().getLagBytes());
     assertTrue(s.getPartitions().getCount() >= 4, "yesterday, today and premakeDays: 3 ahead");
     assertEquals(ROLE, s.getRuntimeRole());
@@ -307,7 +309,7 @@ class ListeningPartyExampleTest {
     assertTrue(count("SELECT count(*) FROM pg_policies WHERE schemaname = 'public'") >= 15);
     assertEquals(2, count("SELECT count(*) FROM pg_policies WHERE schemaname = 'realtime' AND tablename = 'messages' "
         + "AND policyname LIKE '%live party channels'"), "private channel policies");
-    assertEquals(1, count("SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'supabase_realtime_slot'"));
+    assertEquals(1, count("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + SLOT + "'"));
 
     // The policies work as the runtime applies them: its role switches to the client's and sets the claims.
     String dj = "11111111-1111-1111-1111-111111111111";
