@@ -34,7 +34,8 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 
 {{/*
 The rules the operator needs in a namespace it watches: exactly the calls its reconcilers make.
-- its own kinds: informers (get/list/watch), the finalizer (patch/update), status (patch/update);
+- its own kinds: informers (get/list/watch), the finalizer (patch/update), status (patch/update); delete of the
+  SessionPools of a RealtimeCluster being deleted (they go before its database objects);
   finalizers/update lets it set blockOwnerDeletion on the objects it owns;
 - Secrets: an informer on every Secret (the owner and JWT Secrets a cluster references), and the runtime
   configuration, credentials and PgBouncer configuration it writes;
@@ -42,13 +43,17 @@ The rules the operator needs in a namespace it watches: exactly the calls its re
   (list/watch: reconciles read only from these caches), create/update; get only to take over an object of the same
   name the caches do not show; delete of the pooler's objects when a cluster disables it and of a PDB when a pool
   disables its budget;
-- Pods: an informer on the runtime pods (their IPs, to read connection counts from /metrics);
+- Pods: an informer on the runtime pods (their IPs, to read connection counts from /metrics), and a list of a
+  deleted cluster's runtime pods (its database objects go once they are gone);
 - Events on the custom resources.
 */}}
 {{- define "realtime-operator.rules" -}}
 - apiGroups: ["realtime.whatssound.io"]
   resources: ["realtimeclusters", "sessionpools"]
   verbs: ["get", "list", "watch", "patch", "update"]
+- apiGroups: ["realtime.whatssound.io"]
+  resources: ["sessionpools"]
+  verbs: ["delete"]
 - apiGroups: ["realtime.whatssound.io"]
   resources: ["realtimeclusters/status", "sessionpools/status"]
   verbs: ["get", "patch", "update"]

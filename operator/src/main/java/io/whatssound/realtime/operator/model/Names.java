@@ -24,6 +24,8 @@ public final class Names {
   /** Hash of the pooler's spec and configuration on its pod template. */
   public static final String SPEC_HASH = LABEL_PREFIX + "spec-hash";
 
+  /** On a RealtimeCluster: "true" deletes it without cleaning its database (when the database or its owner is gone). */
+  public static final String SKIP_DATABASE_CLEANUP = LABEL_PREFIX + "skip-database-cleanup";
   public static final int HTTP_PORT = 4000;
   public static final int CLUSTER_PORT = 7800;
   public static final int POOLER_PORT = 5432;

@@ -502,10 +502,28 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     return b.toString();
   }
 
+  /**
+   * Deletion order: the cluster's pools first (their pods stream the slot and log in as the runtime role), then, with
+   * {@code reclaimPolicy: Delete}, the database objects. A pool whose pods do not go within this limit no longer holds
+   * the deletion up (a Warning says so).
+   */
+  static final Duration POOL_DRAIN_LIMIT = Duration.ofMinutes(5);
+
   @Override
   public DeleteControl cleanup(RealtimeCluster cluster, Context<RealtimeCluster> context) {
     EventRecorder events = new EventRecorder(context.getClient(), clock);
     RealtimeClusterSpec spec = cluster.getSpec();
+    Duration age = deletionAge(cluster);
+    Optional<DeleteControl> pools = drainPools(cluster, context, events, age);
+    if (pools.isPresent()) {
+      return pools.get();
+    }
+    if ("true".equalsIgnoreCase(annotation(cluster, Names.SKIP_DATABASE_CLEANUP))) {
+      events.warning(cluster, "DatabaseCleanupSkipped", Names.SKIP_DATABASE_CLEANUP + " is set: slot "
+          + contractSettings(cluster).slot() + ", publications and role " + Names.runtimeRole(cluster)
+          + " are left in database " + spec.getDatabase().getName() + "; drop them by hand when no longer needed");
+      return DeleteControl.defaultDelete();
+    }
     if (!"Delete".equals(spec.getReclaimPolicy())) {
       events.normal(cluster, "Retained", "reclaimPolicy Retain: slot " + contractSettings(cluster).slot()
           + ", publications and role " + Names.runtimeRole(cluster) + " are left in database "
@@ -516,8 +534,9 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
         cluster.getMetadata().getNamespace(), spec.getDatabase().getCredentialsSecret().getName());
     if (ownerSecret.isEmpty()) {
       events.warning(cluster, "DeleteBlocked", "reclaimPolicy Delete needs the owner credentials Secret "
-          + spec.getDatabase().getCredentialsSecret().getName() + "; recreate it, or set reclaimPolicy: Retain");
-      return DeleteControl.noFinalizerRemoval().rescheduleAfter(timing.maxRetry().toMillis());
+          + spec.getDatabase().getCredentialsSecret().getName() + "; recreate it, or annotate the cluster "
+          + Names.SKIP_DATABASE_CLEANUP + "=true to delete it without cleaning the database");
+      return DeleteControl.noFinalizerRemoval().rescheduleAfter(deletionRetry(age).toMillis());
     }
     Map<String, String> d = RuntimeConfigModel.decode(ownerSecret.get());
     try (Connection c = connector.connect(spec.getDatabase(), d.get(spec.getDatabase().getCredentialsSecret().getUsernameKey()),
@@ -538,10 +557,59 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
           + Names.runtimeRole(cluster) + "; user tables are untouched");
       return DeleteControl.defaultDelete();
     } catch (SQLException | RuntimeException e) {
+      Duration retry = deletionRetry(age);
       events.warning(cluster, "DeleteBlocked", "reclaimPolicy Delete could not clean the database ("
-          + e.getMessage() + "); retrying. Set reclaimPolicy: Retain to delete without cleaning");
-      return DeleteControl.noFinalizerRemoval().rescheduleAfter(timing.minRetry().toMillis());
+          + e.getMessage() + "); retrying in " + retry.toSeconds() + " s. Annotate the cluster "
+          + Names.SKIP_DATABASE_CLEANUP + "=true to delete it without cleaning the database");
+      return DeleteControl.noFinalizerRemoval().rescheduleAfter(retry.toMillis());
     }
+  }
+
+  /**
+   * Deletes the cluster's pools and waits for them and their runtime pods to go; empty once they are gone (or after
+   * {@link #POOL_DRAIN_LIMIT}).
+   */
+  private Optional<DeleteControl> drainPools(RealtimeCluster cluster, Context<RealtimeCluster> context,
+      EventRecorder events, Duration age) {
+    String ns = cluster.getMetadata().getNamespace();
+    List<SessionPool> pools = List.copyOf(context.getSecondaryResources(SessionPool.class));
+    long pods = context.getClient().pods().inNamespace(ns).withLabels(Names.runtimeSelector(cluster.getMetadata()
+        .getName())).list().getItems().size();
+    if (pools.isEmpty() && pods == 0) {
+      return Optional.empty();
+    }
+    List<String> names = pools.stream().map(p -> p.getMetadata().getName()).sorted().toList();
+    if (age.compareTo(POOL_DRAIN_LIMIT) >= 0) {
+      events.warning(cluster, "PoolsRemain", "SessionPools " + names + " and " + pods + " runtime pods are still "
+          + "there " + POOL_DRAIN_LIMIT.toMinutes() + " minutes after the deletion began; going on with it");
+      return Optional.empty();
+    }
+    List<SessionPool> live = pools.stream().filter(p -> p.getMetadata().getDeletionTimestamp() == null).toList();
+    for (SessionPool p : live) {
+      context.getClient().resource(p).delete();
+    }
+    if (!live.isEmpty()) {
+      events.normal(cluster, "DeletingPools", "deleting SessionPools " + names + " first: the database is cleaned "
+          + "once their pods are gone");
+    }
+    return Optional.of(DeleteControl.noFinalizerRemoval().rescheduleAfter(timing.minRetry().toMillis()));
+  }
+
+  private Duration deletionAge(RealtimeCluster cluster) {
+    String ts = cluster.getMetadata().getDeletionTimestamp();
+    return ts == null ? Duration.ZERO : Duration.between(Instant.parse(ts), clock.instant());
+  }
+
+  /** Retries of a blocked deletion back off with its age: a quarter of it, between the min and max retry. */
+  Duration deletionRetry(Duration age) {
+    Duration quarter = age.dividedBy(4);
+    return quarter.compareTo(timing.minRetry()) < 0 ? timing.minRetry()
+        : quarter.compareTo(timing.maxRetry()) > 0 ? timing.maxRetry() : quarter;
+  }
+
+  private static String annotation(HasMetadata o, String key) {
+    Map<String, String> a = o.getMetadata().getAnnotations();
+    return a == null ? null : a.get(key);
   }
 
   /** Owned objects are garbage-collected through owner references; this lists them for tests and docs. */

@@ -97,7 +97,7 @@ class HelmChartTest {
    */
   static final Set<String> OPERATOR_GRANTS = expand(Map.of(
       "realtime.whatssound.io realtimeclusters", "get list watch patch update",
-      "realtime.whatssound.io sessionpools", "get list watch patch update",
+      "realtime.whatssound.io sessionpools", "get list watch patch update delete",
       "realtime.whatssound.io realtimeclusters/status", "get patch update",
       "realtime.whatssound.io sessionpools/status", "get patch update",
       "realtime.whatssound.io realtimeclusters/finalizers", "update",

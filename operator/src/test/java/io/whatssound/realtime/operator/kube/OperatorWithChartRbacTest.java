@@ -37,7 +37,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * A tenant's whole life with the operator holding exactly the chart's permissions, in both of the chart's modes
  * (cluster-wide; a Role per watched namespace): the database provisioned, every object created with owner references
  * (OwnerReferencesPermissionEnforcement is on), Events recorded, {@code kubectl scale} through the scale subresource
- * followed by the Deployment, and deletion: the finalizer drops slot, publications and role ({@code reclaimPolicy:
+ * followed by the Deployment, and deletion: the pool first, then the finalizer drops slot, publications and role ({@code reclaimPolicy:
  * Delete}), then the real garbage collector removes every owned object. No request may be refused with 403.
  */
 @RealApiServer
@@ -119,14 +119,13 @@ class OperatorWithChartRbacTest {
     assertEquals(3, admin.resources(SessionPool.class).inNamespace(ns).withName(pool.getMetadata().getName()).get()
         .getSpec().getReplicas());
 
-    // Deleting the pool: the garbage collector removes its Deployment and budget.
-    admin.resource(pool).delete();
-    Await.until(WAIT, "the pool's Deployment and budget collected", () -> admin.apps().deployments().inNamespace(ns)
-        .withName(pool.getMetadata().getName()).get() == null
-        && admin.policy().v1().podDisruptionBudget().inNamespace(ns).withName(pool.getMetadata().getName()).get() == null);
-
-    // Deleting the cluster: the finalizer cleans the database, then the garbage collector removes what it owned.
+    // Deleting the cluster: its pool goes first (the garbage collector takes the pool's Deployment and budget), then
+    // the finalizer cleans the database, then the garbage collector removes what the cluster owned.
     admin.resources(RealtimeCluster.class).inNamespace(ns).withName(name).delete();
+    Await.until(WAIT, "the pool, its Deployment and budget to go", () -> admin.resources(SessionPool.class)
+        .inNamespace(ns).withName(pool.getMetadata().getName()).get() == null
+        && admin.apps().deployments().inNamespace(ns).withName(pool.getMetadata().getName()).get() == null
+        && admin.policy().v1().podDisruptionBudget().inNamespace(ns).withName(pool.getMetadata().getName()).get() == null);
     Await.until(WAIT, "the cluster to go (finalizer done)",
         () -> admin.resources(RealtimeCluster.class).inNamespace(ns).withName(name).get() == null);
     assertTrue(!slotExists(database, "party_slot"), "reclaimPolicy Delete drops the slot");

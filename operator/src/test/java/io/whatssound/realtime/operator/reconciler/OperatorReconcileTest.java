@@ -419,6 +419,60 @@ class OperatorReconcileTest {
   }
 
   @Test
+  void deletingAClusterDeletesItsPoolsBeforeItsDatabaseObjects() throws Exception {
+    String dbName = createDatabase("tenant_order");
+    createSecrets("order");
+    RealtimeCluster rc = newCluster("order", dbName, DB.db().port());
+    rc.getSpec().setReclaimPolicy("Delete");
+    client.resource(rc).create();
+    client.resource(newPool("order-main", "order", 1)).create();
+    Await.until(WAIT, "DatabaseReady", () -> is(cluster("order"), "DatabaseReady", "True", null));
+    Await.until(WAIT, "the pool's Deployment", () -> get(Deployment.class, "order-main"));
+
+    client.resource(cluster("order")).delete();
+    Await.until(WAIT, "the cluster to go", () -> cluster("order") == null);
+    assertNull(pool("order-main"), "the pool went with its cluster");
+    List<io.fabric8.kubernetes.api.model.Event> events = client.v1().events().inNamespace(Fixtures.NS).list().getItems()
+        .stream().filter(e -> "order".equals(e.getInvolvedObject().getName())).toList();
+    List<String> reasons = events.stream().map(io.fabric8.kubernetes.api.model.Event::getReason).toList();
+    assertTrue(reasons.contains("DeletingPools") && reasons.contains("Deleted"), reasons.toString());
+    String poolsAt = events.stream().filter(e -> "DeletingPools".equals(e.getReason())).findFirst().orElseThrow()
+        .getMetadata().getName();
+    String deletedAt = events.stream().filter(e -> "Deleted".equals(e.getReason())).findFirst().orElseThrow()
+        .getMetadata().getName();
+    // event names carry their time in hex: the pools were deleted before the database objects were dropped
+    assertTrue(Long.parseLong(poolsAt.split("\\.")[1], 16) <= Long.parseLong(deletedAt.split("\\.")[1], 16),
+        poolsAt + " / " + deletedAt);
+    assertEquals(0, count(dbName, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'order_slot'"));
+  }
+
+  @Test
+  void aBlockedDeletionGoesOnceTheCleanupIsGivenUp() throws Exception {
+    createSecrets("gone");
+    RealtimeCluster rc = newCluster("gone", "postgres", closedPort());
+    rc.getSpec().setReclaimPolicy("Delete");
+    client.resource(rc).create();
+    Await.until(WAIT, "Unreachable", () -> is(cluster("gone"), "DatabaseReady", "False", "Unreachable"));
+    client.resource(cluster("gone")).delete();
+    Await.until(WAIT, "DeleteBlocked", () -> client.v1().events().inNamespace(Fixtures.NS).list().getItems().stream()
+        .anyMatch(e -> "DeleteBlocked".equals(e.getReason()) && "gone".equals(e.getInvolvedObject().getName())));
+    assertNotNull(cluster("gone"), "the finalizer holds it while the database cannot be cleaned");
+
+    RealtimeCluster latest = cluster("gone");
+    latest.getMetadata().setAnnotations(Map.of(Names.SKIP_DATABASE_CLEANUP, "true"));
+    client.resource(latest).update();
+    Await.until(WAIT, "the cluster to go", () -> cluster("gone") == null);
+    assertTrue(client.v1().events().inNamespace(Fixtures.NS).list().getItems().stream()
+        .anyMatch(e -> "DatabaseCleanupSkipped".equals(e.getReason()) && "gone".equals(e.getInvolvedObject().getName())));
+  }
+
+  static int closedPort() throws java.io.IOException {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  @Test
   void anUnreachableDatabaseIsAConditionAndProvisioningResumesWhenItIsBack() throws Exception {
     Path dir = Files.createTempDirectory("pgdata");
     Files.delete(dir);
