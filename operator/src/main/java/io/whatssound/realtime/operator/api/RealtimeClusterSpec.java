@@ -60,6 +60,8 @@ public class RealtimeClusterSpec {
 
   /** Where the tenant's database is and who owns it. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
+  @ValidationRule(value = "has(self.runtimeRole) == has(oldSelf.runtimeRole)",
+      message = "database.runtimeRole is immutable: set it when creating the cluster, or leave it to the default")
   public static class Database {
     /** host name or address of the PostgreSQL server */
     @Required
@@ -81,8 +83,9 @@ public class RealtimeClusterSpec {
     /** Secret with the owner's username and password (used to provision) */
     @Required
     private SecretKeys credentialsSecret;
-    /** the runtime's least-privilege role; default realtime_<namespace>_<name>_<hash> */
+    /** the runtime's least-privilege role (immutable); default realtime_<namespace>_<name>_<hash> */
     @Pattern("^[a-z_][a-z0-9_]{0,62}$")
+    @ValidationRule(value = "self == oldSelf", message = "database.runtimeRole is immutable")
     private String runtimeRole;
 
     public String getHost() { return host; }
@@ -154,6 +157,8 @@ public class RealtimeClusterSpec {
   public static class Cdc {
     @Default("supabase_realtime")
     @Pattern("^[a-z_][a-z0-9_]{0,62}$")
+    @ValidationRule(value = "self == oldSelf", message = "cdc.publication is immutable: the runtime streams it and "
+        + "your tables are in it")
     private String publication = "supabase_realtime";
     /** exact schema.table list of the publication; unset means users manage its tables */
     private List<String> tables;

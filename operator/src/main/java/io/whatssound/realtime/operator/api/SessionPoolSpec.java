@@ -6,6 +6,7 @@ import io.fabric8.generator.annotation.Max;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.ValidationRule;
 import io.fabric8.kubernetes.api.model.ResourceRequirements;
 import io.fabric8.kubernetes.api.model.Toleration;
 import io.fabric8.kubernetes.api.model.TopologySpreadConstraint;
@@ -16,8 +17,9 @@ import java.util.Map;
 /** A scaled set of runtime pods. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class SessionPoolSpec {
-  /** the RealtimeCluster this pool serves (same namespace) */
+  /** the RealtimeCluster this pool serves (same namespace; immutable: its pods' labels and selector name it) */
   @Required
+  @ValidationRule(value = "self == oldSelf", message = "clusterRef is immutable: create a new SessionPool for another cluster")
   private ClusterRef clusterRef;
   @SpecReplicas
   @Default("2")

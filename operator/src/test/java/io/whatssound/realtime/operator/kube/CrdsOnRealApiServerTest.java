@@ -14,11 +14,9 @@ import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.utils.Serialization;
-import io.whatssound.realtime.operator.Await;
 import io.whatssound.realtime.operator.e2e.Examples;
 import java.io.IOException;
 import java.math.BigDecimal;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -132,7 +130,7 @@ class CrdsOnRealApiServerTest {
     assertEquals(List.of("NAME", "AGE", "READY", "CONNECTIONS", "ENDPOINT", "LAG"), List.copyOf(cluster.keySet()));
     assertEquals("listening-party", cluster.get("NAME"));
     Map<String, String> pool = table(cp.kubectl("get", "spool", "listening-party-main", "-n", NS).orFail().out());
-    assertEquals(List.of("NAME", "AGE", "CLUSTER", "DESIRED", "READY"), List.copyOf(pool.keySet()));
+    assertEquals(List.of("NAME", "AGE", "CLUSTER", "DESIRED", "READY", "CONNECTIONS", "PODS"), List.copyOf(pool.keySet()));
     assertEquals("listening-party", pool.get("CLUSTER"));
     assertEquals("2", pool.get("DESIRED"));
     String both = cp.kubectl("get", "rtc,spool", "-n", NS).orFail().out();
@@ -295,33 +293,52 @@ class CrdsOnRealApiServerTest {
     }
   }
 
-  @Test
-  void immutableFieldsRefuseAChangeWithTheirMessage() {
-    ObjectNode doc = Examples.one("RealtimeCluster").deepCopy();
-    ((ObjectNode) doc.get("metadata")).put("name", "immutable").put("namespace", NS);
-    GenericKubernetesResource created = admin.resource(
-        Serialization.unmarshal(doc.toString(), GenericKubernetesResource.class)).createOr(r -> r.update());
-    assertNotNull(created.getMetadata().getUid());
-    Map<String, String[]> changes = Map.of(
-        "database.name is immutable", new String[] {"database", "name", "another_db"},
-        "cdc.slot is immutable", new String[] {"cdc", "slot", "another_slot"});
-    for (var c : changes.entrySet()) {
-      GenericKubernetesResource latest = admin.genericKubernetesResources("realtime.whatssound.io/v1alpha1",
-          "RealtimeCluster").inNamespace(NS).withName("immutable").get();
-      @SuppressWarnings("unchecked")
-      Map<String, Object> part = (Map<String, Object>) ((Map<String, Object>) latest.getAdditionalProperties()
-          .get("spec")).get(c.getValue()[0]);
-      part.put(c.getValue()[1], c.getValue()[2]);
-      try {
-        admin.resource(latest).update();
-        fail("the API server accepted a change refused by '" + c.getKey() + "'");
-      } catch (KubernetesClientException e) {
-        assertEquals(422, e.getCode(), e.getMessage());
-        assertTrue(e.getMessage().contains(c.getKey()), e.getMessage());
-      }
+  /** One change an immutability rule refuses: the kind, how to change the created object, the rule's message. */
+  record Immutable(String kind, String field, Consumer<Map<String, Object>> change, String message) {
+    @Override
+    public String toString() {
+      return kind + " " + field;
     }
-    admin.resource(created).delete();
-    Await.until(Duration.ofSeconds(30), "the cluster to go", () -> admin.genericKubernetesResources(
-        "realtime.whatssound.io/v1alpha1", "RealtimeCluster").inNamespace(NS).withName("immutable").get() == null);
+  }
+
+  static Stream<Immutable> immutableFields() {
+    return Stream.of(
+        new Immutable("RealtimeCluster", "database.name", spec -> part(spec, "database").put("name", "another_db"),
+            "database.name is immutable"),
+        new Immutable("RealtimeCluster", "cdc.slot (set later)", spec -> part(spec, "cdc").put("slot", "another_slot"),
+            "cdc.slot is immutable"),
+        new Immutable("RealtimeCluster", "cdc.publication", spec -> part(spec, "cdc").put("publication", "another_pub"),
+            "cdc.publication is immutable"),
+        new Immutable("RealtimeCluster", "database.runtimeRole (set later)",
+            spec -> part(spec, "database").put("runtimeRole", "another_role"), "database.runtimeRole is immutable"),
+        new Immutable("SessionPool", "clusterRef", spec -> part(spec, "clusterRef").put("name", "another-cluster"),
+            "clusterRef is immutable"));
+  }
+
+  @SuppressWarnings("unchecked")
+  static Map<String, Object> part(Map<String, Object> spec, String key) {
+    return (Map<String, Object>) spec.computeIfAbsent(key, k -> new java.util.HashMap<String, Object>());
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("immutableFields")
+  @SuppressWarnings("unchecked")
+  void anImmutableFieldRefusesAChangeWithItsMessage(Immutable row) {
+    String name = "immutable-" + row.kind().toLowerCase();
+    ObjectNode doc = Examples.one(row.kind()).deepCopy();
+    ((ObjectNode) doc.get("metadata")).put("name", name).put("namespace", NS);
+    var resources = admin.genericKubernetesResources("realtime.whatssound.io/v1alpha1", row.kind()).inNamespace(NS);
+    if (resources.withName(name).get() == null) {
+      admin.resource(Serialization.unmarshal(doc.toString(), GenericKubernetesResource.class)).create();
+    }
+    GenericKubernetesResource latest = resources.withName(name).get();
+    row.change().accept((Map<String, Object>) latest.getAdditionalProperties().get("spec"));
+    try {
+      admin.resource(latest).update();
+      fail(row + ": the API server accepted a change refused by '" + row.message() + "'");
+    } catch (KubernetesClientException e) {
+      assertEquals(422, e.getCode(), e.getMessage());
+      assertTrue(e.getMessage().contains(row.message()), e.getMessage());
+    }
   }
 }
