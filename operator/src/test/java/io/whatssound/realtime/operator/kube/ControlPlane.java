@@ -275,6 +275,13 @@ public final class ControlPlane implements AutoCloseable {
     return f;
   }
 
+  /** {@code kubectl apply -f crds/} (the committed CRDs, as a user applies them), then waits until both are served. */
+  public void applyCrds() {
+    kubectl("apply", "-f", repoRoot().resolve("crds").toString()).orFail();
+    kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/realtimeclusters.realtime.whatssound.io",
+        "crd/sessionpools.realtime.whatssound.io").orFail();
+  }
+
   /** Stops the API server (etcd and its data stay) and starts it again on the same port. */
   public void restartApiServer() {
     stop(apiServer);

@@ -54,10 +54,7 @@ class CrdsOnRealApiServerTest {
   static void crds() {
     cp = ControlPlane.shared();
     admin = cp.admin();
-    Cli.Result r = cp.kubectl("apply", "-f", ControlPlane.repoRoot().resolve("crds").toString()).orFail();
-    assertTrue(r.out().contains("realtimeclusters.realtime.whatssound.io"), r.toString());
-    cp.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/realtimeclusters.realtime.whatssound.io",
-        "crd/sessionpools.realtime.whatssound.io").orFail();
+    cp.applyCrds();
     if (admin.namespaces().withName(NS).get() == null) {
       cp.kubectl("create", "namespace", NS).orFail();
     }

@@ -39,9 +39,7 @@ class LeaderElectionOnRealApiTest {
   static void controlPlane() {
     cp = ControlPlane.shared();
     admin = cp.admin();
-    cp.kubectl("apply", "-f", ControlPlane.repoRoot().resolve("crds").toString()).orFail();
-    cp.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/realtimeclusters.realtime.whatssound.io",
-        "crd/sessionpools.realtime.whatssound.io").orFail();
+    cp.applyCrds();
   }
 
   @AfterAll
