@@ -232,11 +232,6 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     String runtimePassword = creds.get("password");
     String poolerPassword = creds.get("pooler-password");
 
-    if (jwtMissing.isEmpty()) {
-      Map<String, String> env = RuntimeConfigModel.environment(cluster, runtimePassword, jwt, defaults);
-      applier.apply(RuntimeConfigModel.secret(cluster, env), cluster, secrets);
-    }
-
     // Pooler objects.
     RealtimeClusterSpec.Pooler pooler = spec.getPooler() == null ? new RealtimeClusterSpec.Pooler() : spec.getPooler();
     boolean poolerInvalid = false;
@@ -301,6 +296,14 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
             e.getSQLState(), e.getMessage());
       }
     }
+    // The runtime's configuration: first written once the database has the role, publication and slot it names (pools
+    // start on it), then kept current even while the database is unreachable.
+    boolean configured = secret(secrets, ns, Names.runtimeConfigSecret(name)).isPresent();
+    if (jwtMissing.isEmpty() && (dbOk || configured)) {
+      Map<String, String> env = RuntimeConfigModel.environment(cluster, runtimePassword, jwt, defaults);
+      applier.apply(RuntimeConfigModel.secret(cluster, env), cluster, secrets);
+    }
+
     if (!dbOk) {
       if (!conditions.isTrue(DATABASE_READY) && Conditions.find(conditions.list(), DATABASE_READY)
           .map(c -> !"InvalidSpec".equals(c.getReason())).orElse(true)) {

@@ -483,12 +483,14 @@ class OperatorReconcileTest {
     client.resource(newCluster("down", "postgres", port)).create();
     Await.until(WAIT, "Unreachable", () -> is(cluster("down"), "DatabaseReady", "False", "Unreachable"));
     assertNotNull(Await.until(WAIT, "objects not needing the database", () -> get(Deployment.class, "down-pooler")));
-    assertNotNull(get(Secret.class, "down-runtime-config"));
+    assertNull(get(Secret.class, "down-runtime-config"), "no runtime configuration before its role exists");
     assertFalse(is(cluster("down"), "Ready", "True", null));
     EmbeddedDatabase back = EmbeddedDatabase.start(port, Optional.of(dir));
     try {
       Await.until(Duration.ofSeconds(60), "DatabaseReady after restart",
           () -> is(cluster("down"), "DatabaseReady", "True", null));
+      Await.until(WAIT, "the runtime configuration once the database is provisioned",
+          () -> get(Secret.class, "down-runtime-config"));
       try (Connection c = back.connect(); Statement st = c.createStatement();
           ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'down_slot'")) {
         rs.next();
