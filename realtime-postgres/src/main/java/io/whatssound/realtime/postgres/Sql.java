@@ -5,6 +5,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import org.postgresql.util.PasswordUtil;
 
 /** Small JDBC helpers: quoting and one-liners. */
 final class Sql {
@@ -67,17 +68,20 @@ final class Sql {
 
   /**
    * Creates a login role if missing and sets its password, with {@code attributes} (e.g. {@code REPLICATION},
-   * {@code NOINHERIT}) on creation and on every update. The password goes through {@code format(%L)}, never
-   * into the statement text the driver logs.
+   * {@code NOINHERIT}) on creation and on every update. The password is sent as its SCRAM-SHA-256 verifier, made
+   * here, so neither the driver's nor the server's statement log ever holds it.
    */
   static void ensureLoginRole(Connection c, String role, String attributes, String password) throws SQLException {
     if (!exists(c, "SELECT 1 FROM pg_roles WHERE rolname = ?", role)) {
       exec(c, "CREATE ROLE " + ident(role) + " LOGIN " + attributes);
     }
+    // Hashed here (SCRAM-SHA-256, as the server would store it): the statement, which the server may log
+    // (log_statement = ddl or all), never holds the password itself.
+    String verifier = PasswordUtil.encodeScramSha256(password.toCharArray());
     try (java.sql.PreparedStatement ps = c.prepareStatement(
         "SELECT format('ALTER ROLE %I WITH LOGIN " + attributes + " PASSWORD %L', ?::text, ?::text)")) {
       ps.setString(1, role);
-      ps.setString(2, password);
+      ps.setString(2, verifier);
       try (java.sql.ResultSet rs = ps.executeQuery()) {
         rs.next();
         exec(c, rs.getString(1));
