@@ -45,6 +45,7 @@ The rules the operator needs in a namespace it watches: exactly the calls its re
   disables its budget;
 - Pods: an informer on the runtime pods (their IPs, to read connection counts from /metrics), and a list of a
   deleted cluster's runtime pods (its database objects go once they are gone);
+- NetworkPolicies: a tenant's two (runtime and pooler), like the objects above;
 - Events on the custom resources.
 */}}
 {{- define "realtime-operator.rules" -}}
@@ -54,6 +55,9 @@ The rules the operator needs in a namespace it watches: exactly the calls its re
 - apiGroups: ["realtime.whatssound.io"]
   resources: ["sessionpools"]
   verbs: ["delete"]
+- apiGroups: ["networking.k8s.io"]
+  resources: ["networkpolicies"]
+  verbs: ["get", "list", "watch", "create", "update", "delete"]
 - apiGroups: ["realtime.whatssound.io"]
   resources: ["realtimeclusters/status", "sessionpools/status"]
   verbs: ["get", "patch", "update"]

@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
@@ -28,6 +29,7 @@ import io.whatssound.realtime.operator.db.DatabaseConnector;
 import io.whatssound.realtime.operator.model.Conditions;
 import io.whatssound.realtime.operator.model.Hashing;
 import io.whatssound.realtime.operator.model.Names;
+import io.whatssound.realtime.operator.model.NetworkPolicyModel;
 import io.whatssound.realtime.operator.model.OperatorDefaults;
 import io.whatssound.realtime.operator.model.PgBouncerModel;
 import io.whatssound.realtime.operator.model.RuntimeConfigModel;
@@ -71,6 +73,7 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
   private static final String POOLER_DEPLOYMENTS = "pooler-deployments";
   private static final String SERVICES = "services";
   private static final String POOLS = "pools";
+  private static final String NETWORK_POLICIES = "network-policies";
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private final Clock clock;
@@ -123,7 +126,14 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
                 || !Objects.equals(connections(newer), connections(older)))
             .build(),
         context);
-    return List.of(secrets, deployments, services, pools);
+    var policies = new InformerEventSource<>(
+        InformerEventSourceConfiguration.from(NetworkPolicy.class, RealtimeCluster.class)
+            .withName(NETWORK_POLICIES)
+            .withLabelSelector(Names.MANAGED_BY_LABEL + "=" + Names.MANAGED_BY)
+            .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(RealtimeCluster.class))
+            .build(),
+        context);
+    return List.of(secrets, deployments, services, pools, policies);
   }
 
   private static Optional<ResourceID> clusterOf(SessionPool p) {
@@ -168,6 +178,8 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     InformerEventSource<Service, RealtimeCluster> services = Applier.cache(context, Service.class, SERVICES);
     InformerEventSource<Deployment, RealtimeCluster> deployments =
         Applier.cache(context, Deployment.class, POOLER_DEPLOYMENTS);
+    InformerEventSource<NetworkPolicy, RealtimeCluster> policies =
+        Applier.cache(context, NetworkPolicy.class, NETWORK_POLICIES);
     String ns = cluster.getMetadata().getNamespace();
     String name = cluster.getMetadata().getName();
     RealtimeClusterSpec spec = cluster.getSpec();
@@ -194,6 +206,7 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     // Services do not need anything else.
     applier.apply(ServiceModels.client(cluster), cluster, services);
     applier.apply(ServiceModels.discovery(cluster), cluster, services);
+    applier.apply(NetworkPolicyModel.runtime(cluster), cluster, policies);
     status.setEndpoints(endpoints(cluster));
 
     Optional<Secret> ownerSecret = secret(secrets, ns, spec.getDatabase().getCredentialsSecret().getName());
@@ -243,6 +256,7 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
         applier.apply(PgBouncerModel.configSecret(cluster, files), cluster, secrets);
         applier.apply(PgBouncerModel.deployment(cluster, files, defaults), cluster, deployments);
         applier.apply(PgBouncerModel.service(cluster), cluster, services);
+        applier.apply(NetworkPolicyModel.pooler(cluster), cluster, policies);
       } catch (PgBouncerModel.InvalidParameterException e) {
         poolerInvalid = true;
         conditions.set(POOLER_READY, false, "InvalidParameter", e.getMessage());
@@ -251,6 +265,7 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
       applier.deleteIfPresent(Names.pooler(name), ns, deployments);
       applier.deleteIfPresent(Names.pooler(name), ns, services);
       applier.deleteIfPresent(Names.poolerConfigSecret(name), ns, secrets);
+      applier.deleteIfPresent(NetworkPolicyModel.poolerName(name), ns, policies);
     }
 
     // The database.
@@ -617,6 +632,6 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
 
   /** Owned objects are garbage-collected through owner references; this lists them for tests and docs. */
   public static List<Class<? extends HasMetadata>> ownedKinds() {
-    return List.of(Secret.class, Deployment.class, Service.class);
+    return List.of(Secret.class, Deployment.class, Service.class, NetworkPolicy.class);
   }
 }

@@ -110,6 +110,8 @@ class HelmChartTest {
   static Set<String> expand(Map<String, String> m) {
     Set<String> out = new TreeSet<>();
     m.forEach((k, verbs) -> Stream.of(verbs.split(" ")).forEach(v -> out.add(k + " " + v)));
+    Stream.of("get list watch create update delete".split(" "))
+        .forEach(v -> out.add("networking.k8s.io networkpolicies " + v));
     out.add("core events create");
     out.add("core pods list");
     out.add("core pods watch");

@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.whatssound.realtime.operator.Await;
@@ -101,7 +102,9 @@ class OperatorWithChartRbacTest {
     List<HasMetadata> owned = Await.until(WAIT, "the cluster's Secrets, Services and pooler", () -> {
       List<HasMetadata> found = ownedBy(ns, uid);
       return found.stream().anyMatch(o -> o instanceof Deployment) && found.stream().anyMatch(o -> o instanceof Service)
-          && found.stream().anyMatch(o -> o instanceof Secret) ? found : null;
+          && found.stream().anyMatch(o -> o instanceof Secret)
+          && found.stream().filter(o -> o instanceof NetworkPolicy).count() == 2
+          ? found : null;
     });
     assertTrue(slotExists(database, "party_slot"), "the slot is provisioned");
     // the printer columns read the status the operator wrote (Ready through a JSONPath filter on conditions)
@@ -153,6 +156,7 @@ class OperatorWithChartRbacTest {
     all.addAll(admin.services().inNamespace(ns).list().getItems());
     all.addAll(admin.apps().deployments().inNamespace(ns).list().getItems());
     all.addAll(admin.policy().v1().podDisruptionBudget().inNamespace(ns).list().getItems());
+    all.addAll(admin.network().v1().networkPolicies().inNamespace(ns).list().getItems());
     return all.stream().filter(o -> o.getMetadata().getOwnerReferences() != null
         && o.getMetadata().getOwnerReferences().stream().anyMatch(r -> uid.equals(r.getUid()))).toList();
   }

@@ -231,6 +231,26 @@ class ModelTest {
   }
 
   @Test
+  void networkPoliciesOpenClientsToAllAndClusterTrafficAndThePoolerOnlyToTheTenantsRuntimePods() {
+    var runtime = NetworkPolicyModel.runtime(cluster);
+    assertEquals("party42-runtime", runtime.getMetadata().getName());
+    assertEquals(Names.runtimeSelector("party42"), runtime.getSpec().getPodSelector().getMatchLabels());
+    assertEquals(List.of("Ingress"), runtime.getSpec().getPolicyTypes());
+    var clients = runtime.getSpec().getIngress().get(0);
+    assertTrue(clients.getFrom() == null || clients.getFrom().isEmpty(), "clients from anywhere");
+    assertEquals(4000, clients.getPorts().get(0).getPort().getIntVal());
+    var peers = runtime.getSpec().getIngress().get(1);
+    assertEquals(Names.runtimeSelector("party42"), peers.getFrom().get(0).getPodSelector().getMatchLabels());
+    assertEquals(List.of(7800, 7900), peers.getPorts().stream().map(p -> p.getPort().getIntVal()).toList());
+    var pooler = NetworkPolicyModel.pooler(cluster);
+    assertEquals(Names.poolerSelector("party42"), pooler.getSpec().getPodSelector().getMatchLabels());
+    assertEquals(1, pooler.getSpec().getIngress().size());
+    assertEquals(Names.runtimeSelector("party42"),
+        pooler.getSpec().getIngress().get(0).getFrom().get(0).getPodSelector().getMatchLabels());
+    assertEquals(5432, pooler.getSpec().getIngress().get(0).getPorts().get(0).getPort().getIntVal());
+  }
+
+  @Test
   void namesAndLabels() {
     // roles are server-wide: the default names the namespace and carries a hash of namespace/name
     assertTrue(Names.runtimeRole(cluster).matches("realtime_party_party42_[0-9a-f]{8}"), Names.runtimeRole(cluster));

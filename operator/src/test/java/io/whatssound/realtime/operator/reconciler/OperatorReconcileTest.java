@@ -12,6 +12,7 @@ import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
@@ -152,6 +153,8 @@ class OperatorReconcileTest {
     assertNotNull(get(Deployment.class, "ready-pooler"));
     assertNotNull(get(Secret.class, "ready-pooler-config"));
     assertNotNull(get(PodDisruptionBudget.class, "ready-main"));
+    assertNotNull(get(NetworkPolicy.class, "ready-runtime"));
+    assertNotNull(get(NetworkPolicy.class, "ready-pooler"));
     Secret config = get(Secret.class, "ready-runtime-config");
     Map<String, String> env = RuntimeConfigModel.decode(config);
     assertEquals(Fixtures.JWT, env.get("REALTIME_JWT_SECRET"));
