@@ -173,6 +173,8 @@ public final class PgBouncerModel {
         .endTopologySpreadConstraint()
         .withNewSecurityContext()
         .withRunAsNonRoot(true).withRunAsUser(RUN_AS_USER).withRunAsGroup(RUN_AS_USER)
+        // the kubelet gives the Secret volume (mode 0440, owner root) this group, so PgBouncer can read its config
+        .withFsGroup(RUN_AS_USER)
         .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
         .endSecurityContext()
         .withContainers(new ContainerBuilder()

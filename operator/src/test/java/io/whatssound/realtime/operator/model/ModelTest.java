@@ -201,6 +201,9 @@ class ModelTest {
   void pgbouncerSpecHashChangesOnlyWithConfigOrImage() {
     PgBouncerModel.Files f = PgBouncerModel.render(cluster, creds, PgBouncerModel.CONFIG_DIR);
     Deployment a = PgBouncerModel.deployment(cluster, f, defaults);
+    var pod = a.getSpec().getTemplate().getSpec().getSecurityContext();
+    assertEquals(PgBouncerModel.RUN_AS_USER, pod.getRunAsUser());
+    assertEquals(PgBouncerModel.RUN_AS_USER, pod.getFsGroup(), "the config Secret (0440) is readable by PgBouncer's group");
     cluster.getSpec().getPooler().setInstances(5);
     Deployment b = PgBouncerModel.deployment(cluster, PgBouncerModel.render(cluster, creds, PgBouncerModel.CONFIG_DIR), defaults);
     String ha = a.getSpec().getTemplate().getMetadata().getAnnotations().get(Names.SPEC_HASH);
