@@ -38,6 +38,7 @@ public record ContractSettings(
       throw new IllegalArgumentException("choose either allTables or a table list for the publication, not both");
     }
     tables = tables.map(List::copyOf);
+    tables.ifPresent(list -> list.forEach(Sql::qualified)); // each schema.table, or a clear error now
   }
 
   public static ContractSettings defaults() {

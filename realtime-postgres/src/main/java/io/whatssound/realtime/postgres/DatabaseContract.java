@@ -64,6 +64,14 @@ public final class DatabaseContract {
           + " FOR TABLE realtime.messages WITH (publish = 'insert', publish_via_partition_root = true)");
     }
     String pub = Sql.ident(s.publication());
+    if (publicationExists(c, s.publication())
+        && Sql.exists(c, "SELECT 1 FROM pg_publication WHERE pubname = ? AND puballtables <> ?", s.publication(),
+            s.allTables())) {
+      // FOR ALL TABLES cannot be altered either way: the publication is made again, in this transaction, so a
+      // walsender streaming it sees the old one or the new one, never none
+      Sql.exec(c, "DROP PUBLICATION " + pub);
+      LOG.info("Publication {} made again {}", s.publication(), s.allTables() ? "for all tables" : "for listed tables");
+    }
     if (!publicationExists(c, s.publication())) {
       Sql.exec(c, "CREATE PUBLICATION " + pub + (s.allTables() ? " FOR ALL TABLES" : ""));
     }

@@ -215,6 +215,19 @@ class DatabaseContractTest {
   }
 
   @Test
+  void allTablesTurnedOnAndOffRemakesThePublication() throws Exception {
+    ContractSettings listed = ContractSettings.defaults();
+    ContractSettings all = new ContractSettings(listed.publication(), Optional.empty(), true, listed.slot(), 3,
+        listed.retention());
+    DatabaseContract.apply(c, listed);
+    assertEquals(0, count("SELECT count(*) FROM pg_publication WHERE pubname = 'supabase_realtime' AND puballtables"));
+    DatabaseContract.apply(c, all);
+    assertEquals(1, count("SELECT count(*) FROM pg_publication WHERE pubname = 'supabase_realtime' AND puballtables"));
+    DatabaseContract.apply(c, listed);
+    assertEquals(1, count("SELECT count(*) FROM pg_publication WHERE pubname = 'supabase_realtime' AND NOT puballtables"));
+  }
+
+  @Test
   void aSlotOfTheSameNameInAnotherDatabaseIsNeitherUsedNorTouched() throws Exception {
     exec("DROP DATABASE IF EXISTS other_tenant WITH (FORCE)");
     exec("CREATE DATABASE other_tenant");

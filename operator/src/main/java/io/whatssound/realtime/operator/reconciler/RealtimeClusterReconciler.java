@@ -299,7 +299,14 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
           }
         }
 
-        next = min(next, partitions(c, s, status, conditions));
+        try {
+          next = min(next, partitions(c, s, status, conditions));
+        } catch (SQLException e) {
+          // partitions are their own condition: the database, the slot and the pools carry on
+          conditions.set(PARTITIONS_READY, false, "MaintenanceFailed", "partition maintenance of realtime.messages "
+              + "failed (" + e.getMessage() + ", SQLState " + e.getSQLState() + "); retried");
+          next = min(next, timing.minRetry());
+        }
         replication(c, s, spec, status, conditions);
       } catch (SQLException e) {
         String reason = e instanceof ContractConflict ? "Conflict"

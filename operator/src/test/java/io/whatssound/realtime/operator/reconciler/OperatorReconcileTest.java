@@ -450,6 +450,18 @@ class OperatorReconcileTest {
   }
 
   @Test
+  void aMalformedTableEntryIsAnInvalidSpecConditionNamingIt() throws Exception {
+    String dbName = createDatabase("tenant_tables");
+    createSecrets("tables");
+    RealtimeCluster rc = newCluster("tables", dbName, DB.db().port());
+    rc.getSpec().getCdc().setTables(List.of("public.votes", "votes"));
+    client.resource(rc).create();
+    Await.until(WAIT, "InvalidSpec", () -> is(cluster("tables"), "DatabaseReady", "False", "InvalidSpec"));
+    assertTrue(condition(cluster("tables"), "DatabaseReady").get().getMessage().contains("'votes'"),
+        condition(cluster("tables"), "DatabaseReady").get().getMessage());
+  }
+
+  @Test
   void aBlockedDeletionGoesOnceTheCleanupIsGivenUp() throws Exception {
     createSecrets("gone");
     RealtimeCluster rc = newCluster("gone", "postgres", closedPort());
