@@ -12,6 +12,7 @@ import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.whatssound.realtime.operator.model.Hashing;
 import io.whatssound.realtime.operator.model.Names;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,8 +32,10 @@ public final class Applier {
     this.client = client;
   }
 
-  /** What happened to one object. */
-  public enum Outcome { CREATED, UPDATED, UNCHANGED }
+  /** What happened to one object; {@code FOREIGN}: one of that name exists and is not the owner's, it was left alone. */
+  public enum Outcome { CREATED, UPDATED, UNCHANGED, FOREIGN }
+
+  private final List<String> foreign = new ArrayList<>();
 
   public <T extends HasMetadata> Outcome apply(T desired, HasMetadata owner, InformerEventSource<T, ?> cache) {
     desired.getMetadata().setOwnerReferences(List.of(new OwnerReferenceBuilder()
@@ -61,10 +64,15 @@ public final class Applier {
         if (e.getCode() != 409) {
           throw e;
         }
-        // An object of that name the cache does not show (made by someone else, without our labels): take it over.
+        // An object of that name the cache does not show: ours only if it names the owner as its controller (made
+        // by us, its labels since changed); anyone else's is never taken over.
         existing = client.resource(desired).get();
         if (existing == null) {
           throw e;
+        }
+        if (!controlledBy(existing, owner)) {
+          foreign.add(existing.getKind() + " " + existing.getMetadata().getName());
+          return Outcome.FOREIGN;
         }
       }
     }
@@ -94,6 +102,25 @@ public final class Applier {
     resource.setStatus(status);
     client.resource(resource).updateStatus();
     return true;
+  }
+
+  /** Objects this applier found in the way: same name, not the owner's ("Kind name"). */
+  public List<String> foreign() {
+    return List.copyOf(foreign);
+  }
+
+  /** The message of a {@code Conflict} condition about {@link #foreign()}, or empty when there is none. */
+  public Optional<String> conflictMessage(HasMetadata owner) {
+    return foreign.isEmpty() ? Optional.empty() : Optional.of(String.join(", ", foreign) + " already exist"
+        + (foreign.size() == 1 ? "s" : "") + " in namespace " + owner.getMetadata().getNamespace() + " and "
+        + (foreign.size() == 1 ? "is" : "are") + " not " + owner.getKind() + " " + owner.getMetadata().getName()
+        + "'s; rename or delete " + (foreign.size() == 1 ? "it" : "them") + ", or give the " + owner.getKind()
+        + " another name");
+  }
+
+  private static boolean controlledBy(HasMetadata o, HasMetadata owner) {
+    return o.getMetadata().getOwnerReferences() != null && o.getMetadata().getOwnerReferences().stream()
+        .anyMatch(r -> Boolean.TRUE.equals(r.getController()) && owner.getMetadata().getUid().equals(r.getUid()));
   }
 
   /** The informer event source {@code name} of a reconciler: its cache of {@code type}. */

@@ -346,7 +346,10 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     }
 
     List<String> notReady = conditions.list().stream().filter(c -> !c.isTrue()).map(Condition::getType).toList();
-    if (jwtMissing.isPresent()) {
+    Optional<String> conflict = applier.conflictMessage(cluster);
+    if (conflict.isPresent()) {
+      conditions.set(READY, false, "Conflict", conflict.get());
+    } else if (jwtMissing.isPresent()) {
       conditions.set(READY, false, "SecretMissing", jwtMissing.get());
     } else if (notReady.isEmpty()) {
       conditions.set(READY, true, "Ready", "the tenant is provisioned; clients connect to "

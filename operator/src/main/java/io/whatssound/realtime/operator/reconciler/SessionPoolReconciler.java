@@ -193,7 +193,10 @@ public class SessionPoolReconciler implements Reconciler<SessionPool> {
           });
     }
     int want = pool.getSpec().getReplicas();
-    if (!conditions.isTrue(CLUSTER_READY)) {
+    Optional<String> conflict = applier.conflictMessage(pool);
+    if (conflict.isPresent()) {
+      conditions.set(READY, false, "Conflict", conflict.get());
+    } else if (!conditions.isTrue(CLUSTER_READY)) {
       conditions.set(READY, false, "WaitingForCluster", "the pool waits for RealtimeCluster " + clusterName);
     } else if (status.getReadyReplicas() >= want) {
       conditions.set(READY, true, "Available", status.getReadyReplicas() + " of " + want + " pods ready");

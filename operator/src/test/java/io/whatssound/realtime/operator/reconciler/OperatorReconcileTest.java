@@ -7,10 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
@@ -31,6 +35,8 @@ import io.whatssound.realtime.operator.model.OperatorDefaults;
 import io.whatssound.realtime.operator.model.RuntimeConfigModel;
 import io.whatssound.realtime.postgres.EmbeddedDatabase;
 import io.whatssound.realtime.postgres.EmbeddedDatabaseExtension;
+import java.io.IOException;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -316,7 +322,7 @@ class OperatorReconcileTest {
   /** A cluster, its Secrets and its namespace, for tests with several tenants; reclaimPolicy Delete. */
   RealtimeCluster tenant(String ns, String name, String database, String slot) {
     if (client.namespaces().withName(ns).get() == null) {
-      client.namespaces().resource(new io.fabric8.kubernetes.api.model.NamespaceBuilder().withNewMetadata().withName(ns)
+      client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns)
           .endMetadata().build()).create();
     }
     Secret owner = Fixtures.ownerSecret(name, EmbeddedDatabase.USER, EmbeddedDatabase.PASSWORD);
@@ -435,9 +441,9 @@ class OperatorReconcileTest {
     client.resource(cluster("order")).delete();
     Await.until(WAIT, "the cluster to go", () -> cluster("order") == null);
     assertNull(pool("order-main"), "the pool went with its cluster");
-    List<io.fabric8.kubernetes.api.model.Event> events = client.v1().events().inNamespace(Fixtures.NS).list().getItems()
+    List<Event> events = client.v1().events().inNamespace(Fixtures.NS).list().getItems()
         .stream().filter(e -> "order".equals(e.getInvolvedObject().getName())).toList();
-    List<String> reasons = events.stream().map(io.fabric8.kubernetes.api.model.Event::getReason).toList();
+    List<String> reasons = events.stream().map(Event::getReason).toList();
     assertTrue(reasons.contains("DeletingPools") && reasons.contains("Deleted"), reasons.toString());
     String poolsAt = events.stream().filter(e -> "DeletingPools".equals(e.getReason())).findFirst().orElseThrow()
         .getMetadata().getName();
@@ -462,6 +468,32 @@ class OperatorReconcileTest {
   }
 
   @Test
+  void objectsOfTheSameNameThatAreNotTheOperatorsAreLeftAloneWithAConflict() throws Exception {
+    String dbName = createDatabase("tenant_clash");
+    createSecrets("clash");
+    client.resource(new ServiceBuilder().withNewMetadata().withName("clash-discovery")
+        .withNamespace(Fixtures.NS).addToLabels("app", "mine").endMetadata().withNewSpec().addNewPort().withPort(80)
+        .endPort().endSpec().build()).create();
+    client.resource(new DeploymentBuilder().withNewMetadata().withName("clash-main")
+        .withNamespace(Fixtures.NS).addToLabels("app", "mine").endMetadata().withNewSpec().withNewSelector()
+        .addToMatchLabels("app", "mine").endSelector().withNewTemplate().withNewMetadata().addToLabels("app", "mine")
+        .endMetadata().withNewSpec().addNewContainer().withName("mine").withImage("mine:1").endContainer().endSpec()
+        .endTemplate().endSpec().build()).create();
+    client.resource(newCluster("clash", dbName, DB.db().port())).create();
+    client.resource(newPool("clash-main", "clash", 1)).create();
+
+    Await.until(WAIT, "the cluster's Conflict", () -> is(cluster("clash"), "Ready", "False", "Conflict"));
+    assertTrue(condition(cluster("clash"), "Ready").get().getMessage().contains("Service clash-discovery"),
+        condition(cluster("clash"), "Ready").get().getMessage());
+    Await.until(WAIT, "the pool's Conflict", () -> poolIs(pool("clash-main"), "Ready", "False", "Conflict"));
+    Service theirs = get(Service.class, "clash-discovery");
+    assertEquals(Map.of("app", "mine"), theirs.getMetadata().getLabels(), "left as it was");
+    assertTrue(theirs.getMetadata().getOwnerReferences() == null || theirs.getMetadata().getOwnerReferences().isEmpty());
+    assertEquals("mine:1", get(Deployment.class, "clash-main").getSpec().getTemplate().getSpec().getContainers().get(0)
+        .getImage());
+  }
+
+  @Test
   void aBlockedDeletionGoesOnceTheCleanupIsGivenUp() throws Exception {
     createSecrets("gone");
     RealtimeCluster rc = newCluster("gone", "postgres", closedPort());
@@ -481,8 +513,8 @@ class OperatorReconcileTest {
         .anyMatch(e -> "DatabaseCleanupSkipped".equals(e.getReason()) && "gone".equals(e.getInvolvedObject().getName())));
   }
 
-  static int closedPort() throws java.io.IOException {
-    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+  static int closedPort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
       return s.getLocalPort();
     }
   }
