@@ -3,11 +3,15 @@ package io.whatssound.realtime.operator.model;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudgetBuilder;
+import io.whatssound.realtime.operator.api.RealtimeCluster;
 import io.whatssound.realtime.operator.api.SessionPool;
 import io.whatssound.realtime.operator.api.SessionPoolSpec;
 import java.util.Optional;
 
-/** The PodDisruptionBudget of a pool: voluntary evictions take at most {@code maxUnavailable} pods at once. */
+/**
+ * PodDisruptionBudgets: a pool's (voluntary evictions take at most {@code maxUnavailable} pods at once) and a
+ * cluster's PgBouncer's (one instance at a time, so a drain never takes every pooler at once).
+ */
 public final class DisruptionBudgetModel {
   private DisruptionBudgetModel() {}
 
@@ -31,5 +35,23 @@ public final class DisruptionBudgetModel {
         .endSelector()
         .endSpec()
         .build());
+  }
+
+  /** The pooler's budget: one PgBouncer pod evicted at a time. */
+  public static PodDisruptionBudget pooler(RealtimeCluster cluster) {
+    String name = cluster.getMetadata().getName();
+    return new PodDisruptionBudgetBuilder()
+        .withNewMetadata()
+        .withName(Names.pooler(name))
+        .withNamespace(cluster.getMetadata().getNamespace())
+        .withLabels(Names.clusterLabels(name, "pooler"))
+        .endMetadata()
+        .withNewSpec()
+        .withMaxUnavailable(new IntOrString(1))
+        .withNewSelector()
+        .withMatchLabels(Names.poolerSelector(name))
+        .endSelector()
+        .endSpec()
+        .build();
   }
 }

@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
+import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
@@ -27,6 +28,7 @@ import io.whatssound.realtime.operator.api.SessionPool;
 import io.whatssound.realtime.operator.api.SessionPoolSpec;
 import io.whatssound.realtime.operator.db.DatabaseConnector;
 import io.whatssound.realtime.operator.model.Conditions;
+import io.whatssound.realtime.operator.model.DisruptionBudgetModel;
 import io.whatssound.realtime.operator.model.Hashing;
 import io.whatssound.realtime.operator.model.Names;
 import io.whatssound.realtime.operator.model.NetworkPolicyModel;
@@ -74,6 +76,7 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
   private static final String SERVICES = "services";
   private static final String POOLS = "pools";
   private static final String NETWORK_POLICIES = "network-policies";
+  private static final String POOLER_BUDGETS = "pooler-budgets";
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private final Clock clock;
@@ -133,7 +136,14 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
             .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(RealtimeCluster.class))
             .build(),
         context);
-    return List.of(secrets, deployments, services, pools, policies);
+    var budgets = new InformerEventSource<>(
+        InformerEventSourceConfiguration.from(PodDisruptionBudget.class, RealtimeCluster.class)
+            .withName(POOLER_BUDGETS)
+            .withLabelSelector(Names.MANAGED_BY_LABEL + "=" + Names.MANAGED_BY + "," + Names.COMPONENT_LABEL + "=pooler")
+            .withSecondaryToPrimaryMapper(Mappers.fromOwnerReferences(RealtimeCluster.class))
+            .build(),
+        context);
+    return List.of(secrets, deployments, services, pools, policies, budgets);
   }
 
   private static Optional<ResourceID> clusterOf(SessionPool p) {
@@ -180,6 +190,8 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
         Applier.cache(context, Deployment.class, POOLER_DEPLOYMENTS);
     InformerEventSource<NetworkPolicy, RealtimeCluster> policies =
         Applier.cache(context, NetworkPolicy.class, NETWORK_POLICIES);
+    InformerEventSource<PodDisruptionBudget, RealtimeCluster> budgets =
+        Applier.cache(context, PodDisruptionBudget.class, POOLER_BUDGETS);
     String ns = cluster.getMetadata().getNamespace();
     String name = cluster.getMetadata().getName();
     RealtimeClusterSpec spec = cluster.getSpec();
@@ -257,6 +269,7 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
         applier.apply(PgBouncerModel.deployment(cluster, files, defaults), cluster, deployments);
         applier.apply(PgBouncerModel.service(cluster), cluster, services);
         applier.apply(NetworkPolicyModel.pooler(cluster), cluster, policies);
+        applier.apply(DisruptionBudgetModel.pooler(cluster), cluster, budgets);
       } catch (PgBouncerModel.InvalidParameterException e) {
         poolerInvalid = true;
         conditions.set(POOLER_READY, false, "InvalidParameter", e.getMessage());
@@ -266,6 +279,7 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
       applier.deleteIfPresent(Names.pooler(name), ns, services);
       applier.deleteIfPresent(Names.poolerConfigSecret(name), ns, secrets);
       applier.deleteIfPresent(NetworkPolicyModel.poolerName(name), ns, policies);
+      applier.deleteIfPresent(Names.pooler(name), ns, budgets);
     }
 
     // The database.
@@ -642,6 +656,6 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
 
   /** Owned objects are garbage-collected through owner references; this lists them for tests and docs. */
   public static List<Class<? extends HasMetadata>> ownedKinds() {
-    return List.of(Secret.class, Deployment.class, Service.class, NetworkPolicy.class);
+    return List.of(Secret.class, Deployment.class, Service.class, NetworkPolicy.class, PodDisruptionBudget.class);
   }
 }

@@ -161,6 +161,8 @@ class OperatorReconcileTest {
     assertNotNull(get(PodDisruptionBudget.class, "ready-main"));
     assertNotNull(get(NetworkPolicy.class, "ready-runtime"));
     assertNotNull(get(NetworkPolicy.class, "ready-pooler"));
+    assertEquals(1, get(PodDisruptionBudget.class, "ready-pooler").getSpec().getMaxUnavailable().getIntVal(),
+        "one PgBouncer pod evicted at a time");
     Secret config = get(Secret.class, "ready-runtime-config");
     Map<String, String> env = RuntimeConfigModel.decode(config);
     assertEquals(Fixtures.JWT, env.get("REALTIME_JWT_SECRET"));
