@@ -46,7 +46,7 @@ The rules the operator needs in a namespace it watches: exactly the calls its re
 - Pods: an informer on the runtime pods (their IPs, to read connection counts from /metrics), and a list of a
   deleted cluster's runtime pods (its database objects go once they are gone);
 - NetworkPolicies: a tenant's two (runtime and pooler), like the objects above;
-- Events on the custom resources.
+- Events on the custom resources (get/update: a repeated Event counts up instead of piling up).
 */}}
 {{- define "realtime-operator.rules" -}}
 - apiGroups: ["realtime.whatssound.io"]
@@ -78,5 +78,5 @@ The rules the operator needs in a namespace it watches: exactly the calls its re
   verbs: ["list", "watch"]
 - apiGroups: [""]
   resources: ["events"]
-  verbs: ["create"]
+  verbs: ["create", "get", "update"]
 {{- end -}}

@@ -113,6 +113,8 @@ class HelmChartTest {
     Stream.of("get list watch create update delete".split(" "))
         .forEach(v -> out.add("networking.k8s.io networkpolicies " + v));
     out.add("core events create");
+    out.add("core events get");
+    out.add("core events update");
     out.add("core pods list");
     out.add("core pods watch");
     return out;

@@ -447,13 +447,11 @@ class OperatorReconcileTest {
         .stream().filter(e -> "order".equals(e.getInvolvedObject().getName())).toList();
     List<String> reasons = events.stream().map(Event::getReason).toList();
     assertTrue(reasons.contains("DeletingPools") && reasons.contains("Deleted"), reasons.toString());
-    String poolsAt = events.stream().filter(e -> "DeletingPools".equals(e.getReason())).findFirst().orElseThrow()
-        .getMetadata().getName();
-    String deletedAt = events.stream().filter(e -> "Deleted".equals(e.getReason())).findFirst().orElseThrow()
-        .getMetadata().getName();
-    // event names carry their time in hex: the pools were deleted before the database objects were dropped
-    assertTrue(Long.parseLong(poolsAt.split("\\.")[1], 16) <= Long.parseLong(deletedAt.split("\\.")[1], 16),
-        poolsAt + " / " + deletedAt);
+    long poolsAt = Long.parseLong(events.stream().filter(e -> "DeletingPools".equals(e.getReason())).findFirst()
+        .orElseThrow().getMetadata().getResourceVersion());
+    long deletedAt = Long.parseLong(events.stream().filter(e -> "Deleted".equals(e.getReason())).findFirst()
+        .orElseThrow().getMetadata().getResourceVersion());
+    assertTrue(poolsAt < deletedAt, "the pools were deleted before the database objects were dropped");
     assertEquals(0, count(dbName, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'order_slot'"));
   }
 
@@ -503,8 +501,12 @@ class OperatorReconcileTest {
     client.resource(rc).create();
     Await.until(WAIT, "Unreachable", () -> is(cluster("gone"), "DatabaseReady", "False", "Unreachable"));
     client.resource(cluster("gone")).delete();
-    Await.until(WAIT, "DeleteBlocked", () -> client.v1().events().inNamespace(Fixtures.NS).list().getItems().stream()
-        .anyMatch(e -> "DeleteBlocked".equals(e.getReason()) && "gone".equals(e.getInvolvedObject().getName())));
+    Await.until(WAIT, "DeleteBlocked retried", () -> client.v1().events().inNamespace(Fixtures.NS).list().getItems()
+        .stream().anyMatch(e -> "DeleteBlocked".equals(e.getReason()) && "gone".equals(e.getInvolvedObject().getName())
+            && e.getCount() >= 2));
+    assertEquals(1, client.v1().events().inNamespace(Fixtures.NS).list().getItems().stream()
+        .filter(e -> "DeleteBlocked".equals(e.getReason()) && "gone".equals(e.getInvolvedObject().getName())).count(),
+        "one Event whose count rises, not one per retry");
     assertNotNull(cluster("gone"), "the finalizer holds it while the database cannot be cleaned");
 
     RealtimeCluster latest = cluster("gone");
