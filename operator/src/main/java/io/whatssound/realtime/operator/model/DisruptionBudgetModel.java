@@ -41,11 +41,7 @@ public final class DisruptionBudgetModel {
   public static PodDisruptionBudget pooler(RealtimeCluster cluster) {
     String name = cluster.getMetadata().getName();
     return new PodDisruptionBudgetBuilder()
-        .withNewMetadata()
-        .withName(Names.pooler(name))
-        .withNamespace(cluster.getMetadata().getNamespace())
-        .withLabels(Names.clusterLabels(name, "pooler"))
-        .endMetadata()
+        .withMetadata(Names.clusterObject(cluster, Names.pooler(name), "pooler"))
         .withNewSpec()
         .withMaxUnavailable(new IntOrString(1))
         .withNewSelector()

@@ -1,5 +1,7 @@
 package io.whatssound.realtime.operator.model;
 
+import io.fabric8.kubernetes.api.model.ObjectMeta;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.whatssound.realtime.operator.api.RealtimeCluster;
 import io.whatssound.realtime.operator.api.RealtimeClusterSpec;
 import io.whatssound.realtime.operator.api.SessionPool;
@@ -102,6 +104,12 @@ public final class Names {
   /** The role PgBouncer's auth_query logs in as. */
   public static String poolerAuthRole(RealtimeCluster c) {
     return runtimeRole(c) + "_pgb";
+  }
+
+  /** The metadata of an object a cluster owns: its name, the cluster's namespace and the cluster's labels. */
+  public static ObjectMeta clusterObject(RealtimeCluster cluster, String name, String component) {
+    return new ObjectMetaBuilder().withName(name).withNamespace(cluster.getMetadata().getNamespace())
+        .withLabels(clusterLabels(cluster.getMetadata().getName(), component)).build();
   }
 
   /** Labels every object of a cluster carries. */

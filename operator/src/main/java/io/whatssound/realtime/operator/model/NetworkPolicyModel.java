@@ -63,11 +63,7 @@ public final class NetworkPolicyModel {
   private static NetworkPolicy policy(RealtimeCluster cluster, String name, String component,
       Map<String, String> pods, List<NetworkPolicyIngressRule> ingress) {
     return new NetworkPolicyBuilder()
-        .withNewMetadata()
-        .withName(name)
-        .withNamespace(cluster.getMetadata().getNamespace())
-        .withLabels(Names.clusterLabels(cluster.getMetadata().getName(), component))
-        .endMetadata()
+        .withMetadata(Names.clusterObject(cluster, name, component))
         .withNewSpec()
         .withPodSelector(new LabelSelectorBuilder().withMatchLabels(pods).build())
         .withPolicyTypes("Ingress")

@@ -208,11 +208,7 @@ public final class PgBouncerModel {
   public static Service service(RealtimeCluster cluster) {
     String name = cluster.getMetadata().getName();
     return new ServiceBuilder()
-        .withNewMetadata()
-        .withName(Names.pooler(name))
-        .withNamespace(cluster.getMetadata().getNamespace())
-        .withLabels(Names.clusterLabels(name, "pooler"))
-        .endMetadata()
+        .withMetadata(Names.clusterObject(cluster, Names.pooler(name), "pooler"))
         .withNewSpec()
         .withSelector(Names.poolerSelector(name))
         .withPorts(new ServicePortBuilder().withName("pgbouncer").withProtocol("TCP").withPort(Names.POOLER_PORT)

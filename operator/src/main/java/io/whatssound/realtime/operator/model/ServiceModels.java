@@ -37,11 +37,7 @@ public final class ServiceModels {
   public static Service discovery(RealtimeCluster cluster) {
     String name = cluster.getMetadata().getName();
     return new ServiceBuilder()
-        .withNewMetadata()
-        .withName(Names.discoveryService(name))
-        .withNamespace(cluster.getMetadata().getNamespace())
-        .withLabels(Names.clusterLabels(name, "runtime"))
-        .endMetadata()
+        .withMetadata(Names.clusterObject(cluster, Names.discoveryService(name), "runtime"))
         .withNewSpec()
         .withClusterIP("None")
         .withPublishNotReadyAddresses(true)

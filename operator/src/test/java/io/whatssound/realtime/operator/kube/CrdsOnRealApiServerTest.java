@@ -11,7 +11,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinitionCondition;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.whatssound.realtime.operator.e2e.Examples;
@@ -24,7 +23,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -41,29 +39,16 @@ import org.junit.jupiter.params.provider.MethodSource;
  * CEL rule (a rule added without one fails {@link #everyCelRuleHasARow}). docs/kubernetes.md lists the same
  * constraints per field (CrdReferenceDocTest keeps it equal to the CRDs).
  */
-@RealApiServer
-class CrdsOnRealApiServerTest {
+class CrdsOnRealApiServerTest extends SharedControlPlane {
   static final String NS = "listening-party";
   static final Map<String, String> CRDS = Map.of(
       "RealtimeCluster", "realtimeclusters.realtime.whatssound.io-v1.yml",
       "SessionPool", "sessionpools.realtime.whatssound.io-v1.yml");
-  static ControlPlane cp;
-  static KubernetesClient admin;
 
   @BeforeAll
-  static void crds() {
-    cp = ControlPlane.shared();
-    admin = cp.admin();
-    cp.applyCrds();
+  static void namespace() {
     if (admin.namespaces().withName(NS).get() == null) {
       cp.kubectl("create", "namespace", NS).orFail();
-    }
-  }
-
-  @AfterAll
-  static void close() {
-    if (admin != null) {
-      admin.close();
     }
   }
 

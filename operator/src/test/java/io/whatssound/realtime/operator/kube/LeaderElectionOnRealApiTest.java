@@ -2,7 +2,7 @@ package io.whatssound.realtime.operator.kube;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.whatssound.realtime.operator.Await;
 import io.whatssound.realtime.operator.Fixtures;
@@ -16,8 +16,6 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.function.Consumer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -26,26 +24,11 @@ import org.junit.jupiter.api.Test;
  * operator on the production Lease timings (15 s, renewed within 10 s) keeps leading through a restart of the API
  * server: its informers reconnect and it reconciles what changed, without a restart of its own.
  */
-@RealApiServer
-class LeaderElectionOnRealApiTest {
+class LeaderElectionOnRealApiTest extends SharedControlPlane {
   static final Duration WAIT = Duration.ofSeconds(60);
   static final DatabaseConnector NO_DATABASE = (db, user, password) -> {
     throw new SQLException("no database in this test", "08001");
   };
-  static ControlPlane cp;
-  static KubernetesClient admin;
-
-  @BeforeAll
-  static void controlPlane() {
-    cp = ControlPlane.shared();
-    admin = cp.admin();
-    cp.applyCrds();
-  }
-
-  @AfterAll
-  static void close() {
-    admin.close();
-  }
 
   static Timing timing() {
     return new Timing(Duration.ofMinutes(5), Duration.ofMinutes(5), Duration.ofMinutes(5));
@@ -124,7 +107,7 @@ class LeaderElectionOnRealApiTest {
     admin.resource(inNs(Fixtures.newPool(name + "-main", name, 1), ns)).create();
   }
 
-  static <T extends io.fabric8.kubernetes.api.model.HasMetadata> T inNs(T o, String ns) {
+  static <T extends HasMetadata> T inNs(T o, String ns) {
     o.getMetadata().setNamespace(ns);
     return o;
   }

@@ -9,7 +9,6 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.whatssound.realtime.operator.Await;
 import io.whatssound.realtime.operator.Fixtures;
 import io.whatssound.realtime.operator.api.RealtimeCluster;
@@ -29,8 +28,6 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -41,24 +38,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * followed by the Deployment, and deletion: the pool first, then the finalizer drops slot, publications and role ({@code reclaimPolicy:
  * Delete}), then the real garbage collector removes every owned object. No request may be refused with 403.
  */
-@RealApiServer
-class OperatorWithChartRbacTest {
+class OperatorWithChartRbacTest extends SharedControlPlane {
   static final Duration WAIT = Duration.ofSeconds(60);
   @RegisterExtension static final EmbeddedDatabaseExtension DB = new EmbeddedDatabaseExtension();
-  static ControlPlane cp;
-  static KubernetesClient admin;
-
-  @BeforeAll
-  static void controlPlane() {
-    cp = ControlPlane.shared();
-    admin = cp.admin();
-    cp.applyCrds();
-  }
-
-  @AfterAll
-  static void close() {
-    admin.close();
-  }
 
   static Timing timing() {
     return new Timing(Duration.ofSeconds(2), Duration.ofMillis(500), Duration.ofSeconds(2));
