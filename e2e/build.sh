@@ -31,7 +31,7 @@ build() {
   for b in "$@"; do
     if [ -d "$dir/cmd/$b" ]; then pkgs+=("./cmd/$b"); else pkgs+=("."); fi
   done
-  (cd "$dir" && GOFLAGS=-mod=readonly go build -trimpath -ldflags "$ldflags" -o "$out/" "${pkgs[@]}")
+  (cd "$dir" && GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath -ldflags "$ldflags" -o "$out/" "${pkgs[@]}")
   for b in "$@"; do [ -x "$out/$b" ] || { echo "e2e/build.sh: $b was not built" >&2; exit 1; }; done
   echo "$stamp" > "$out/.$module.stamp"
   echo "e2e/build.sh: built $* in $((SECONDS - start)) s" >&2
