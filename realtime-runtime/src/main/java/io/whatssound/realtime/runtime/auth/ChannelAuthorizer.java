@@ -1,6 +1,7 @@
 package io.whatssound.realtime.runtime.auth;
 
-import io.whatssound.realtime.runtime.channel.TopicKey;
+import io.whatssound.realtime.runtime.value.TopicKey;
+import io.whatssound.realtime.runtime.value.VerifiedToken;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 

@@ -1,7 +1,8 @@
 package io.whatssound.realtime.runtime.auth;
 
-import io.whatssound.realtime.runtime.channel.TopicKey;
 import io.whatssound.realtime.runtime.db.ClientRole;
+import io.whatssound.realtime.runtime.value.TopicKey;
+import io.whatssound.realtime.runtime.value.VerifiedToken;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

@@ -12,6 +12,7 @@ import com.nimbusds.jose.jwk.JWK;
 import com.nimbusds.jose.jwk.RSAKey;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
+import io.whatssound.realtime.runtime.value.VerifiedToken;
 import java.nio.charset.StandardCharsets;
 import java.text.ParseException;
 import java.time.Clock;

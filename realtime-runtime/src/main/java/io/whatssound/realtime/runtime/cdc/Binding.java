@@ -1,6 +1,7 @@
 package io.whatssound.realtime.runtime.cdc;
 
 import io.whatssound.realtime.runtime.channel.Subscription;
+import io.whatssound.realtime.runtime.value.ChangeRecord;
 import java.util.Optional;
 import java.util.Set;
 

@@ -6,6 +6,7 @@ import io.whatssound.realtime.runtime.channel.SharedPush;
 import io.whatssound.realtime.runtime.channel.Subscription;
 import io.whatssound.realtime.runtime.channel.TopicRegistry;
 import io.whatssound.realtime.runtime.protocol.Json;
+import io.whatssound.realtime.runtime.value.ChangeRecord;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -1,8 +1,8 @@
 package io.whatssound.realtime.runtime.cdc;
 
-import io.whatssound.realtime.runtime.auth.VerifiedToken;
 import io.whatssound.realtime.runtime.db.ClientRole;
 import io.whatssound.realtime.runtime.protocol.Json;
+import io.whatssound.realtime.runtime.value.VerifiedToken;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

@@ -3,7 +3,9 @@ package io.whatssound.realtime.runtime.channel;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.whatssound.realtime.runtime.auth.ChannelAuthorizer;
-import io.whatssound.realtime.runtime.auth.VerifiedToken;
+import io.whatssound.realtime.runtime.value.StoredRef;
+import io.whatssound.realtime.runtime.value.TopicKey;
+import io.whatssound.realtime.runtime.value.VerifiedToken;
 
 /**
  * One socket's membership of one channel. Created on join, dropped on leave or disconnect. Its mutable

@@ -2,6 +2,7 @@ package io.whatssound.realtime.runtime.channel;
 
 import io.netty.util.concurrent.EventExecutor;
 import io.whatssound.realtime.runtime.presence.PresenceState;
+import io.whatssound.realtime.runtime.value.TopicKey;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

@@ -2,10 +2,11 @@ package io.whatssound.realtime.runtime.channel;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.util.concurrent.EventExecutor;
-import io.whatssound.realtime.runtime.cluster.ClusterRelay;
-import io.whatssound.realtime.runtime.protocol.FrameCodec;
 import io.whatssound.realtime.runtime.metrics.RuntimeMetrics;
 import io.whatssound.realtime.runtime.presence.PresenceState;
+import io.whatssound.realtime.runtime.protocol.FrameCodec;
+import io.whatssound.realtime.runtime.value.StoredRef;
+import io.whatssound.realtime.runtime.value.TopicKey;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;

@@ -2,13 +2,13 @@ package io.whatssound.realtime.runtime.cluster;
 
 import io.netty.buffer.ByteBufAllocator;
 import io.whatssound.realtime.runtime.channel.SharedPush;
-import io.whatssound.realtime.runtime.channel.TopicKey;
-import io.whatssound.realtime.runtime.channel.TopicRegistry;
 import io.whatssound.realtime.runtime.channel.TopicRegistry.Audience;
+import io.whatssound.realtime.runtime.channel.TopicRegistry;
 import io.whatssound.realtime.runtime.cluster.ClusterMessage.Snapshot;
 import io.whatssound.realtime.runtime.cluster.ClusterMessage.Track;
 import io.whatssound.realtime.runtime.cluster.ClusterMessage.Untrack;
 import io.whatssound.realtime.runtime.presence.PresenceState;
+import io.whatssound.realtime.runtime.value.TopicKey;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;

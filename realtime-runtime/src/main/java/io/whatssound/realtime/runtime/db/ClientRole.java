@@ -1,7 +1,7 @@
 package io.whatssound.realtime.runtime.db;
 
-import io.whatssound.realtime.runtime.auth.VerifiedToken;
 import io.whatssound.realtime.runtime.protocol.Json;
+import io.whatssound.realtime.runtime.value.VerifiedToken;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;

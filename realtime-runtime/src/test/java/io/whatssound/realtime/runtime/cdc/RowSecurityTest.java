@@ -1,27 +1,23 @@
 package io.whatssound.realtime.runtime.cdc;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.whatssound.realtime.postgres.ContractSettings;
 import io.whatssound.realtime.postgres.DatabaseContract;
 import io.whatssound.realtime.postgres.EmbeddedDatabase;
-import io.whatssound.realtime.runtime.auth.VerifiedToken;
 import io.whatssound.realtime.runtime.channel.SocketLink;
 import io.whatssound.realtime.runtime.channel.Subscription;
-import io.whatssound.realtime.runtime.channel.TopicKey;
 import io.whatssound.realtime.runtime.channel.TopicRegistry;
 import io.whatssound.realtime.runtime.metrics.RuntimeMetrics;
 import io.whatssound.realtime.runtime.protocol.Json;
 import io.whatssound.realtime.runtime.protocol.Vsn;
-import java.nio.charset.StandardCharsets;
+import io.whatssound.realtime.runtime.value.ChangeRecord;
+import io.whatssound.realtime.runtime.value.TopicKey;
+import io.whatssound.realtime.runtime.value.VerifiedToken;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -41,6 +37,11 @@ import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Row security against a real PostgreSQL: rows by policy and claims, refused roles, and a transaction

@@ -7,12 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.whatssound.realtime.runtime.cdc.ChangeRecord;
-import io.whatssound.realtime.runtime.channel.StoredRef;
-import io.whatssound.realtime.runtime.channel.TopicKey;
 import io.whatssound.realtime.runtime.config.RuntimeConfig.ConfigException;
 import io.whatssound.realtime.runtime.protocol.Json;
 import io.whatssound.realtime.runtime.protocol.UserBroadcast;
+import io.whatssound.realtime.runtime.value.ChangeRecord;
+import io.whatssound.realtime.runtime.value.StoredRef;
+import io.whatssound.realtime.runtime.value.TopicKey;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.LinkedHashMap;

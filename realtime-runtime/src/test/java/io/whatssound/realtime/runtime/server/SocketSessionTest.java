@@ -1,11 +1,5 @@
 package io.whatssound.realtime.runtime.server;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
@@ -21,7 +15,6 @@ import io.whatssound.realtime.runtime.TestClock;
 import io.whatssound.realtime.runtime.auth.ChannelAuthorizer;
 import io.whatssound.realtime.runtime.auth.JwtVerifier;
 import io.whatssound.realtime.runtime.auth.TokenRejected;
-import io.whatssound.realtime.runtime.auth.VerifiedToken;
 import io.whatssound.realtime.runtime.channel.Ids;
 import io.whatssound.realtime.runtime.channel.TopicRegistry;
 import io.whatssound.realtime.runtime.config.RuntimeConfig;
@@ -29,6 +22,8 @@ import io.whatssound.realtime.runtime.limits.TenantLimiter;
 import io.whatssound.realtime.runtime.metrics.RuntimeMetrics;
 import io.whatssound.realtime.runtime.protocol.Json;
 import io.whatssound.realtime.runtime.protocol.Vsn;
+import io.whatssound.realtime.runtime.value.TopicKey;
+import io.whatssound.realtime.runtime.value.VerifiedToken;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -40,6 +35,12 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The channel protocol of one socket, driven frame by frame on Netty's embedded channel. */
 class SocketSessionTest {
@@ -229,7 +230,7 @@ class SocketSessionTest {
   void anOverloadedEventLoopMakesPublishersRefuseInsteadOfQueueing() throws Exception {
     EmbeddedChannel a = connect(Vsn.V2);
     join(a, "room", "{}");
-    var key = new io.whatssound.realtime.runtime.channel.TopicKey("realtime:room", false);
+    var key = new TopicKey("realtime:room", false);
     var b = new io.whatssound.realtime.runtime.protocol.UserBroadcast("e", "{}".getBytes(), false, null);
     for (int i = 0; i < 70; i++) {
       assertTrue(i < 65 || !rt.topics().acceptsMore());
@@ -319,7 +320,7 @@ class SocketSessionTest {
     send(a, "[\"1\",\"1\",\"realtime:room\",\"phx_join\",{\"config\":{},\"access_token\":\"" + t + "\"}]");
     assertEquals("InvalidJWTToken: Token has expired 3 seconds ago",
         only(received(a), "phx_reply").get(4).at("/response/reason").asText());
-    assertNull(rt.topics().presence(new io.whatssound.realtime.runtime.channel.TopicKey("realtime:room", false))
+    assertNull(rt.topics().presence(new TopicKey("realtime:room", false))
         .orElse(null));
   }
 }

@@ -1,4 +1,4 @@
-package io.whatssound.realtime.runtime.channel;
+package io.whatssound.realtime.runtime.value;
 
 /**
  * Identifies a channel topic within the tenant. Public and private channels of the same name are

@@ -1,4 +1,4 @@
-package io.whatssound.realtime.runtime.channel;
+package io.whatssound.realtime.runtime.value;
 
 /**
  * Identifies a broadcast stored in {@code realtime.messages}.

@@ -1,4 +1,4 @@
-package io.whatssound.realtime.runtime.cdc;
+package io.whatssound.realtime.runtime.value;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.List;

@@ -1,4 +1,4 @@
-package io.whatssound.realtime.runtime.auth;
+package io.whatssound.realtime.runtime.value;
 
 import java.time.Instant;
 import java.util.Map;

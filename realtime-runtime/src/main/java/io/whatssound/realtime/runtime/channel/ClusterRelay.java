@@ -1,10 +1,10 @@
-package io.whatssound.realtime.runtime.cluster;
+package io.whatssound.realtime.runtime.channel;
 
-import io.whatssound.realtime.runtime.cdc.ChangeRecord;
-import io.whatssound.realtime.runtime.channel.StoredRef;
-import io.whatssound.realtime.runtime.channel.TopicKey;
 import io.whatssound.realtime.runtime.presence.PresenceState;
 import io.whatssound.realtime.runtime.protocol.UserBroadcast;
+import io.whatssound.realtime.runtime.value.ChangeRecord;
+import io.whatssound.realtime.runtime.value.StoredRef;
+import io.whatssound.realtime.runtime.value.TopicKey;
 
 /**
  * What the local paths hand to the other pods after delivering locally. A single node uses {@link #LOCAL},
