@@ -2,6 +2,7 @@ package io.whatssound.realtime.operator.metrics;
 
 import io.fabric8.kubernetes.api.model.Pod;
 import io.whatssound.realtime.operator.model.Names;
+import io.whatssound.realtime.postgres.RuntimeEnv;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -25,7 +26,7 @@ import org.slf4j.LoggerFactory;
 public final class ConnectionMeter {
   private static final Logger LOG = LoggerFactory.getLogger(ConnectionMeter.class);
   /** The runtime's gauge of open WebSocket connections. */
-  public static final String GAUGE = "realtime_connections";
+  public static final String GAUGE = RuntimeEnv.CONNECTIONS_GAUGE;
   public static final Duration TIMEOUT = Duration.ofSeconds(2);
 
   private final HttpClient http;

@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.whatssound.realtime.operator.api.RealtimeCluster;
 import io.whatssound.realtime.operator.api.RealtimeClusterSpec;
+import io.whatssound.realtime.postgres.RuntimeEnv;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
@@ -27,32 +28,32 @@ public final class RuntimeConfigModel {
     RealtimeClusterSpec.Database db = s.getDatabase();
     String role = Names.runtimeRole(cluster);
     Map<String, String> env = new TreeMap<>();
-    env.put("REALTIME_PORT", String.valueOf(Names.HTTP_PORT));
+    env.put(RuntimeEnv.REALTIME_PORT, String.valueOf(Names.HTTP_PORT));
     String direct = postgresUrl(role, runtimePassword, db.getHost(), db.getPort(), db.getName(), db.getSslMode());
-    env.put("REALTIME_DB_URL", direct);
-    env.put("REALTIME_DB_POOL_URL", poolerEnabled(s)
+    env.put(RuntimeEnv.REALTIME_DB_URL, direct);
+    env.put(RuntimeEnv.REALTIME_DB_POOL_URL, poolerEnabled(s)
         ? postgresUrl(role, runtimePassword, Names.pooler(name) + "." + ns + ".svc", Names.POOLER_PORT, db.getName(),
             "disable")
         : direct);
-    env.put("REALTIME_DB_PROVISION", "false");
+    env.put(RuntimeEnv.REALTIME_DB_PROVISION, "false");
     RealtimeClusterSpec.Cdc cdc = s.getCdc() == null ? new RealtimeClusterSpec.Cdc() : s.getCdc();
-    env.put("REALTIME_PUBLICATION", cdc.getPublication());
-    env.put("REALTIME_SLOT", Names.slot(cluster));
-    jwtSecret.ifPresent(v -> env.put("REALTIME_JWT_SECRET", v));
+    env.put(RuntimeEnv.REALTIME_PUBLICATION, cdc.getPublication());
+    env.put(RuntimeEnv.REALTIME_SLOT, Names.slot(cluster));
+    jwtSecret.ifPresent(v -> env.put(RuntimeEnv.REALTIME_JWT_SECRET, v));
     if (s.getAuth().getJwksUrl() != null) {
-      env.put("REALTIME_JWT_JWKS", s.getAuth().getJwksUrl());
+      env.put(RuntimeEnv.REALTIME_JWT_JWKS, s.getAuth().getJwksUrl());
     }
     RealtimeClusterSpec.Limits l = s.getLimits() == null ? new RealtimeClusterSpec.Limits() : s.getLimits();
-    env.put("REALTIME_MAX_CONCURRENT_USERS", value(l.getMaxConcurrentUsers(), 200));
-    env.put("REALTIME_MAX_EVENTS_PER_SECOND", value(l.getMaxEventsPerSecond(), 100));
-    env.put("REALTIME_MAX_JOINS_PER_SECOND", value(l.getMaxJoinsPerSecond(), 100));
-    env.put("REALTIME_MAX_CHANNELS_PER_CLIENT", value(l.getMaxChannelsPerClient(), 100));
-    env.put("REALTIME_MAX_PAYLOAD_KB", value(l.getMaxPayloadKb(), 3000));
-    env.put("REALTIME_MAX_PRESENCE_CALLS", value(l.getMaxPresenceCalls(), 5));
-    env.put("REALTIME_PRESENCE_WINDOW_SECONDS", value(l.getPresenceWindowSeconds(), 30));
-    env.put("REALTIME_PRIVATE_ONLY", String.valueOf(s.getPrivateOnly()));
-    env.put("REALTIME_CLUSTER_DNS", Names.discoveryService(name) + "." + ns + ".svc." + defaults.clusterDomain());
-    env.put("REALTIME_CLUSTER_PORT", String.valueOf(Names.CLUSTER_PORT));
+    env.put(RuntimeEnv.REALTIME_MAX_CONCURRENT_USERS, value(l.getMaxConcurrentUsers(), 200));
+    env.put(RuntimeEnv.REALTIME_MAX_EVENTS_PER_SECOND, value(l.getMaxEventsPerSecond(), 100));
+    env.put(RuntimeEnv.REALTIME_MAX_JOINS_PER_SECOND, value(l.getMaxJoinsPerSecond(), 100));
+    env.put(RuntimeEnv.REALTIME_MAX_CHANNELS_PER_CLIENT, value(l.getMaxChannelsPerClient(), 100));
+    env.put(RuntimeEnv.REALTIME_MAX_PAYLOAD_KB, value(l.getMaxPayloadKb(), 3000));
+    env.put(RuntimeEnv.REALTIME_MAX_PRESENCE_CALLS, value(l.getMaxPresenceCalls(), 5));
+    env.put(RuntimeEnv.REALTIME_PRESENCE_WINDOW_SECONDS, value(l.getPresenceWindowSeconds(), 30));
+    env.put(RuntimeEnv.REALTIME_PRIVATE_ONLY, String.valueOf(s.getPrivateOnly()));
+    env.put(RuntimeEnv.REALTIME_CLUSTER_DNS, Names.discoveryService(name) + "." + ns + ".svc." + defaults.clusterDomain());
+    env.put(RuntimeEnv.REALTIME_CLUSTER_PORT, String.valueOf(Names.CLUSTER_PORT));
     return env;
   }
 

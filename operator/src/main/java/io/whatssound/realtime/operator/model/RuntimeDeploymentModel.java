@@ -17,6 +17,7 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.whatssound.realtime.operator.api.SessionPool;
 import io.whatssound.realtime.operator.api.SessionPoolSpec;
+import io.whatssound.realtime.postgres.RuntimeEnv;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -48,9 +49,9 @@ public final class RuntimeDeploymentModel {
     List<EnvVar> env = new ArrayList<>();
     env.add(new EnvVar("JAVA_TOOL_OPTIONS",
         "-XX:MaxRAMPercentage=" + s.getHeapPercent() + ".0 -XX:+ExitOnOutOfMemoryError", null));
-    env.add(new EnvVar("REALTIME_SHUTDOWN_DRAIN_MS", String.valueOf(s.getShutdownDrainSeconds() * 1000L), null));
+    env.add(new EnvVar(RuntimeEnv.REALTIME_SHUTDOWN_DRAIN_MS, String.valueOf(s.getShutdownDrainSeconds() * 1000L), null));
     if (s.getMaxConnectionsPerPod() != null) {
-      env.add(new EnvVar("REALTIME_MAX_CONCURRENT_USERS", String.valueOf(s.getMaxConnectionsPerPod()), null));
+      env.add(new EnvVar(RuntimeEnv.REALTIME_MAX_CONCURRENT_USERS, String.valueOf(s.getMaxConnectionsPerPod()), null));
     }
     env.add(new EnvVarBuilder().withName("POD_NAME").withNewValueFrom().withNewFieldRef()
         .withFieldPath("metadata.name").endFieldRef().endValueFrom().build());

@@ -15,6 +15,7 @@ import io.whatssound.realtime.operator.Fixtures;
 import io.whatssound.realtime.operator.api.Condition;
 import io.whatssound.realtime.operator.api.RealtimeCluster;
 import io.whatssound.realtime.operator.api.SessionPool;
+import io.whatssound.realtime.postgres.RuntimeEnv;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -34,6 +35,8 @@ class ModelTest {
   @Test
   void runtimeConfigHoldsTheWholeEnvironmentContract() {
     Map<String, String> env = env(cluster);
+    assertTrue(RuntimeEnv.ALL.containsAll(env.keySet()), "every variable written is one the runtime reads: "
+        + env.keySet().stream().filter(k -> !RuntimeEnv.ALL.contains(k)).toList());
     assertEquals("4000", env.get("REALTIME_PORT"));
     String role = Names.runtimeRole(cluster);
     assertEquals("postgres://" + role + ":pw@db.example:5432/app?sslmode=disable", env.get("REALTIME_DB_URL"));

@@ -1,5 +1,6 @@
 package io.whatssound.realtime.runtime.cluster;
 
+import io.whatssound.realtime.postgres.RuntimeEnv;
 import io.whatssound.realtime.runtime.config.RuntimeConfig.ConfigException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -59,26 +60,26 @@ public record ClusterSettings(
    * cluster when {@code REALTIME_CLUSTER_NAME} is not set.
    */
   public static ClusterSettings fromEnv(Map<String, String> env, String defaultName) {
-    String name = text(env, "REALTIME_CLUSTER_NAME").orElse(defaultName);
-    int port = integer(env, "REALTIME_CLUSTER_PORT", DEFAULT_PORT, 1, 65435);
+    String name = text(env, RuntimeEnv.REALTIME_CLUSTER_NAME).orElse(defaultName);
+    int port = integer(env, RuntimeEnv.REALTIME_CLUSTER_PORT, DEFAULT_PORT, 1, 65435);
     List<InetSocketAddress> peers = new ArrayList<>();
-    Optional<String> rawPeers = text(env, "REALTIME_CLUSTER_PEERS");
+    Optional<String> rawPeers = text(env, RuntimeEnv.REALTIME_CLUSTER_PEERS);
     if (rawPeers.isPresent()) {
       for (String p : rawPeers.get().split(",")) {
         if (!p.isBlank()) {
-          peers.add(peer("REALTIME_CLUSTER_PEERS", p.trim(), port));
+          peers.add(peer(RuntimeEnv.REALTIME_CLUSTER_PEERS, p.trim(), port));
         }
       }
     }
-    Optional<String> dns = text(env, "REALTIME_CLUSTER_DNS");
+    Optional<String> dns = text(env, RuntimeEnv.REALTIME_CLUSTER_DNS);
     if (!peers.isEmpty() && dns.isPresent()) {
       throw new ConfigException("Set either REALTIME_CLUSTER_PEERS (static peers) or REALTIME_CLUSTER_DNS "
           + "(a headless Service), not both");
     }
-    String bind = text(env, "REALTIME_CLUSTER_BIND").orElseGet(() -> defaultBind(peers));
-    Duration fd = Duration.ofMillis(integer(env, "REALTIME_CLUSTER_FAILURE_DETECTION_MS", 6000, 500, 600_000));
-    Duration merge = Duration.ofMillis(integer(env, "REALTIME_CLUSTER_MERGE_INTERVAL_MS", 20_000, 500, 600_000));
-    Duration status = Duration.ofMillis(integer(env, "REALTIME_CLUSTER_STATUS_INTERVAL_MS", 1000, 50, 60_000));
+    String bind = text(env, RuntimeEnv.REALTIME_CLUSTER_BIND).orElseGet(() -> defaultBind(peers));
+    Duration fd = Duration.ofMillis(integer(env, RuntimeEnv.REALTIME_CLUSTER_FAILURE_DETECTION_MS, 6000, 500, 600_000));
+    Duration merge = Duration.ofMillis(integer(env, RuntimeEnv.REALTIME_CLUSTER_MERGE_INTERVAL_MS, 20_000, 500, 600_000));
+    Duration status = Duration.ofMillis(integer(env, RuntimeEnv.REALTIME_CLUSTER_STATUS_INTERVAL_MS, 1000, 50, 60_000));
     return new ClusterSettings(name, port, peers, dns, bind, fd, merge, status);
   }
 

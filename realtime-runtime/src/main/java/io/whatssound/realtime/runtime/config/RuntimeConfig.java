@@ -2,6 +2,7 @@ package io.whatssound.realtime.runtime.config;
 
 import io.whatssound.realtime.postgres.ContractSettings;
 import io.whatssound.realtime.postgres.DatabaseUrl;
+import io.whatssound.realtime.postgres.RuntimeEnv;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Map;
@@ -52,43 +53,43 @@ public record RuntimeConfig(
         r.wrap(
             () ->
                 new TenantLimits(
-                    r.integer("REALTIME_MAX_CONCURRENT_USERS", d.maxConcurrentUsers()),
-                    r.integer("REALTIME_MAX_EVENTS_PER_SECOND", d.maxEventsPerSecond()),
-                    r.integer("REALTIME_MAX_JOINS_PER_SECOND", d.maxJoinsPerSecond()),
-                    r.integer("REALTIME_MAX_CHANNELS_PER_CLIENT", d.maxChannelsPerClient()),
-                    r.integer("REALTIME_MAX_PAYLOAD_KB", d.maxPayloadBytes() / 1024) * 1024,
-                    r.integer("REALTIME_MAX_PRESENCE_CALLS", d.maxPresenceCalls()),
+                    r.integer(RuntimeEnv.REALTIME_MAX_CONCURRENT_USERS, d.maxConcurrentUsers()),
+                    r.integer(RuntimeEnv.REALTIME_MAX_EVENTS_PER_SECOND, d.maxEventsPerSecond()),
+                    r.integer(RuntimeEnv.REALTIME_MAX_JOINS_PER_SECOND, d.maxJoinsPerSecond()),
+                    r.integer(RuntimeEnv.REALTIME_MAX_CHANNELS_PER_CLIENT, d.maxChannelsPerClient()),
+                    r.integer(RuntimeEnv.REALTIME_MAX_PAYLOAD_KB, d.maxPayloadBytes() / 1024) * 1024,
+                    r.integer(RuntimeEnv.REALTIME_MAX_PRESENCE_CALLS, d.maxPresenceCalls()),
                     Duration.ofSeconds(
-                        r.integer("REALTIME_PRESENCE_WINDOW_SECONDS", (int) d.presenceWindow().toSeconds()))));
+                        r.integer(RuntimeEnv.REALTIME_PRESENCE_WINDOW_SECONDS, (int) d.presenceWindow().toSeconds()))));
     int frame = Math.max(MIN_FRAME_BYTES, limits.maxPayloadBytes() + 64 * 1024);
     return new RuntimeConfig(
-        r.string("REALTIME_HOST").orElse("0.0.0.0"),
-        r.port("REALTIME_PORT", 4000),
-        r.string("REALTIME_JWT_SECRET"),
-        r.string("REALTIME_JWT_JWKS"),
+        r.string(RuntimeEnv.REALTIME_HOST).orElse("0.0.0.0"),
+        r.port(RuntimeEnv.REALTIME_PORT, 4000),
+        r.string(RuntimeEnv.REALTIME_JWT_SECRET),
+        r.string(RuntimeEnv.REALTIME_JWT_JWKS),
         limits,
-        Duration.ofMillis(r.integer("REALTIME_JOIN_ERROR_DELAY_MS", 5000, 0)),
-        Duration.ofMillis(r.integer("REALTIME_IDLE_TIMEOUT_MS", 60_000)),
-        Duration.ofMillis(r.integer("REALTIME_SHUTDOWN_DRAIN_MS", 10_000, 0)),
+        Duration.ofMillis(r.integer(RuntimeEnv.REALTIME_JOIN_ERROR_DELAY_MS, 5000, 0)),
+        Duration.ofMillis(r.integer(RuntimeEnv.REALTIME_IDLE_TIMEOUT_MS, 60_000)),
+        Duration.ofMillis(r.integer(RuntimeEnv.REALTIME_SHUTDOWN_DRAIN_MS, 10_000, 0)),
         frame,
-        r.string("REALTIME_PRIVATE_ROLES")
+        r.string(RuntimeEnv.REALTIME_PRIVATE_ROLES)
             .map(RuntimeConfig::csv)
             .orElse(Set.of("authenticated", "service_role")),
-        r.integer("REALTIME_SLOW_CONSUMER_DROPS", 1000),
+        r.integer(RuntimeEnv.REALTIME_SLOW_CONSUMER_DROPS, 1000),
         database(r),
-        r.bool("REALTIME_PRIVATE_ONLY", false));
+        r.bool(RuntimeEnv.REALTIME_PRIVATE_ONLY, false));
   }
 
   private static DatabaseSettings database(Reader r) {
-    Optional<String> url = r.string("REALTIME_DB_URL");
+    Optional<String> url = r.string(RuntimeEnv.REALTIME_DB_URL);
     ContractSettings contract =
         r.wrap(
             () ->
                 ContractSettings.defaults()
                     .withNames(
-                        r.string("REALTIME_PUBLICATION").orElse(ContractSettings.DEFAULT_PUBLICATION),
-                        r.string("REALTIME_SLOT").orElse(ContractSettings.DEFAULT_SLOT)));
-    int embeddedPort = r.port("REALTIME_EMBEDDED_DB_PORT", 54322);
+                        r.string(RuntimeEnv.REALTIME_PUBLICATION).orElse(ContractSettings.DEFAULT_PUBLICATION),
+                        r.string(RuntimeEnv.REALTIME_SLOT).orElse(ContractSettings.DEFAULT_SLOT)));
+    int embeddedPort = r.port(RuntimeEnv.REALTIME_EMBEDDED_DB_PORT, 54322);
     if (url.isPresent() && url.get().equalsIgnoreCase("none")) {
       return DatabaseSettings.none();
     }
@@ -96,9 +97,9 @@ public record RuntimeConfig(
       return new DatabaseSettings(DatabaseSettings.Mode.EMBEDDED, Optional.empty(), Optional.empty(), true, contract,
           embeddedPort);
     }
-    DatabaseUrl direct = r.dbUrl("REALTIME_DB_URL", url.get());
-    Optional<DatabaseUrl> pool = r.string("REALTIME_DB_POOL_URL").map(v -> r.dbUrl("REALTIME_DB_POOL_URL", v));
-    boolean provision = r.bool("REALTIME_DB_PROVISION", true);
+    DatabaseUrl direct = r.dbUrl(RuntimeEnv.REALTIME_DB_URL, url.get());
+    Optional<DatabaseUrl> pool = r.string(RuntimeEnv.REALTIME_DB_POOL_URL).map(v -> r.dbUrl(RuntimeEnv.REALTIME_DB_POOL_URL, v));
+    boolean provision = r.bool(RuntimeEnv.REALTIME_DB_PROVISION, true);
     return new DatabaseSettings(DatabaseSettings.Mode.URL, Optional.of(direct), pool, provision, contract, embeddedPort);
   }
 

@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.whatssound.realtime.postgres.RuntimeEnv;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -58,7 +59,7 @@ public final class RuntimeMetrics {
   }
 
   public void connectionsGauge(IntSupplier connected) {
-    Gauge.builder("realtime_connections", connected, s -> s.getAsInt())
+    Gauge.builder(RuntimeEnv.CONNECTIONS_GAUGE, connected, s -> s.getAsInt())
         .description("Open WebSocket connections")
         .strongReference(true)
         .register(registry);
