@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.javaoperatorsdk.operator.Operator;
 import io.whatssound.realtime.operator.Operators;
 import io.whatssound.realtime.operator.db.DatabaseConnector;
+import io.whatssound.realtime.operator.kube.ControlPlane;
 import io.whatssound.realtime.operator.model.OperatorDefaults;
 import io.whatssound.realtime.operator.reconciler.Timing;
 import java.io.BufferedReader;
@@ -40,7 +41,7 @@ public final class OperatorProcess {
     Timing timing = new Timing(Duration.ofSeconds(Long.parseLong(args[1])), Duration.ofSeconds(Long.parseLong(args[2])),
         Duration.ofSeconds(Long.parseLong(args[3])));
     Config config = master.startsWith("kubeconfig:")
-        ? Config.fromKubeconfig(null, Files.readString(Path.of(master.substring("kubeconfig:".length()))), null)
+        ? ControlPlane.config(Path.of(master.substring("kubeconfig:".length())))
         : new ConfigBuilder(Config.empty())
             .withMasterUrl(master)
             .withTrustCerts(true)

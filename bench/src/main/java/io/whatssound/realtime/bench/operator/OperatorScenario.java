@@ -221,7 +221,7 @@ public final class OperatorScenario {
         t = System.nanoTime();
         cp = ControlPlane.startNew();
         log("control plane (Kubernetes %s) started in %d ms", ControlPlane.version(), ms(System.nanoTime() - t));
-        Config config = Config.fromKubeconfig(null, Files.readString(cp.kubeconfig()), null);
+        Config config = ControlPlane.config(cp.kubeconfig());
         config.setNamespace(NS);
         config.setUserAgent(RequestTally.BENCH_AGENT);
         client = new KubernetesClientBuilder().withConfig(config).build();
@@ -603,20 +603,14 @@ public final class OperatorScenario {
     }
   }
 
-  /** Sets the cluster's events limit; returns the generation the change made (retries on conflicts). */
+  /** Sets the cluster's events limit as a patch of the latest object; returns the generation the change made. */
   private static long bumpSpec(KubernetesClient client, String name, int maxEventsPerSecond) {
-    for (int attempt = 0; ; attempt++) {
-      RealtimeCluster c = client.resources(RealtimeCluster.class).inNamespace(NS).withName(name).get();
+    return client.resources(RealtimeCluster.class).inNamespace(NS).withName(name).edit(c -> {
       c.getSpec().getLimits().setMaxEventsPerSecond(maxEventsPerSecond);
-      try {
-        return client.resource(c).update().getMetadata().getGeneration();
-      } catch (KubernetesClientException e) {
-        if (e.getCode() != 409 || attempt >= 20) {
-          throw e;
-        }
-      }
-    }
+      return c;
+    }).getMetadata().getGeneration();
   }
+
 
   private void awaitObserved(int n, int timeoutSeconds) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(timeoutSeconds);

@@ -104,11 +104,6 @@ public final class Applier {
     return true;
   }
 
-  /** Objects this applier found in the way: same name, not the owner's ("Kind name"). */
-  public List<String> foreign() {
-    return List.copyOf(foreign);
-  }
-
   /** The message of a {@code Conflict} condition about {@link #foreign()}, or empty when there is none. */
   public Optional<String> conflictMessage(HasMetadata owner) {
     return foreign.isEmpty() ? Optional.empty() : Optional.of(String.join(", ", foreign) + " already exist"

@@ -292,8 +292,10 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
         String contractHash = Hashing.of(s + "|" + Names.runtimeRole(cluster) + "|" + Hashing.of(runtimePassword)
             + "|" + pooler.getAuthMode() + "|" + RuntimeConfigModel.poolerEnabled(spec));
         boolean wasReady = Conditions.find(previous.getConditions(), DATABASE_READY).map(Condition::isTrue).orElse(false);
+        // on every reconcile that reaches the database (a read when the claim is there): a cluster provisioned before
+        // databases were claimed, or whose claim was removed, claims its database before another tenant can
+        claim(c, cluster);
         if (!contractHash.equals(previous.getContractHash()) || !wasReady) {
-          claim(c, cluster);
           DatabaseContract.apply(c, s);
           DatabaseContract.ensureRuntimeRole(c, Names.runtimeRole(cluster), runtimePassword);
           status.setContractHash(contractHash);
@@ -332,8 +334,9 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
             e.getSQLState(), e.getMessage());
       }
     }
-    // The runtime's configuration: first written once the database has the role, publication and slot it names (pools
-    // start on it), then kept current even while the database is unreachable.
+    // The runtime's configuration: first written once DatabaseReady is True (its role and publication exist, its slot
+    // was provisioned or refused with a Conflict), so pools start only then; kept current even while the database is
+    // unreachable.
     boolean configured = secret(secrets, ns, Names.runtimeConfigSecret(name)).isPresent();
     if (jwtMissing.isEmpty() && (dbOk || configured)) {
       Map<String, String> env = RuntimeConfigModel.environment(cluster, runtimePassword, jwt, defaults);

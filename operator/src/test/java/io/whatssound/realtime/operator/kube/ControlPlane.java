@@ -7,14 +7,12 @@ import io.fabric8.kubeapitest.binary.BinaryManager;
 import io.fabric8.kubeapitest.cert.CertManager;
 import io.fabric8.kubeapitest.kubeconfig.KubeConfig;
 import io.fabric8.kubernetes.client.Config;
-import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.whatssound.realtime.operator.e2e.Examples;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -322,18 +320,16 @@ public final class ControlPlane implements AutoCloseable {
 
   /** A new admin client; the caller closes it. */
   public KubernetesClient admin() {
+    return new KubernetesClientBuilder().withConfig(config(kubeconfig)).build();
+  }
+
+  /** A client configuration from a kubeconfig file (the admin's, or one of {@link #tokenKubeconfig}). */
+  public static Config config(Path kubeconfigFile) {
     try {
-      return new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(Files.readString(kubeconfig))).build();
+      return Config.fromKubeconfig(null, Files.readString(kubeconfigFile), null);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-  }
-
-  /** A client that authenticates with a bearer token only (a ServiceAccount's), trusting the API server's certificate. */
-  public Config tokenConfig(String token, String namespace) {
-    return new ConfigBuilder(Config.empty()).withMasterUrl(url()).withCaCertFile(certs.getAPIServerCertPath())
-        .withOauthToken(token).withNamespace(namespace).withRequestTimeout(10_000).withConnectionTimeout(5_000)
-        .build();
   }
 
   /** Runs a binary of the control plane's folder (kubectl, helm) with the admin kubeconfig. */
@@ -408,9 +404,5 @@ public final class ControlPlane implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
     }
-  }
-
-  static String utf8(byte[] b) {
-    return new String(b, StandardCharsets.UTF_8);
   }
 }

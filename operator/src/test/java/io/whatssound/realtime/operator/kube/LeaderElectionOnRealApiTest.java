@@ -3,7 +3,6 @@ package io.whatssound.realtime.operator.kube;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.whatssound.realtime.operator.Await;
 import io.whatssound.realtime.operator.Fixtures;
 import io.whatssound.realtime.operator.Operators;
@@ -118,18 +117,12 @@ class LeaderElectionOnRealApiTest extends SharedControlPlane {
         RealtimeClusterReconciler.DATABASE_READY).map(x -> reason.equals(x.getReason())).orElse(false);
   }
 
+  /** A spec change as a patch of the latest object (no conflict to retry). */
   static void updateSpec(String ns, String name, Consumer<RealtimeCluster> change) {
-    for (int attempt = 0; ; attempt++) {
-      RealtimeCluster latest = admin.resources(RealtimeCluster.class).inNamespace(ns).withName(name).get();
-      change.accept(latest);
-      try {
-        admin.resource(latest).update();
-        return;
-      } catch (KubernetesClientException e) {
-        if (e.getCode() != 409 || attempt >= 20) {
-          throw e;
-        }
-      }
-    }
+    admin.resources(RealtimeCluster.class).inNamespace(ns).withName(name).edit(c -> {
+      change.accept(c);
+      return c;
+    });
   }
+
 }

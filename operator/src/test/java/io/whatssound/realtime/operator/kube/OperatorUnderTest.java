@@ -53,7 +53,7 @@ final class OperatorUnderTest implements AutoCloseable {
     this.namespace = namespace;
     this.watched = List.copyOf(watched);
     String token = cp.chartServiceAccountToken(release, namespace, watched);
-    Config config = cp.tokenConfig(token, namespace);
+    Config config = ControlPlane.config(cp.tokenKubeconfig(release, token, namespace));
     this.client = new KubernetesClientBuilder().withConfig(config)
         .withHttpClientBuilderConsumer(b -> b.addOrReplaceInterceptor("forbidden", new Interceptor() {
           @Override

@@ -384,6 +384,24 @@ class OperatorReconcileTest {
   }
 
   @Test
+  void aClusterProvisionedBeforeDatabasesWereClaimedClaimsItsOwn() throws Exception {
+    String db = createDatabase("tenant_unclaimed");
+    tenant("party", "older", db, "older_slot");
+    Await.until(WAIT, "older DatabaseReady", () -> is(in("party", "older"), "DatabaseReady", "True", null));
+    // as a cluster provisioned by an operator that did not claim databases: ready, its contract applied, no claim
+    try (Connection c = connect(db); Statement st = c.createStatement()) {
+      st.execute("DELETE FROM realtime.tenant");
+    }
+    Await.until(WAIT, "the claim on the next reconcile", () -> {
+      try {
+        return count(db, "SELECT count(*) FROM realtime.tenant WHERE tenant = 'party/older'") == 1;
+      } catch (SQLException e) {
+        throw new IllegalStateException(e);
+      }
+    });
+  }
+
+  @Test
   void aSecondTenantOnTheSameDatabaseIsRefusedAndItsDeletionDropsNothing() throws Exception {
     String db = createDatabase("tenant_shared");
     tenant("party", "first", db, "first_slot");
