@@ -2,6 +2,7 @@
 # Builds the test cluster's binaries from their Go modules, at the versions pinned in e2e/build/*/go.mod, into the
 # cache folder laid out as io.fabric8:kube-api-test reads it:
 #   $KUBE_API_TEST_DIR/k8s/<kubernetes version>-linux-amd64/{kube-apiserver,kube-controller-manager,etcd,kubectl,helm}
+# and, for the single-node cluster of e2e/cluster.sh, kubelet, kube-scheduler, kube-proxy, coredns and pause
 # (KUBE_API_TEST_DIR defaults to ~/.kubeapitest). A group is rebuilt only when its module files change; Go's own
 # build cache keeps a rebuild on the same machine short. Prints the binaries' folder as its last line.
 set -euo pipefail
@@ -19,7 +20,7 @@ mkdir -p "$out"
 build() {
   local module=$1 ldflags=$2; shift 2
   local dir=$here/build/$module stamp
-  stamp=$(cd "$dir" && cat go.mod go.sum $(find . -name '*.go' | sort) | sha256sum | cut -c1-16)
+  stamp=$(cd "$dir" && cat go.mod $(ls go.sum 2>/dev/null) $(find . -name '*.go' | sort) | sha256sum | cut -c1-16)
   local current=1
   for b in "$@"; do [ -x "$out/$b" ] || current=0; done
   if [ "$current" = 1 ] && [ "$(cat "$out/.$module.stamp" 2>/dev/null)" = "$stamp" ]; then
@@ -41,7 +42,10 @@ build() {
 v=k8s.io/component-base/version
 kube_ldflags="-s -w -X $v.gitVersion=v$k8s -X $v.gitMajor=${k8s%%.*} -X $v.gitMinor=$(echo "$k8s" | cut -d. -f2) -X $v.gitTreeState=clean"
 helm_version=$(version_of helm helm.sh/helm/v4)
-build kube "$kube_ldflags" kube-apiserver kube-controller-manager kubectl
+build kube "$kube_ldflags" kube-apiserver kube-controller-manager kubectl kubelet kube-scheduler kube-proxy
 build etcd "-s -w" etcd
 build helm "-s -w -X helm.sh/helm/v4/internal/version.version=v$helm_version" helm
+# the single-node cluster's DNS and pod sandbox (e2e/cluster.sh); static, so that each is an image of one file
+CGO_ENABLED=0 build coredns "-s -w" coredns
+CGO_ENABLED=0 build pause "-s -w" pause
 echo "$out"
