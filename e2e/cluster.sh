@@ -3,7 +3,7 @@
 # builds, with no Docker and no registry:
 #   etcd, kube-apiserver (Node and RBAC authorization, NodeRestriction), kube-controller-manager (every default
 #   controller), kube-scheduler, containerd with runc and the bridge CNI plugin, kubelet, kube-proxy (iptables) and
-#   CoreDNS as a Deployment behind the kube-dns Service.
+#   CoreDNS as a Deployment behind the kube-dns Service; four hostPath PersistentVolumes for claims of no class.
 #
 #   e2e/cluster.sh up     starts it (stops a previous one first); prints the admin kubeconfig's path as its last line
 #   e2e/cluster.sh down   stops every process and container, and removes its network devices, rules and mounts
@@ -255,6 +255,26 @@ YAML
   await "node $node Ready" 120 kubectl wait --for=condition=Ready "node/$node" --timeout=5s
 }
 
+# Volumes without a provisioner, as on a bare cluster: hostPath PersistentVolumes of no class, which claims of no
+# class (there is no default StorageClass) bind to.
+volumes_up() {
+  for i in 0 1 2 3; do
+    mkdir -p "$data/volumes/pv-$i"
+    cat <<YAML
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: e2e-pv-$i}
+spec:
+  capacity: {storage: 5Gi}
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Retain
+  storageClassName: ""
+  hostPath: {path: $data/volumes/pv-$i, type: Directory}
+YAML
+  done | kubectl apply -f - >/dev/null
+}
+
 dns_up() {
   kubectl apply -f "$root/e2e/cluster/coredns.yaml" >/dev/null
   await "CoreDNS available" 120 kubectl -n kube-system wait --for=condition=Available deployment/coredns --timeout=5s
@@ -264,7 +284,7 @@ case "${1:-}" in
   up)
     bindir=$("$root/e2e/build.sh" 2>/dev/null | tail -1)
     stop_all
-    rm -rf "$data/etcd" "$data/kubelet" "$data/cni" "$data/apiserver" "$logs" "$run"
+    rm -rf "$data/etcd" "$data/kubelet" "$data/cni" "$data/apiserver" "$data/volumes" "$logs" "$run"
     mkdir -p "$logs" "$run"
     start_time=$SECONDS
     certs
@@ -273,6 +293,7 @@ case "${1:-}" in
     containerd_up
     control_plane
     node_up
+    volumes_up
     dns_up
     log "up in $((SECONDS - start_time)) s: kubectl --kubeconfig $kubeconfig get pods -A (logs in $logs)"
     echo "$kubeconfig"

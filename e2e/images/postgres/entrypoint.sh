@@ -2,6 +2,11 @@
 # Initialises $PGDATA on first start (owner role $POSTGRES_USER with $POSTGRES_PASSWORD, database $POSTGRES_DB),
 # then runs the server in the foreground with the given options (for example -c wal_level=logical).
 set -eu
+if [ "$(id -u)" = 0 ]; then
+  mkdir -p "$PGDATA"
+  chown -R postgres:postgres "$PGDATA"
+  exec setpriv --reuid=postgres --regid=postgres --init-groups "$0" "$@"
+fi
 : "${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}"
 user=${POSTGRES_USER:-postgres}
 db=${POSTGRES_DB:-$user}

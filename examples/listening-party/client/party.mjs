@@ -10,6 +10,8 @@
 //   PARTY_ID      the party's sessions.id (uuid)        default 00000000-0000-0000-0000-000000000042
 //   LISTENER      this listener's presence key          default listener-<random>
 //   SAY           a chat message to send once joined    optional
+//   CHAT_EVERY_MS then send numbered chat messages ({from, text, seq}) this often, CHAT_COUNT of them (default 100),
+//                 printing each send's result: a chatty listener, or a publisher whose losses can be counted
 //   RUN_SECONDS   leave and exit after this many seconds (default: run until Ctrl-C)
 //
 // Every event is printed as one line of JSON, easy to read and to grep.
@@ -23,6 +25,8 @@ const anonKey = env.ANON_KEY;
 const partyId = env.PARTY_ID ?? '00000000-0000-0000-0000-000000000042';
 const listener = env.LISTENER ?? `listener-${randomUUID().slice(0, 8)}`;
 const runSeconds = env.RUN_SECONDS ? Number(env.RUN_SECONDS) : undefined;
+const chatEveryMs = env.CHAT_EVERY_MS ? Number(env.CHAT_EVERY_MS) : undefined;
+const chatCount = env.CHAT_COUNT ? Number(env.CHAT_COUNT) : 100;
 
 if (!anonKey) {
   console.error('ANON_KEY is not set: run `JWT_SECRET=... node keys.mjs` and export the ANON_KEY it prints');
@@ -65,8 +69,26 @@ party
       if (env.SAY) {
         await party.send({ type: 'broadcast', event: 'chat', payload: { from: listener, text: env.SAY } });
       }
+      if (chatEveryMs !== undefined && !chatting) {
+        chatting = true;
+        chat(0);
+      }
     }
   });
+
+// Sends message `seq` and schedules the next one on a fixed timetable, whatever the socket is doing: while it
+// reconnects, supabase-js sends through the REST broadcast endpoint instead.
+let chatting = false;
+const chatStart = Date.now();
+function chat(seq) {
+  if (seq >= chatCount) {
+    log('chat_done', { sent: seq });
+    return;
+  }
+  setTimeout(() => chat(seq + 1), Math.max(0, chatStart + (seq + 1) * chatEveryMs - Date.now()));
+  party.send({ type: 'broadcast', event: 'chat', payload: { from: listener, text: `message ${seq}`, seq } })
+    .then((result) => log('sent', { seq, result }), (e) => log('sent', { seq, result: 'error', error: e?.message }));
+}
 
 async function leave(code) {
   await party.untrack().catch(() => {});

@@ -34,7 +34,7 @@ public final class Cli {
 
   private Cli() {}
 
-  static Result run(String binary, List<String> args, Path kubeconfig, Duration timeout) {
+  public static Result run(String binary, List<String> args, Path kubeconfig, Duration timeout) {
     List<String> command = new ArrayList<>();
     command.add(binary);
     command.addAll(args);
