@@ -48,4 +48,14 @@ build helm "-s -w -X helm.sh/helm/v4/internal/version.version=v$helm_version" he
 # the single-node cluster's DNS and pod sandbox (e2e/cluster.sh); static, so that each is an image of one file
 CGO_ENABLED=0 build coredns "-s -w" coredns
 CGO_ENABLED=0 build pause "-s -w" pause
+
+# The CloudNativePG Cluster CRD, from its Go module, against which examples/listening-party/cloudnative-pg.yaml is
+# checked by the API server (CrdsOnRealApiServerTest).
+cnpg=v1.27.0
+if [ ! -f "$out/crds/cnpg-$cnpg-clusters.yaml" ]; then
+  dir=$(GOFLAGS=-mod=mod go mod download -json "github.com/cloudnative-pg/cloudnative-pg@$cnpg" | awk -F'"' '$2 == "Dir" {print $4}')
+  mkdir -p "$out/crds"
+  cp "$dir/config/crd/bases/postgresql.cnpg.io_clusters.yaml" "$out/crds/cnpg-$cnpg-clusters.yaml.tmp"
+  mv "$out/crds/cnpg-$cnpg-clusters.yaml.tmp" "$out/crds/cnpg-$cnpg-clusters.yaml"
+fi
 echo "$out"

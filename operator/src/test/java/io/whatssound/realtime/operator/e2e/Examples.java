@@ -19,7 +19,17 @@ import java.util.stream.Stream;
 public final class Examples {
   public static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
   /** The Kubernetes YAML of the example, in the order a user applies it. */
-  public static final List<String> MANIFESTS = List.of("secrets.yaml", "realtimecluster.yaml", "sessionpool.yaml");
+  public static final List<String> MANIFESTS = List.of("secrets.yaml", "postgres.yaml", "realtimecluster.yaml",
+      "sessionpool.yaml");
+  /** Example files applied instead of one of {@link #MANIFESTS}: the database as a CloudNativePG Cluster. */
+  public static final List<String> ALTERNATIVES = List.of("cloudnative-pg.yaml");
+
+  /** Every YAML file of the example that a test checks: {@link #MANIFESTS} and {@link #ALTERNATIVES}, sorted. */
+  public static List<String> knownYamlFiles() {
+    List<String> all = new ArrayList<>(MANIFESTS);
+    all.addAll(ALTERNATIVES);
+    return all.stream().sorted().toList();
+  }
 
   private Examples() {}
 

@@ -292,6 +292,15 @@ public abstract class ListeningPartyScenario {
       System.out.println("rolling update: " + report);
       assertTrue(reconnects >= 1, "the receiver was on a replaced pod and must have resubscribed by itself");
       assertTrue(received.size() > total / 2, "the receiver got most messages: " + received.size() + " of " + total);
+      saveLogs(c);
+      for (String ns : List.of(OPERATOR_NS, NS)) {
+        for (JsonNode pod : podsIn(c, ns)) {
+          for (JsonNode container : pod.at("/status/containerStatuses")) {
+            assertEquals(0, container.path("restartCount").asInt(), "restarts of " + pod.at("/metadata/name").asText()
+                + "/" + container.path("name").asText() + ": " + container.path("lastState"));
+          }
+        }
+      }
     });
   }
 
@@ -410,11 +419,30 @@ public abstract class ListeningPartyScenario {
   }
 
   private static JsonNode pods(ScenarioCluster c, String selector) {
+    return json(c.kubectl("-n", NS, "get", "pods", "-l", selector, "-o", "json").orFail().out()).path("items");
+  }
+
+  private static JsonNode podsIn(ScenarioCluster c, String namespace) {
+    return json(c.kubectl("-n", namespace, "get", "pods", "-o", "json").orFail().out()).path("items");
+  }
+
+  private static JsonNode json(String text) {
     try {
-      return Examples.YAML.readTree(c.kubectl("-n", NS, "get", "pods", "-l", selector, "-o", "json").orFail().out())
-          .path("items");
+      return Examples.YAML.readTree(text);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Every container's log of both namespaces, into the report folder (the pods go with the tenant's deletion). */
+  private static void saveLogs(ScenarioCluster c) throws IOException {
+    Path dir = Files.createDirectories(Path.of("target/e2e-scenario/logs"));
+    for (String ns : List.of(OPERATOR_NS, NS)) {
+      for (JsonNode pod : podsIn(c, ns)) {
+        String name = pod.at("/metadata/name").asText();
+        Cli.Result r = c.kubectl("-n", ns, "logs", name, "--all-containers", "--timestamps");
+        Files.writeString(dir.resolve(ns + "_" + name + ".log"), r.out() + r.err());
+      }
     }
   }
 
