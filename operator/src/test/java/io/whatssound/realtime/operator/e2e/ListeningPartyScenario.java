@@ -288,6 +288,7 @@ public abstract class ListeningPartyScenario {
       report.put("roll received", received.size() + " (" + duplicates + " duplicates)");
       report.put("roll lost", lost.size() + " (" + String.format("%.2f", 100.0 * lost.size() / Math.max(1, total))
           + " %), of them acknowledged by the server: " + lostAcknowledged.size());
+      report.put("roll lost ranges", ranges(lost));
       report.put("roll receiver resubscribed", String.valueOf(reconnects));
       System.out.println("rolling update: " + report);
       assertTrue(reconnects >= 1, "the receiver was on a replaced pod and must have resubscribed by itself");
@@ -348,6 +349,28 @@ public abstract class ListeningPartyScenario {
     if (cluster != null) {
       cluster.close();
     }
+  }
+
+  /** Consecutive numbers as ranges: [3-5, 9]. */
+  static String ranges(Set<Integer> sorted) {
+    List<String> out = new ArrayList<>();
+    Integer start = null;
+    Integer prev = null;
+    for (int n : sorted) {
+      if (prev != null && n == prev + 1) {
+        prev = n;
+        continue;
+      }
+      if (start != null) {
+        out.add(start.equals(prev) ? String.valueOf(start) : start + "-" + prev);
+      }
+      start = n;
+      prev = n;
+    }
+    if (start != null) {
+      out.add(start.equals(prev) ? String.valueOf(start) : start + "-" + prev);
+    }
+    return out.toString();
   }
 
   /** A client and the runtime pod that serves it. */

@@ -3,7 +3,7 @@ package io.whatssound.realtime.runtime.cdc;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.buffer.ByteBufAllocator;
-import io.whatssound.realtime.runtime.channel.SharedPush;
+import io.whatssound.realtime.runtime.channel.Broadcaster;
 import io.whatssound.realtime.runtime.channel.Subscription;
 import io.whatssound.realtime.runtime.channel.TopicRegistry;
 import io.whatssound.realtime.runtime.db.RuntimeDatabase;
@@ -50,6 +50,7 @@ public final class PostgresChanges implements ReplicationStream.Sink {
 
   private final RuntimeDatabase db;
   private final TopicRegistry topics;
+  private final Broadcaster broadcaster;
   private final ChangeRouter router;
   private final ByteBufAllocator alloc;
   private final Map<Integer, PgOutputMessage.Relation> relations = new ConcurrentHashMap<>();
@@ -62,9 +63,10 @@ public final class PostgresChanges implements ReplicationStream.Sink {
   private long xid;
   private static final int MAX_PENDING = 512;
 
-  public PostgresChanges(RuntimeDatabase db, TopicRegistry topics, ByteBufAllocator alloc) {
+  public PostgresChanges(RuntimeDatabase db, TopicRegistry topics, Broadcaster broadcaster, ByteBufAllocator alloc) {
     this.db = db;
     this.topics = topics;
+    this.broadcaster = broadcaster;
     this.router =
         new ChangeRouter(topics, alloc, java.util.Optional.of(new RowSecurity(db.queries(), java.time.Clock.systemUTC())));
     this.alloc = alloc;
@@ -340,7 +342,7 @@ public final class PostgresChanges implements ReplicationStream.Sink {
     try {
       router.routeAll(pending, xid);
       for (ChangeRecord c : pending) {
-        topics.cluster().change(c);
+        broadcaster.changeRouted(c);
       }
     } finally {
       pending.clear();
@@ -387,11 +389,7 @@ public final class PostgresChanges implements ReplicationStream.Sink {
     ObjectNode meta = Json.MAPPER.createObjectNode().put("id", id);
     UserBroadcast b = broadcast(v.get("event"), v.get("payload"), binary, meta);
     TopicKey key = TopicKey.ofSubTopic(v.get("topic"), "t".equals(v.get("private")));
-    String topic = key.topic();
-    SharedPush push = new SharedPush(alloc, (c, a) -> c.encodeBroadcast(a, topic, b));
-    StoredRef stored = new StoredRef(id, epochMillis(v.get("inserted_at")));
-    topics.publish(key, push, null, TopicRegistry.Audience.ALL, "broadcast", stored);
-    topics.cluster().storedBroadcast(key, b, stored);
+    broadcaster.fromDatabase(key, b, new StoredRef(id, epochMillis(v.get("inserted_at"))), alloc);
   }
 
   /** {@code inserted_at} is a UTC timestamp without zone, e.g. {@code 2026-01-02 03:04:05.678}. */

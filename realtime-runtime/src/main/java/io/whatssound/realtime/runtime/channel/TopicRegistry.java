@@ -25,19 +25,9 @@ public final class TopicRegistry {
   /** Above this backlog on any loop, new client messages are refused instead of queued. */
   static final long MAX_BACKLOG_BYTES = 64L * 1024 * 1024;
   private final RuntimeMetrics metrics;
-  private volatile ClusterRelay cluster = ClusterRelay.LOCAL;
 
   public TopicRegistry(RuntimeMetrics metrics) {
     this.metrics = metrics;
-  }
-
-  /** Where local broadcasts and presence changes go to reach the other pods; {@link ClusterRelay#LOCAL} alone. */
-  public ClusterRelay cluster() {
-    return cluster;
-  }
-
-  public void cluster(ClusterRelay relay) {
-    cluster = relay;
   }
 
   /** Who receives a fan-out. */
@@ -63,7 +53,6 @@ public final class TopicRegistry {
     s.topic(t);
     t.bucket(s.loop()).add(s);
     metrics.channelJoined();
-    cluster.seed(s.key(), t.presence);
     return t.presence;
   }
 

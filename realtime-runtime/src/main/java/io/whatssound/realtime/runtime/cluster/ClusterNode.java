@@ -7,9 +7,8 @@ import io.micrometer.core.instrument.Timer;
 import io.netty.buffer.ByteBufAllocator;
 import io.whatssound.realtime.runtime.cdc.PostgresChanges;
 import io.whatssound.realtime.runtime.cdc.ReplicationStream;
+import io.whatssound.realtime.runtime.channel.Broadcaster;
 import io.whatssound.realtime.runtime.channel.ClusterRelay;
-import io.whatssound.realtime.runtime.channel.SharedPush;
-import io.whatssound.realtime.runtime.channel.TopicRegistry.Audience;
 import io.whatssound.realtime.runtime.channel.TopicRegistry;
 import io.whatssound.realtime.runtime.cluster.ClusterMessage.Broadcast;
 import io.whatssound.realtime.runtime.cluster.ClusterMessage.Change;
@@ -88,6 +87,7 @@ public final class ClusterNode implements ClusterRelay, Receiver, AutoCloseable 
   private final ClusterSettings settings;
   private final TopicRegistry topics;
   private final TenantLimiter limiter;
+  private final Broadcaster broadcaster;
   private final Clock clock;
   private final ByteBufAllocator alloc;
   private final PresenceReplica<Address> presence;
@@ -114,11 +114,13 @@ public final class ClusterNode implements ClusterRelay, Receiver, AutoCloseable 
   private long lastIndex = -1;
 
   public ClusterNode(
-      ClusterSettings settings, TopicRegistry topics, TenantLimiter limiter, RuntimeMetrics metrics, Clock clock,
+      ClusterSettings settings, TopicRegistry topics, Broadcaster broadcaster, TenantLimiter limiter,
+      RuntimeMetrics metrics, Clock clock,
       ByteBufAllocator alloc) {
     this.settings = settings;
     this.topics = topics;
     this.limiter = limiter;
+    this.broadcaster = broadcaster;
     this.clock = clock;
     this.alloc = alloc;
     this.presence = new PresenceReplica<>(topics, alloc);
@@ -148,8 +150,6 @@ public final class ClusterNode implements ClusterRelay, Receiver, AutoCloseable 
     this.timer = Executors.newSingleThreadScheduledExecutor(daemon("cluster-timer"));
     this.sender = new Thread(this::sendLoop, "cluster-sender");
     this.sender.setDaemon(true);
-    topics.cluster(this);
-    limiter.countElsewhere(this::remoteConnected);
   }
 
   private static java.util.concurrent.ThreadFactory daemon(String name) {
@@ -454,9 +454,7 @@ public final class ClusterNode implements ClusterRelay, Receiver, AutoCloseable 
   private void deliver(Broadcast b) {
     TopicKey key = b.key();
     String topic = key.topic();
-    UserBroadcast u = b.broadcast();
-    SharedPush push = new SharedPush(alloc, (c, a) -> c.encodeBroadcast(a, topic, u));
-    topics.publish(key, push, null, Audience.ALL, "broadcast", b.stored());
+    broadcaster.fromOtherPod(key, b.broadcast(), b.stored(), alloc);
   }
 
   @Override

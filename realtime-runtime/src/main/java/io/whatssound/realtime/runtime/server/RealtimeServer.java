@@ -25,6 +25,7 @@ import io.whatssound.realtime.runtime.auth.ChannelAuthorizer;
 import io.whatssound.realtime.runtime.auth.DatabaseAuthorizer;
 import io.whatssound.realtime.runtime.auth.JwksKeys;
 import io.whatssound.realtime.runtime.auth.JwtVerifier;
+import io.whatssound.realtime.runtime.channel.Broadcaster;
 import io.whatssound.realtime.runtime.channel.Ids;
 import io.whatssound.realtime.runtime.channel.TopicRegistry;
 import io.whatssound.realtime.runtime.cluster.ClusterNode;
@@ -79,15 +80,22 @@ public final class RealtimeServer implements AutoCloseable {
     }
     JwtVerifier verifier = new JwtVerifier(config.jwtSecret(), jwks, clock);
     TopicRegistry topics = new TopicRegistry(metrics);
+    Broadcaster broadcaster = new Broadcaster(topics, limiter, metrics);
     Optional<ClusterNode> node =
         clusterSettings.enabled()
-            ? Optional.of(new ClusterNode(clusterSettings, topics, limiter, metrics, clock, PooledByteBufAllocator.DEFAULT))
+            ? Optional.of(new ClusterNode(clusterSettings, topics, broadcaster, limiter, metrics, clock,
+                PooledByteBufAllocator.DEFAULT))
             : Optional.empty();
+    // the pod's messages reach the others through the cluster, and its connection limit counts theirs
+    node.ifPresent(n -> {
+      broadcaster.relayThrough(n);
+      limiter.countElsewhere(n::remoteConnected);
+    });
     this.cluster = node;
     this.database =
         config.database().enabled() ? Optional.of(RuntimeDatabase.start(config.database(), clock)) : Optional.empty();
     Optional<PostgresChanges> postgres =
-        database.map(db -> new PostgresChanges(db, topics, PooledByteBufAllocator.DEFAULT));
+        database.map(db -> new PostgresChanges(db, topics, broadcaster, PooledByteBufAllocator.DEFAULT));
     this.stream =
         database.map(
             db -> new ReplicationStream(db.replicationUrl(), db.settings().contract(), db.settings().provision(),
@@ -97,7 +105,7 @@ public final class RealtimeServer implements AutoCloseable {
             config, clock, verifier,
             database.<ChannelAuthorizer>map(db -> new DatabaseAuthorizer(db.queries(), db.executor()))
                 .orElseGet(() -> ChannelAuthorizer.byRole(config.privateRoles())),
-            topics, limiter, metrics, new Ids(), postgres);
+            topics, broadcaster, limiter, metrics, new Ids(), postgres);
     boolean epoll = Epoll.isAvailable();
     IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     this.boss = new MultiThreadIoEventLoopGroup(1, io);

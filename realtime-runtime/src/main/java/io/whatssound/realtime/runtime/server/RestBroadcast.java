@@ -5,8 +5,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.buffer.ByteBufAllocator;
 import io.whatssound.realtime.runtime.auth.ChannelAuthorizer;
-import io.whatssound.realtime.runtime.channel.SharedPush;
-import io.whatssound.realtime.runtime.channel.TopicRegistry.Audience;
 import io.whatssound.realtime.runtime.protocol.FrameException;
 import io.whatssound.realtime.runtime.protocol.Json;
 import io.whatssound.realtime.runtime.protocol.UserBroadcast;
@@ -80,17 +78,12 @@ final class RestBroadcast {
             rt.metrics().rejected("unauthorized_write");
             return new Outcome(401, "Unauthorized");
           }
-          if (!rt.limiter().tryEvents(messages.size()) || !rt.topics().acceptsMore()) {
-            rt.metrics().rejected("events_per_second");
+          if (!rt.broadcaster().admit(messages.size())) {
             return new Outcome(429, "Too many requests");
           }
           for (Message m : messages) {
             rt.metrics().messageIn("rest_broadcast", m.broadcast().size());
-            String topic = m.key().topic();
-            UserBroadcast b = m.broadcast();
-            SharedPush push = new SharedPush(alloc, b.size(), (c, a) -> c.encodeBroadcast(a, topic, b));
-            rt.topics().publish(m.key(), push, null, Audience.ALL, "broadcast");
-            rt.topics().cluster().broadcast(m.key(), b);
+            rt.broadcaster().fromClient(m.key(), m.broadcast(), null, alloc);
           }
           return Outcome.ACCEPTED;
         });

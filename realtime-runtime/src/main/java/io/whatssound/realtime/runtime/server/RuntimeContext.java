@@ -2,6 +2,7 @@ package io.whatssound.realtime.runtime.server;
 
 import io.whatssound.realtime.runtime.auth.ChannelAuthorizer;
 import io.whatssound.realtime.runtime.auth.JwtVerifier;
+import io.whatssound.realtime.runtime.channel.Broadcaster;
 import io.whatssound.realtime.runtime.channel.Ids;
 import io.whatssound.realtime.runtime.channel.TopicRegistry;
 import io.whatssound.realtime.runtime.config.RuntimeConfig;
@@ -18,6 +19,7 @@ record RuntimeContext(
     JwtVerifier verifier,
     ChannelAuthorizer authorizer,
     TopicRegistry topics,
+    Broadcaster broadcaster,
     TenantLimiter limiter,
     RuntimeMetrics metrics,
     Ids ids,

@@ -18,10 +18,8 @@ import io.whatssound.realtime.runtime.auth.JwtVerifier;
 import io.whatssound.realtime.runtime.auth.TokenRejected;
 import io.whatssound.realtime.runtime.cdc.PostgresChanges;
 import io.whatssound.realtime.runtime.channel.JoinRequest;
-import io.whatssound.realtime.runtime.channel.SharedPush;
 import io.whatssound.realtime.runtime.channel.SocketLink;
 import io.whatssound.realtime.runtime.channel.Subscription;
-import io.whatssound.realtime.runtime.channel.TopicRegistry.Audience;
 import io.whatssound.realtime.runtime.limits.RateWindow;
 import io.whatssound.realtime.runtime.presence.PresenceState;
 import io.whatssound.realtime.runtime.protocol.FrameCodec;
@@ -227,7 +225,7 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
             rt.ids().next(), link, key, m.joinRef(), req.self(), req.ack(), presenceKey, req.presenceEnabled(), token);
     sub.permissions(perms);
     channels.put(topic, sub);
-    PresenceState presence = rt.topics().join(sub);
+    PresenceState presence = rt.broadcaster().join(sub);
     sub.token(token, scheduleExpiry(sub, token));
     rt.metrics().join("ok");
     List<ObjectNode> bindings = req.postgresChanges();
@@ -357,8 +355,7 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
       reply(m, "error", reason("payload_size_exceeded"));
       return;
     }
-    if (!rt.limiter().tryEvents(1) || !rt.topics().acceptsMore()) {
-      rt.metrics().rejected("events_per_second");
+    if (!rt.broadcaster().admit(1)) {
       reply(m, "error", reason(TOO_MANY_EVENTS));
       return;
     }
@@ -368,10 +365,7 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
           + sub.key().subTopic()));
       return;
     }
-    String topic = sub.topicName();
-    SharedPush push = new SharedPush(ctx.alloc(), b.size(), (c, alloc) -> c.encodeBroadcast(alloc, topic, b));
-    rt.topics().publish(sub.key(), push, sub.self() ? null : sub, Audience.ALL, "broadcast");
-    rt.topics().cluster().broadcast(sub.key(), b);
+    rt.broadcaster().fromClient(sub.key(), b, sub.self() ? null : sub, ctx.alloc());
     if (sub.ack()) {
       reply(m, "ok", EMPTY);
     }
@@ -411,11 +405,7 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
   }
 
   private void publishDiff(Subscription sub, PresenceState.Diff diff) {
-    String topic = sub.topicName();
-    SharedPush push =
-        new SharedPush(ctx.alloc(), (c, alloc) -> c.encode(alloc, null, null, topic, "presence_diff", diff::write));
-    rt.topics().publish(sub.key(), push, null, Audience.PRESENCE, "presence_diff");
-    rt.topics().cluster().presence(sub.key(), sub.id(), diff);
+    rt.broadcaster().presence(sub.key(), sub.id(), diff, ctx.alloc());
   }
 
   // ---- tokens

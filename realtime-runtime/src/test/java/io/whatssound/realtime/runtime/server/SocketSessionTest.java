@@ -21,6 +21,7 @@ import io.whatssound.realtime.runtime.TestClock;
 import io.whatssound.realtime.runtime.auth.ChannelAuthorizer;
 import io.whatssound.realtime.runtime.auth.JwtVerifier;
 import io.whatssound.realtime.runtime.auth.TokenRejected;
+import io.whatssound.realtime.runtime.channel.Broadcaster;
 import io.whatssound.realtime.runtime.channel.Ids;
 import io.whatssound.realtime.runtime.channel.TopicRegistry;
 import io.whatssound.realtime.runtime.config.RuntimeConfig;
@@ -52,10 +53,12 @@ class SocketSessionTest {
   private RuntimeContext context(Map<String, String> env) {
     RuntimeConfig config = RuntimeConfig.fromEnv(env).withJwtSecret(SECRET);
     RuntimeMetrics metrics = new RuntimeMetrics();
+    TopicRegistry topics = new TopicRegistry(metrics);
+    TenantLimiter limiter = new TenantLimiter(config.limits(), clock);
     return new RuntimeContext(
         config, clock, new JwtVerifier(config.jwtSecret(), Optional.empty(), clock),
-        ChannelAuthorizer.byRole(config.privateRoles()), new TopicRegistry(metrics),
-        new TenantLimiter(config.limits(), clock), metrics, new Ids(), Optional.empty());
+        ChannelAuthorizer.byRole(config.privateRoles()), topics, new Broadcaster(topics, limiter, metrics),
+        limiter, metrics, new Ids(), Optional.empty());
   }
 
   @AfterEach
