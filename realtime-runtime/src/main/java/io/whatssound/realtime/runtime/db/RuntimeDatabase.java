@@ -14,6 +14,7 @@ import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -31,6 +32,8 @@ import org.slf4j.LoggerFactory;
 public final class RuntimeDatabase implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(RuntimeDatabase.class);
   private static final Duration RETRY = Duration.ofSeconds(15);
+  /** How often a pod that has not reached its database yet tries again. */
+  static final Duration PROBE = Duration.ofSeconds(2);
 
   private final DatabaseSettings settings;
   private final Optional<EmbeddedDatabase> embedded;
@@ -39,6 +42,8 @@ public final class RuntimeDatabase implements AutoCloseable {
   private final ScheduledExecutorService scheduler;
   private final PartitionMaintainer maintainer;
   private final Clock clock;
+  private final CompletableFuture<Void> reached = new CompletableFuture<>();
+  private volatile String unreached = "not tried yet";
 
   private RuntimeDatabase(DatabaseSettings settings, Optional<EmbeddedDatabase> embedded, Clock clock) {
     this.settings = settings;
@@ -66,6 +71,7 @@ public final class RuntimeDatabase implements AutoCloseable {
               ""));
     }
     RuntimeDatabase rdb = new RuntimeDatabase(s, embedded, clock);
+    rdb.scheduler.execute(rdb::probe);
     if (s.provision()) {
       rdb.scheduler.execute(rdb::provision);
     }
@@ -126,6 +132,33 @@ public final class RuntimeDatabase implements AutoCloseable {
       LOG.warn("Partition maintenance failed ({}); retrying in {} s", e.getMessage(), RETRY.toSeconds());
       scheduler.schedule(this::maintainPartitions, RETRY.toSeconds(), TimeUnit.SECONDS);
     }
+  }
+
+  /**
+   * One query with the runtime's own credentials, through the pool (so through PgBouncer where the operator runs
+   * one), every {@link #PROBE} until the database answers once.
+   */
+  private void probe() {
+    try (Connection c = pool.getConnection(); java.sql.Statement st = c.createStatement()) {
+      st.execute("SELECT 1");
+      reached.complete(null);
+      LOG.info("Database {} answers with this runtime's credentials", settings.queryUrl());
+    } catch (SQLException e) {
+      // the pool wraps the driver's refusal (e.g. "password authentication failed for user ..."): say that
+      Throwable cause = e.getCause() instanceof SQLException driver ? driver : e;
+      unreached = cause.getMessage();
+      LOG.warn("Database {} does not answer yet ({}); this pod stays unready until it does", settings.queryUrl(),
+          unreached);
+      scheduler.schedule(this::probe, PROBE.toMillis(), TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /**
+   * Empty once the database has answered this runtime's credentials (it has since it started); otherwise why not yet.
+   * Later outages do not count: they are the stream's and the queries' to report and retry.
+   */
+  public Optional<String> notReached() {
+    return reached.isDone() ? Optional.empty() : Optional.of(unreached);
   }
 
   public DatabaseSettings settings() {

@@ -29,7 +29,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,14 +42,23 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
   private final RuntimeContext rt;
   private final RestBroadcast rest;
-  private final BooleanSupplier accepting;
+  private final Readiness readiness;
   private final SessionTracker sessions;
 
-  HttpHandler(RuntimeContext rt, BooleanSupplier accepting, SessionTracker sessions) {
+  HttpHandler(RuntimeContext rt, Readiness readiness, SessionTracker sessions) {
     this.rt = rt;
     this.rest = new RestBroadcast(rt);
-    this.accepting = accepting;
+    this.readiness = readiness;
     this.sessions = sessions;
+  }
+
+  /** Whether this pod takes new sockets, and whether it should get traffic ({@code /readyz}). */
+  interface Readiness {
+    /** New WebSocket upgrades are accepted (not shutting down, and in the cluster when there is one). */
+    boolean acceptsSockets();
+
+    /** Empty when ready; otherwise why not, for {@code /readyz} (never a secret). */
+    Optional<String> notReady();
   }
 
   /** Keeps the handshaken sockets for graceful shutdown. */
@@ -77,9 +85,10 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     switch (path) {
       case "/healthz" -> HttpResponses.json(ctx, req, HttpResponseStatus.OK, Map.of("status", "ok"));
       case "/readyz" -> {
-        boolean ready = accepting.getAsBoolean();
-        HttpResponses.json(ctx, req, ready ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
-            Map.of("status", ready ? "ready" : "shutting down"));
+        Optional<String> why = readiness.notReady();
+        HttpResponses.json(ctx, req, why.isEmpty() ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
+            why.<Map<String, String>>map(w -> Map.of("status", "not ready", "reason", w))
+                .orElse(Map.of("status", "ready")));
       }
       case "/metrics" -> HttpResponses.text(ctx, req, HttpResponseStatus.OK, rt.metrics().scrape(),
           "text/plain; version=0.0.4; charset=utf-8");
@@ -115,7 +124,7 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
           Map.of("error", "This endpoint only accepts WebSocket upgrades"));
       return;
     }
-    if (!accepting.getAsBoolean()) {
+    if (!readiness.acceptsSockets()) {
       HttpResponses.json(ctx, req, HttpResponseStatus.SERVICE_UNAVAILABLE, Map.of("error", "Server is shutting down"));
       return;
     }

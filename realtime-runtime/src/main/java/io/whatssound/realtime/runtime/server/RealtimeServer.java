@@ -1,6 +1,7 @@
 package io.whatssound.realtime.runtime.server;
 
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
@@ -25,23 +26,22 @@ import io.whatssound.realtime.runtime.auth.ChannelAuthorizer;
 import io.whatssound.realtime.runtime.auth.DatabaseAuthorizer;
 import io.whatssound.realtime.runtime.auth.JwksKeys;
 import io.whatssound.realtime.runtime.auth.JwtVerifier;
+import io.whatssound.realtime.runtime.cdc.PostgresChanges;
+import io.whatssound.realtime.runtime.cdc.ReplicationStream;
 import io.whatssound.realtime.runtime.channel.Broadcaster;
 import io.whatssound.realtime.runtime.channel.Ids;
 import io.whatssound.realtime.runtime.channel.TopicRegistry;
 import io.whatssound.realtime.runtime.cluster.ClusterNode;
 import io.whatssound.realtime.runtime.cluster.ClusterSettings;
 import io.whatssound.realtime.runtime.config.RuntimeConfig;
+import io.whatssound.realtime.runtime.db.RuntimeDatabase;
 import io.whatssound.realtime.runtime.limits.TenantLimiter;
 import io.whatssound.realtime.runtime.metrics.RuntimeMetrics;
-import io.netty.buffer.PooledByteBufAllocator;
-import io.whatssound.realtime.runtime.cdc.PostgresChanges;
-import io.whatssound.realtime.runtime.cdc.ReplicationStream;
-import io.whatssound.realtime.runtime.db.RuntimeDatabase;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.util.Optional;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -130,6 +130,25 @@ public final class RealtimeServer implements AutoCloseable {
           ch.attr(SESSION).set(session);
           sockets.add(ch);
         };
+    HttpHandler.Readiness readiness = new HttpHandler.Readiness() {
+      @Override
+      public boolean acceptsSockets() {
+        return accepting && cluster.map(ClusterNode::ready).orElse(true);
+      }
+
+      @Override
+      public Optional<String> notReady() {
+        if (!accepting) {
+          return Optional.of("shutting down");
+        }
+        if (!cluster.map(ClusterNode::ready).orElse(true)) {
+          return Optional.of("joining the cluster");
+        }
+        // until the database has answered this pod's credentials once: a rollout with a role or password the
+        // database does not know stops at its first pod
+        return database.flatMap(RuntimeDatabase::notReached).map(r -> "the database has not answered yet: " + r);
+      }
+    };
     ServerBootstrap b =
         new ServerBootstrap()
             .group(boss, workers)
@@ -144,7 +163,7 @@ public final class RealtimeServer implements AutoCloseable {
                     ch.pipeline()
                         .addLast("http", new HttpServerCodec())
                         .addLast("http-aggregator", new HttpObjectAggregator(c.maxFrameBytes()))
-                        .addLast("http-handler", new HttpHandler(rt, () -> accepting && cluster.map(ClusterNode::ready).orElse(true), tracker));
+                        .addLast("http-handler", new HttpHandler(rt, readiness, tracker));
                   }
                 });
     serverChannel = b.bind(c.host(), c.port()).sync().channel();

@@ -16,7 +16,9 @@ import io.netty.handler.timeout.IdleStateEvent;
 import io.whatssound.realtime.runtime.auth.ChannelAuthorizer.Permissions;
 import io.whatssound.realtime.runtime.auth.JwtVerifier;
 import io.whatssound.realtime.runtime.auth.TokenRejected;
+import io.whatssound.realtime.runtime.cdc.ChangeRequest;
 import io.whatssound.realtime.runtime.cdc.PostgresChanges;
+import io.whatssound.realtime.runtime.cdc.StoredBroadcasts;
 import io.whatssound.realtime.runtime.channel.JoinRequest;
 import io.whatssound.realtime.runtime.channel.SocketLink;
 import io.whatssound.realtime.runtime.channel.Subscription;
@@ -259,11 +261,11 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
 
   /** Starts the channel's Postgres Changes bindings; reports on the channel once live or failed. */
   private void postgresChanges(Subscription sub, JoinRequest req, String name) {
-    List<PostgresChanges.Request> requests = new ArrayList<>();
+    List<ChangeRequest> requests = new ArrayList<>();
     if (req.legacy() && rt.postgres().isPresent()) {
-      requests.add(PostgresChanges.Request.legacy(name));
+      requests.add(ChangeRequest.legacy(name));
     } else {
-      req.postgresChanges().forEach(b -> requests.add(PostgresChanges.Request.of(b)));
+      req.postgresChanges().forEach(b -> requests.add(ChangeRequest.of(b)));
     }
     if (requests.isEmpty()) {
       return;
@@ -301,7 +303,7 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
             return;
           }
           List<String> ids = new ArrayList<>();
-          for (PostgresChanges.Stored m : stored) {
+          for (StoredBroadcasts.Stored m : stored) {
             ids.add(m.id());
             if (sub.firstDelivery(m.id())) {
               rt.metrics().messageOut("broadcast");

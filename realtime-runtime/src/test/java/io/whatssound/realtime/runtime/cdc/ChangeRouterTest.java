@@ -72,10 +72,10 @@ class ChangeRouterTest {
 
   @Test
   void legacyTopicsNameSchemaTableAndFilter() {
-    PostgresChanges.Request r = PostgresChanges.Request.legacy("public:votes:song=eq.intro");
+    ChangeRequest r = ChangeRequest.legacy("public:votes:song=eq.intro");
     assertEquals("public", r.schema());
     assertEquals("votes", r.table());
     assertEquals("song=eq.intro", r.filter());
-    assertEquals("*", PostgresChanges.Request.legacy("public").table());
+    assertEquals("*", ChangeRequest.legacy("public").table());
   }
 }

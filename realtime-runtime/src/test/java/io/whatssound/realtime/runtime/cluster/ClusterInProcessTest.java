@@ -1,10 +1,11 @@
 package io.whatssound.realtime.runtime.cluster;
 
-import static io.whatssound.realtime.runtime.cluster.PodClient.awaitTrue;
+import static io.whatssound.realtime.runtime.TestSocket.awaitTrue;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.whatssound.realtime.runtime.TestSocket;
 import io.whatssound.realtime.runtime.config.RuntimeConfig;
 import io.whatssound.realtime.runtime.server.RealtimeServer;
 import java.net.InetSocketAddress;
@@ -32,11 +33,11 @@ import org.junit.jupiter.api.Test;
 /** Three runtimes in one JVM forming a cluster on loopback: broadcast, presence, a partition that heals. */
 class ClusterInProcessTest {
   private final List<RealtimeServer> pods = new ArrayList<>();
-  private final List<PodClient> clients = new ArrayList<>();
+  private final List<TestSocket> clients = new ArrayList<>();
 
   @AfterEach
   void stop() {
-    clients.forEach(PodClient::close);
+    clients.forEach(TestSocket::close);
     pods.parallelStream().forEach(p -> p.shutdown(Duration.ofMillis(500)));
   }
 
@@ -52,7 +53,7 @@ class ClusterInProcessTest {
         "REALTIME_DB_URL", "none", "REALTIME_JOIN_ERROR_DELAY_MS", "0", "REALTIME_MAX_PRESENCE_CALLS", "1000",
         "REALTIME_MAX_EVENTS_PER_SECOND", "100000"));
     env.putAll(extraEnv);
-    RuntimeConfig config = RuntimeConfig.fromEnv(env).withJwtSecret(PodClient.SECRET);
+    RuntimeConfig config = RuntimeConfig.fromEnv(env).withJwtSecret(PodProcess.SECRET);
     List<CompletableFuture<RealtimeServer>> starting = new ArrayList<>();
     for (int port : ports) {
       ClusterSettings s = new ClusterSettings(name, port, peers, Optional.empty(), "127.0.0.1",
@@ -76,8 +77,8 @@ class ClusterInProcessTest {
     return s.cluster().orElseThrow();
   }
 
-  private PodClient client(int pod) throws Exception {
-    PodClient c = new PodClient(pods.get(pod).port());
+  private TestSocket client(int pod) throws Exception {
+    TestSocket c = new TestSocket(pods.get(pod).port(), TestSocket.token(PodProcess.SECRET, "anon"));
     clients.add(c);
     return c;
   }
@@ -85,9 +86,9 @@ class ClusterInProcessTest {
   @Test
   void broadcastsCrossPodsOnceInOrderWithSelfAndAck() throws Exception {
     startPods(3);
-    PodClient a = client(0);
-    PodClient b = client(1);
-    PodClient c = client(2);
+    TestSocket a = client(0);
+    TestSocket b = client(1);
+    TestSocket c = client(2);
     a.join("room", "a", false, true);
     b.join("room", "b", true, false);
     c.join("room", "c", false, false);
@@ -95,7 +96,7 @@ class ClusterInProcessTest {
     for (int i = 0; i < n; i++) {
       a.broadcast("room", "seq", "{\"i\":" + i + "}");
     }
-    for (PodClient x : List.of(b, c)) {
+    for (TestSocket x : List.of(b, c)) {
       awaitTrue(() -> x.broadcasts("seq").size() >= n, Duration.ofSeconds(20), () -> "all broadcasts on a pod");
       List<JsonNode> got = x.broadcasts("seq");
       assertEquals(n, got.size(), "each message arrives once");
@@ -109,21 +110,21 @@ class ClusterInProcessTest {
 
     // self:true on another pod: b receives its own message once, a and c receive it once
     b.broadcast("room", "fromb", "{}");
-    for (PodClient x : List.of(a, b, c)) {
+    for (TestSocket x : List.of(a, b, c)) {
       awaitTrue(() -> x.broadcasts("fromb").size() == 1, Duration.ofSeconds(10), () -> "fromb");
     }
 
     // REST on the third pod reaches sockets on the others
     HttpResponse<String> rest = HttpClient.newHttpClient().send(
         HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + pods.get(2).port() + "/api/broadcast"))
-            .header("apikey", PodClient.token("service_role"))
+            .header("apikey", TestSocket.token(PodProcess.SECRET, "service_role"))
             .header("content-type", "application/json")
             .POST(HttpRequest.BodyPublishers.ofString(
                 "{\"messages\":[{\"topic\":\"room\",\"event\":\"rest\",\"payload\":{\"x\":1}}]}"))
             .build(),
         HttpResponse.BodyHandlers.ofString());
     assertEquals(202, rest.statusCode(), rest.body());
-    for (PodClient x : List.of(a, b, c)) {
+    for (TestSocket x : List.of(a, b, c)) {
       awaitTrue(() -> x.broadcasts("rest").size() == 1, Duration.ofSeconds(10), () -> "rest broadcast");
     }
   }
@@ -131,8 +132,8 @@ class ClusterInProcessTest {
   @Test
   void presenceIsTheSameOnEveryPodAndLeavesWithItsSocket() throws Exception {
     startPods(3);
-    PodClient a = client(0);
-    PodClient b = client(1);
+    TestSocket a = client(0);
+    TestSocket b = client(1);
     a.join("party", "dj", false, false);
     b.join("party", "listener", false, false);
     a.track("party", "{\"role\":\"dj\"}");
@@ -141,7 +142,7 @@ class ClusterInProcessTest {
     awaitTrue(() -> a.presenceKeys().equals(both) && b.presenceKeys().equals(both), Duration.ofSeconds(10),
         () -> "a and b see both: " + a.presenceKeys() + " " + b.presenceKeys());
     // a subscriber joining later on the third pod gets the full state at once
-    PodClient c = client(2);
+    TestSocket c = client(2);
     c.join("party", "late", false, false);
     JsonNode state = c.await(m -> m.get(3).asText().equals("presence_state"), Duration.ofSeconds(5), "state");
     assertTrue(state.get(4).has("dj") && state.get(4).has("listener"), state.toString());
@@ -155,7 +156,7 @@ class ClusterInProcessTest {
   @Test
   void aPartitionHealsIntoOneConsistentPresenceState() throws Exception {
     startPods(3);
-    PodClient[] cs = {client(0), client(1), client(2)};
+    TestSocket[] cs = {client(0), client(1), client(2)};
     for (int i = 0; i < 3; i++) {
       cs[i].join("p", "k" + i, false, false);
       cs[i].track("p", "{\"n\":" + i + "}");
@@ -178,7 +179,7 @@ class ClusterInProcessTest {
 
     // changes on both sides while partitioned
     cs[1].untrack("p");
-    PodClient extra = client(2);
+    TestSocket extra = client(2);
     extra.join("p", "k3", false, false);
     extra.track("p", "{\"n\":3}");
     awaitTrue(() -> cs[0].presenceKeys().equals(Set.of("k0")) && cs[2].presenceKeys().equals(Set.of("k2", "k3")),

@@ -1,6 +1,6 @@
 package io.whatssound.realtime.runtime.cluster;
 
-import static io.whatssound.realtime.runtime.cluster.PodClient.awaitTrue;
+import static io.whatssound.realtime.runtime.TestSocket.awaitTrue;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.whatssound.realtime.postgres.ContractSettings;
 import io.whatssound.realtime.postgres.DatabaseContract;
 import io.whatssound.realtime.postgres.EmbeddedDatabase;
+import io.whatssound.realtime.runtime.TestSocket;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
@@ -29,12 +30,12 @@ import org.junit.jupiter.api.io.TempDir;
 class ClusterProcessTest {
   private final Path logs = Path.of("target", "cluster-it-logs", UUID.randomUUID().toString());
   private final List<PodProcess> pods = new ArrayList<>();
-  private final List<PodClient> clients = new ArrayList<>();
+  private final List<TestSocket> clients = new ArrayList<>();
   private EmbeddedDatabase db;
 
   @AfterEach
   void stop() throws Exception {
-    clients.forEach(PodClient::close);
+    clients.forEach(TestSocket::close);
     pods.parallelStream().forEach(PodProcess::close);
     if (db != null) {
       db.close();
@@ -52,8 +53,8 @@ class ClusterProcessTest {
         Duration.ofSeconds(60), () -> "three ready pods in one view; log of the first:\n" + pods.get(0).logTail());
   }
 
-  private PodClient client(PodProcess pod) throws Exception {
-    PodClient c = new PodClient(pod.port);
+  private TestSocket client(PodProcess pod) throws Exception {
+    TestSocket c = new TestSocket(pod.port, TestSocket.token(PodProcess.SECRET, "anon"));
     clients.add(c);
     return c;
   }
@@ -61,7 +62,7 @@ class ClusterProcessTest {
   @Test
   void killingAPodMakesItsPresencesLeaveEverywhereWithinTheBound() throws Exception {
     startPods(Map.of("REALTIME_DB_URL", "none"));
-    PodClient[] cs = {client(pods.get(0)), client(pods.get(1)), client(pods.get(2))};
+    TestSocket[] cs = {client(pods.get(0)), client(pods.get(1)), client(pods.get(2))};
     for (int i = 0; i < 3; i++) {
       cs[i].join("party", "u" + i, false, false);
       cs[i].track("party", "{\"i\":" + i + "}");
@@ -70,7 +71,7 @@ class ClusterProcessTest {
     awaitTrue(() -> List.of(cs).stream().allMatch(c -> c.presenceKeys().equals(all)), Duration.ofSeconds(15),
         () -> "every pod sees every presence");
     cs[0].broadcast("party", "hello", "{\"from\":0}");
-    for (PodClient c : List.of(cs[1], cs[2])) {
+    for (TestSocket c : List.of(cs[1], cs[2])) {
       awaitTrue(() -> c.broadcasts("hello").size() == 1, Duration.ofSeconds(10), () -> "broadcast across processes");
     }
 
@@ -101,7 +102,7 @@ class ClusterProcessTest {
     PodProcess holder = pods.stream().filter(p -> p.metric("realtime_cluster_slot_holder") == 1).findFirst()
         .orElseThrow();
     PodProcess survivor = pods.stream().filter(p -> p != holder).findFirst().orElseThrow();
-    PodClient sub = client(survivor);
+    TestSocket sub = client(survivor);
     sub.send("[\"1\",\"1\",\"realtime:plays\",\"phx_join\",{\"config\":{\"postgres_changes\":"
         + "[{\"event\":\"INSERT\",\"schema\":\"public\",\"table\":\"plays\"}]}}]");
     JsonNode sys = sub.await(m -> m.get(3).asText().equals("system"), Duration.ofSeconds(30), "subscribed");

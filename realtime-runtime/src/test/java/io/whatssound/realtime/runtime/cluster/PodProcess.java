@@ -21,6 +21,9 @@ import java.util.regex.Pattern;
  * package phase builds), else {@code Main} on the test class path (the same code, no jar needed).
  */
 final class PodProcess implements AutoCloseable {
+  /** The JWT secret of the cluster tests' pods. */
+  static final String SECRET = "cluster-test-secret-with-at-least-32-characters";
+
   private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
   final int port;
   final int clusterPort;
@@ -52,7 +55,7 @@ final class PodProcess implements AutoCloseable {
     e.put("REALTIME_PORT", Integer.toString(port));
     e.put("REALTIME_HOST", "127.0.0.1");
     e.put("REALTIME_CLUSTER_PORT", Integer.toString(clusterPort));
-    e.put("REALTIME_JWT_SECRET", PodClient.SECRET);
+    e.put("REALTIME_JWT_SECRET", SECRET);
     e.put("REALTIME_JOIN_ERROR_DELAY_MS", "0");
     this.process = pb.start();
   }

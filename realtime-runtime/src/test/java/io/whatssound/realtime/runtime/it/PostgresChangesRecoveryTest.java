@@ -4,27 +4,20 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.nimbusds.jose.JWSAlgorithm;
-import com.nimbusds.jose.JWSHeader;
-import com.nimbusds.jose.crypto.MACSigner;
-import com.nimbusds.jwt.JWTClaimsSet;
-import com.nimbusds.jwt.SignedJWT;
 import io.whatssound.realtime.postgres.ContractSettings;
 import io.whatssound.realtime.postgres.DatabaseContract;
 import io.whatssound.realtime.postgres.DatabaseUrl;
 import io.whatssound.realtime.postgres.EmbeddedDatabase;
+import io.whatssound.realtime.runtime.TestSocket;
 import io.whatssound.realtime.runtime.config.DatabaseSettings;
 import io.whatssound.realtime.runtime.config.RuntimeConfig;
 import io.whatssound.realtime.runtime.server.RealtimeServer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.Date;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Optional;
@@ -50,14 +43,6 @@ class PostgresChangesRecoveryTest {
     }
   }
 
-  private static String anon() throws Exception {
-    SignedJWT jwt = new SignedJWT(new JWSHeader(JWSAlgorithm.HS256),
-        new JWTClaimsSet.Builder().claim("role", "anon")
-            .expirationTime(Date.from(Instant.now().plusSeconds(3600))).build());
-    jwt.sign(new MACSigner(SECRET.getBytes(StandardCharsets.UTF_8)));
-    return jwt.serialize();
-  }
-
   private void exec(String sql) throws Exception {
     try (Connection c = db.connect(); Statement s = c.createStatement()) {
       s.execute(sql);
@@ -74,11 +59,11 @@ class PostgresChangesRecoveryTest {
     return new RealtimeServer(config, Clock.systemUTC()).start();
   }
 
-  private WsClient subscribe(String table) throws Exception {
-    WsClient ws = new WsClient(server.port(), anon());
+  private TestSocket subscribe(String table) throws Exception {
+    TestSocket ws = new TestSocket(server.port(), TestSocket.token(SECRET, "anon"));
     ws.send("[\"1\",\"1\",\"realtime:t\",\"phx_join\",{\"config\":{\"postgres_changes\":["
         + "{\"event\":\"INSERT\",\"schema\":\"public\",\"table\":\"" + table + "\"}]}}]");
-    JsonNode sys = ws.await(WsClient.event("system"), Duration.ofSeconds(20), "postgres subscription");
+    JsonNode sys = ws.await(TestSocket.event("system"), Duration.ofSeconds(20), "postgres subscription");
     assertEquals("ok", sys.get(4).get("status").asText(), sys.toString());
     return ws;
   }
@@ -94,7 +79,7 @@ class PostgresChangesRecoveryTest {
     exec("ALTER PUBLICATION supabase_realtime ADD TABLE public.ticks");
     exec("GRANT SELECT ON public.ticks TO anon");
     server = startRuntime();
-    try (WsClient ws = subscribe("ticks")) {
+    try (TestSocket ws = subscribe("ticks")) {
       exec("INSERT INTO public.ticks SELECT generate_series(1, 500)");
       db.close();
       db = EmbeddedDatabase.start(port, Optional.of(dataDir));
@@ -118,7 +103,7 @@ class PostgresChangesRecoveryTest {
     db = EmbeddedDatabase.start(0, Optional.empty());
     exec("CREATE TABLE public.unpublished (n int, pad text)");
     server = startRuntime();
-    try (WsClient ws = subscribe("*")) {
+    try (TestSocket ws = subscribe("*")) {
       for (int i = 0; i < 5; i++) {
         exec("INSERT INTO public.unpublished SELECT g, repeat('x', 500) FROM generate_series(1, 20000) g");
       }

@@ -1,4 +1,4 @@
-package io.whatssound.realtime.runtime.cluster;
+package io.whatssound.realtime.runtime;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.nimbusds.jose.JWSAlgorithm;
@@ -26,23 +26,24 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
 
 /**
- * A vsn 2.0.0 test client of one pod: collects what it receives and keeps the presence state as
- * supabase-js does (presence_state replaces, presence_diff adds and removes metas by phx_ref).
+ * The runtime's one WebSocket test client (vsn 2.0.0, on the JDK's WebSocket): collects every message it receives,
+ * keeps the presence state as supabase-js does (presence_state replaces, presence_diff adds and removes metas by
+ * phx_ref), and speaks the pushes the tests need. Tests against the real supabase-js live in {@code src/test/js}.
  */
-final class PodClient implements AutoCloseable {
-  static final String SECRET = "cluster-test-secret-with-at-least-32-characters";
-  final List<JsonNode> received = new CopyOnWriteArrayList<>();
+public final class TestSocket implements AutoCloseable {
+  public final List<JsonNode> received = new CopyOnWriteArrayList<>();
   private final Map<String, Set<String>> presence = new HashMap<>();
   private final WebSocket ws;
   private final StringBuilder partial = new StringBuilder();
   private int ref;
 
-  PodClient(int port) throws Exception {
+  /** Connects to {@code /socket/websocket} of the runtime on 127.0.0.1:{@code port} with {@code apikey}. */
+  public TestSocket(int port, String apikey) {
     this.ws =
         HttpClient.newHttpClient()
             .newWebSocketBuilder()
             .connectTimeout(Duration.ofSeconds(5))
-            .buildAsync(URI.create("ws://127.0.0.1:" + port + "/socket/websocket?vsn=2.0.0&apikey=" + token("anon")),
+            .buildAsync(URI.create("ws://127.0.0.1:" + port + "/socket/websocket?vsn=2.0.0&apikey=" + apikey),
                 new WebSocket.Listener() {
                   @Override
                   public CompletionStage<?> onText(WebSocket w, CharSequence data, boolean last) {
@@ -64,12 +65,22 @@ final class PodClient implements AutoCloseable {
             .join();
   }
 
-  static String token(String role) throws Exception {
-    SignedJWT jwt = new SignedJWT(new JWSHeader(JWSAlgorithm.HS256),
-        new JWTClaimsSet.Builder().claim("role", role)
-            .expirationTime(Date.from(Instant.now().plusSeconds(3600))).build());
-    jwt.sign(new MACSigner(SECRET.getBytes(StandardCharsets.UTF_8)));
-    return jwt.serialize();
+  /** A token of {@code role} signed with {@code secret} (HS256), valid for an hour. */
+  public static String token(String secret, String role) {
+    try {
+      SignedJWT jwt = new SignedJWT(new JWSHeader(JWSAlgorithm.HS256),
+          new JWTClaimsSet.Builder().claim("role", role)
+              .expirationTime(Date.from(Instant.now().plusSeconds(3600))).build());
+      jwt.sign(new MACSigner(secret.getBytes(StandardCharsets.UTF_8)));
+      return jwt.serialize();
+    } catch (com.nimbusds.jose.JOSEException e) {
+      throw new IllegalArgumentException(e);
+    }
+  }
+
+  /** Messages whose event (the fourth element) is {@code event}. */
+  public static Predicate<JsonNode> event(String event) {
+    return n -> n.get(3).asText().equals(event);
   }
 
   private synchronized void applyPresence(JsonNode n) {
@@ -95,20 +106,20 @@ final class PodClient implements AutoCloseable {
   }
 
   /** The presence keys this client currently sees. */
-  synchronized Set<String> presenceKeys() {
+  public synchronized Set<String> presenceKeys() {
     return new TreeSet<>(presence.keySet());
   }
 
-  void send(String text) {
+  public void send(String text) {
     ws.sendText(text, true).join();
   }
 
-  String nextRef() {
+  public String nextRef() {
     return Integer.toString(++ref);
   }
 
   /** Joins {@code realtime:<room>} and waits for the reply. */
-  void join(String room, String presenceKey, boolean self, boolean ack) throws InterruptedException {
+  public void join(String room, String presenceKey, boolean self, boolean ack) throws InterruptedException {
     String r = nextRef();
     send("[\"" + r + "\",\"" + r + "\",\"realtime:" + room + "\",\"phx_join\",{\"config\":{\"broadcast\":{\"self\":"
         + self + ",\"ack\":" + ack + "},\"presence\":{\"key\":\"" + presenceKey + "\",\"enabled\":true}}}]");
@@ -119,32 +130,32 @@ final class PodClient implements AutoCloseable {
     }
   }
 
-  void track(String room, String fieldsJson) {
+  public void track(String room, String fieldsJson) {
     String r = nextRef();
     send("[\"1\",\"" + r + "\",\"realtime:" + room + "\",\"presence\",{\"type\":\"presence\",\"event\":\"track\","
         + "\"payload\":" + fieldsJson + "}]");
   }
 
-  void untrack(String room) {
+  public void untrack(String room) {
     String r = nextRef();
     send("[\"1\",\"" + r + "\",\"realtime:" + room + "\",\"presence\",{\"type\":\"presence\",\"event\":\"untrack\"}]");
   }
 
   /** Sends a broadcast; returns its ref. */
-  String broadcast(String room, String event, String payloadJson) {
+  public String broadcast(String room, String event, String payloadJson) {
     String r = nextRef();
     send("[\"1\",\"" + r + "\",\"realtime:" + room + "\",\"broadcast\",{\"type\":\"broadcast\",\"event\":\"" + event
         + "\",\"payload\":" + payloadJson + "}]");
     return r;
   }
 
-  List<JsonNode> broadcasts(String event) {
+  public List<JsonNode> broadcasts(String event) {
     return received.stream()
         .filter(n -> n.get(3).asText().equals("broadcast") && n.get(4).path("event").asText().equals(event))
         .toList();
   }
 
-  JsonNode await(Predicate<JsonNode> p, Duration timeout, String what) throws InterruptedException {
+  public JsonNode await(Predicate<JsonNode> p, Duration timeout, String what) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
       for (JsonNode n : received) {
@@ -158,7 +169,7 @@ final class PodClient implements AutoCloseable {
   }
 
   /** Polls {@code condition} until it holds or {@code timeout} passes. */
-  static void awaitTrue(BooleanSupplier condition, Duration timeout, java.util.function.Supplier<String> what)
+  public static void awaitTrue(BooleanSupplier condition, Duration timeout, java.util.function.Supplier<String> what)
       throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (!condition.getAsBoolean()) {

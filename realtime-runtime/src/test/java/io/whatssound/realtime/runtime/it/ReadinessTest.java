@@ -1,0 +1,99 @@
+package io.whatssound.realtime.runtime.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.whatssound.realtime.postgres.ContractSettings;
+import io.whatssound.realtime.postgres.DatabaseUrl;
+import io.whatssound.realtime.postgres.EmbeddedDatabase;
+import io.whatssound.realtime.runtime.config.DatabaseSettings;
+import io.whatssound.realtime.runtime.config.RuntimeConfig;
+import io.whatssound.realtime.runtime.server.RealtimeServer;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code /readyz} waits for the database to answer the pod's own credentials: a pod started with a role the database
+ * does not know stays out of its Service (and stops a rollout at its first pod) while {@code /healthz} stays up, and
+ * says why without the password. (The embedded server trusts loopback, so a wrong password alone would pass; a role it
+ * does not have fails as a refused password does on a real server.)
+ */
+class ReadinessTest {
+  private static final String SECRET = "super-secret-jwt-token-with-at-least-32-characters-long";
+  private static final String WRONG = "not-the-password-4711";
+  private final HttpClient http = HttpClient.newHttpClient();
+  private EmbeddedDatabase db;
+  private RealtimeServer server;
+
+  @AfterEach
+  void stop() throws Exception {
+    if (server != null) {
+      server.shutdown(Duration.ofSeconds(1));
+    }
+    if (db != null) {
+      db.close();
+    }
+  }
+
+  private RealtimeServer start(String postgresUrl) throws Exception {
+    RuntimeConfig config =
+        RuntimeConfig.fromEnv(Map.of("REALTIME_PORT", "0"))
+            .withJwtSecret(SECRET)
+            .withDatabase(new DatabaseSettings(DatabaseSettings.Mode.URL, Optional.of(DatabaseUrl.parse(postgresUrl)),
+                Optional.empty(), false, ContractSettings.defaults(), 0));
+    return new RealtimeServer(config, Clock.systemUTC()).start();
+  }
+
+  private HttpResponse<String> get(String path) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
+        .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** Polls {@code /readyz} until it answers {@code status}, for up to 30 s; returns the last answer. */
+  private HttpResponse<String> awaitReadyz(int status) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    HttpResponse<String> r = get("/readyz");
+    while (r.statusCode() != status && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+      r = get("/readyz");
+    }
+    return r;
+  }
+
+  @Test
+  void aPodWhoseCredentialsTheDatabaseRefusesIsLiveButNotReadyAndSaysWhy() throws Exception {
+    db = EmbeddedDatabase.start(0, Optional.empty());
+    server = start(db.postgresUrl().replace(EmbeddedDatabase.USER + ":" + EmbeddedDatabase.PASSWORD + "@",
+        "realtime_unknown_role:" + WRONG + "@"));
+    HttpResponse<String> r = awaitReadyz(503);
+    // a first answer may come before the first refusal ("not tried yet"); the refusal itself follows
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (!r.body().contains("realtime_unknown_role") && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+      r = get("/readyz");
+    }
+    assertEquals(503, r.statusCode(), r.body());
+    assertTrue(r.body().contains("the database has not answered yet") && r.body().contains("realtime_unknown_role"),
+        r.body());
+    assertFalse(r.body().contains(WRONG), "no password in /readyz: " + r.body());
+    assertEquals(200, get("/healthz").statusCode(), "alive: the kubelet must not restart it for this");
+  }
+
+  @Test
+  void aPodWhoseDatabaseAnswersBecomesReady() throws Exception {
+    db = EmbeddedDatabase.start(0, Optional.empty());
+    server = start(db.postgresUrl());
+    HttpResponse<String> r = awaitReadyz(200);
+    assertEquals(200, r.statusCode(), r.body());
+    assertTrue(r.body().contains("\"ready\""), r.body());
+  }
+}
