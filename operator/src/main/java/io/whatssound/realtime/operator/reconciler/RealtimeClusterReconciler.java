@@ -7,7 +7,6 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -182,205 +181,263 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
 
   @Override
   public UpdateControl<RealtimeCluster> reconcile(RealtimeCluster cluster, Context<RealtimeCluster> context) {
-    KubernetesClient client = context.getClient();
-    Applier applier = new Applier(client);
-    InformerEventSource<Secret, RealtimeCluster> secrets = Applier.cache(context, Secret.class, SECRETS);
-    InformerEventSource<Service, RealtimeCluster> services = Applier.cache(context, Service.class, SERVICES);
-    InformerEventSource<Deployment, RealtimeCluster> deployments =
-        Applier.cache(context, Deployment.class, POOLER_DEPLOYMENTS);
-    InformerEventSource<NetworkPolicy, RealtimeCluster> policies =
-        Applier.cache(context, NetworkPolicy.class, NETWORK_POLICIES);
-    InformerEventSource<PodDisruptionBudget, RealtimeCluster> budgets =
-        Applier.cache(context, PodDisruptionBudget.class, POOLER_BUDGETS);
-    String ns = cluster.getMetadata().getNamespace();
-    String name = cluster.getMetadata().getName();
-    RealtimeClusterSpec spec = cluster.getSpec();
-    RealtimeClusterStatus previous = cluster.getStatus() == null ? new RealtimeClusterStatus() : cluster.getStatus();
-    Conditions conditions = new Conditions(previous.getConditions(), clock, cluster.getMetadata().getGeneration());
-    RealtimeClusterStatus status = new RealtimeClusterStatus();
-    status.setObservedGeneration(cluster.getMetadata().getGeneration());
-    status.setRuntimeRole(Names.runtimeRole(cluster));
-    status.setContractHash(previous.getContractHash());
-    status.setPartitions(previous.getPartitions());
-    status.setReplication(previous.getReplication());
-    status.setConnections(totalConnections(context.getSecondaryResources(SessionPool.class)));
-    Duration next = timing.slotPoll();
+    Pass pass = new Pass(cluster, context);
+    pass.checkSpec();
+    pass.applyServices();
+    pass.readSecrets();
+    pass.applyPooler();
+    pass.provisionDatabase();
+    pass.writeRuntimeConfig();
+    pass.reportPooler();
+    pass.reportReady();
+    return pass.finish();
+  }
 
-    // Invalid spec: a condition and no retry storm.
-    Optional<ContractSettings> settings;
-    try {
-      settings = Optional.of(contractSettings(cluster));
-    } catch (IllegalArgumentException e) {
-      settings = Optional.empty();
-      conditions.set(DATABASE_READY, false, "InvalidSpec", e.getMessage());
+  /**
+   * One reconcile of one cluster, as named steps in the order {@link #reconcile} runs them. Each step reads what the
+   * earlier ones found (in the fields) and records what it found in the conditions; the status is written once, by
+   * {@link #finish}.
+   */
+  private final class Pass {
+    private final RealtimeCluster cluster;
+    private final Applier applier;
+    private final InformerEventSource<Secret, RealtimeCluster> secrets;
+    private final InformerEventSource<Service, RealtimeCluster> services;
+    private final InformerEventSource<Deployment, RealtimeCluster> deployments;
+    private final InformerEventSource<NetworkPolicy, RealtimeCluster> policies;
+    private final InformerEventSource<PodDisruptionBudget, RealtimeCluster> budgets;
+    private final String ns;
+    private final String name;
+    private final RealtimeClusterSpec spec;
+    private final RealtimeClusterSpec.Pooler pooler;
+    private final RealtimeClusterStatus previous;
+    private final RealtimeClusterStatus status = new RealtimeClusterStatus();
+    private final Conditions conditions;
+    private Duration next = timing.slotPoll();
+    private Optional<ContractSettings> settings = Optional.empty();
+    /** Why the owner credentials cannot be read, when they cannot. */
+    private Optional<String> ownerMissing = Optional.empty();
+    private Optional<String[]> ownerCreds = Optional.empty();
+    private Optional<String> jwt = Optional.empty();
+    private Optional<String> jwtMissing = Optional.empty();
+    private String runtimePassword;
+    private String poolerPassword;
+    private boolean poolerInvalid;
+    private boolean dbOk;
+
+    Pass(RealtimeCluster cluster, Context<RealtimeCluster> context) {
+      this.cluster = cluster;
+      this.applier = new Applier(context.getClient());
+      this.secrets = Applier.cache(context, Secret.class, SECRETS);
+      this.services = Applier.cache(context, Service.class, SERVICES);
+      this.deployments = Applier.cache(context, Deployment.class, POOLER_DEPLOYMENTS);
+      this.policies = Applier.cache(context, NetworkPolicy.class, NETWORK_POLICIES);
+      this.budgets = Applier.cache(context, PodDisruptionBudget.class, POOLER_BUDGETS);
+      this.ns = cluster.getMetadata().getNamespace();
+      this.name = cluster.getMetadata().getName();
+      this.spec = cluster.getSpec();
+      this.pooler = spec.getPooler() == null ? new RealtimeClusterSpec.Pooler() : spec.getPooler();
+      this.previous = cluster.getStatus() == null ? new RealtimeClusterStatus() : cluster.getStatus();
+      this.conditions = new Conditions(previous.getConditions(), clock, cluster.getMetadata().getGeneration());
+      status.setObservedGeneration(cluster.getMetadata().getGeneration());
+      status.setRuntimeRole(Names.runtimeRole(cluster));
+      status.setContractHash(previous.getContractHash());
+      status.setPartitions(previous.getPartitions());
+      status.setReplication(previous.getReplication());
+      status.setConnections(totalConnections(context.getSecondaryResources(SessionPool.class)));
     }
 
-    // Services do not need anything else.
-    applier.apply(ServiceModels.client(cluster), cluster, services);
-    applier.apply(ServiceModels.discovery(cluster), cluster, services);
-    applier.apply(NetworkPolicyModel.runtime(cluster), cluster, policies);
-    status.setEndpoints(endpoints(cluster));
-
-    Optional<Secret> ownerSecret = secret(secrets, ns, spec.getDatabase().getCredentialsSecret().getName());
-    Optional<String> missing = Optional.empty();
-    Optional<String[]> ownerCreds = Optional.empty();
-    if (ownerSecret.isEmpty()) {
-      missing = Optional.of("Secret " + spec.getDatabase().getCredentialsSecret().getName()
-          + " (database owner credentials) does not exist in namespace " + ns + "; create it with keys "
-          + spec.getDatabase().getCredentialsSecret().getUsernameKey() + " and "
-          + spec.getDatabase().getCredentialsSecret().getPasswordKey());
-    } else {
-      Map<String, String> d = RuntimeConfigModel.decode(ownerSecret.get());
-      String u = d.get(spec.getDatabase().getCredentialsSecret().getUsernameKey());
-      String p = d.get(spec.getDatabase().getCredentialsSecret().getPasswordKey());
-      if (u == null || p == null) {
-        missing = Optional.of("Secret " + ownerSecret.get().getMetadata().getName() + " lacks key "
-            + (u == null ? spec.getDatabase().getCredentialsSecret().getUsernameKey()
-                : spec.getDatabase().getCredentialsSecret().getPasswordKey()));
-      } else {
-        ownerCreds = Optional.of(new String[] {u, p});
-      }
-    }
-    Optional<String> jwt = Optional.empty();
-    Optional<String> jwtMissing = Optional.empty();
-    if (spec.getAuth().getJwtSecret() != null) {
-      RealtimeClusterSpec.SecretKeyRef ref = spec.getAuth().getJwtSecret();
-      jwt = secret(secrets, ns, ref.getName()).map(s -> RuntimeConfigModel.decode(s).get(ref.getKey()));
-      if (jwt.isEmpty()) {
-        jwtMissing = Optional.of("Secret " + ref.getName() + " with key " + ref.getKey()
-            + " (the JWT secret) does not exist in namespace " + ns + "; create it");
-      }
-    }
-
-    // The runtime role's password, generated once and kept.
-    Map<String, String> creds = runtimeCredentials(secrets, applier, cluster);
-    String runtimePassword = creds.get("password");
-    String poolerPassword = creds.get("pooler-password");
-
-    // Pooler objects.
-    RealtimeClusterSpec.Pooler pooler = spec.getPooler() == null ? new RealtimeClusterSpec.Pooler() : spec.getPooler();
-    boolean poolerInvalid = false;
-    if (RuntimeConfigModel.poolerEnabled(spec)) {
+    /** An invalid spec: a condition and no retry storm. */
+    void checkSpec() {
       try {
-        PgBouncerModel.Files files = PgBouncerModel.render(cluster,
-            new PgBouncerModel.Credentials(Names.runtimeRole(cluster), runtimePassword, Names.poolerAuthRole(cluster),
-                poolerPassword), PgBouncerModel.CONFIG_DIR);
-        applier.apply(PgBouncerModel.configSecret(cluster, files), cluster, secrets);
-        applier.apply(PgBouncerModel.deployment(cluster, files, defaults), cluster, deployments);
-        applier.apply(PgBouncerModel.service(cluster), cluster, services);
-        applier.apply(NetworkPolicyModel.pooler(cluster), cluster, policies);
-        applier.apply(DisruptionBudgetModel.pooler(cluster), cluster, budgets);
-      } catch (PgBouncerModel.InvalidParameterException e) {
-        poolerInvalid = true;
-        conditions.set(POOLER_READY, false, "InvalidParameter", e.getMessage());
+        settings = Optional.of(contractSettings(cluster));
+      } catch (IllegalArgumentException e) {
+        conditions.set(DATABASE_READY, false, "InvalidSpec", e.getMessage());
       }
-    } else {
-      applier.deleteIfPresent(Names.pooler(name), ns, deployments);
-      applier.deleteIfPresent(Names.pooler(name), ns, services);
-      applier.deleteIfPresent(Names.poolerConfigSecret(name), ns, secrets);
-      applier.deleteIfPresent(NetworkPolicyModel.poolerName(name), ns, policies);
-      applier.deleteIfPresent(Names.pooler(name), ns, budgets);
     }
 
-    // The database.
-    boolean dbOk = false;
-    if (missing.isPresent()) {
-      conditions.set(DATABASE_READY, false, "SecretMissing", missing.get());
-    } else if (settings.isPresent()) {
-      try (Connection c = connector.connect(spec.getDatabase(), ownerCreds.get()[0], ownerCreds.get()[1])) {
-        ContractSettings s = settings.get();
-        String contractHash = Hashing.of(s + "|" + Names.runtimeRole(cluster) + "|" + Hashing.of(runtimePassword)
-            + "|" + pooler.getAuthMode() + "|" + RuntimeConfigModel.poolerEnabled(spec));
-        boolean wasReady = Conditions.find(previous.getConditions(), DATABASE_READY).map(Condition::isTrue).orElse(false);
-        // on every reconcile that reaches the database (a read when the claim is there): a cluster provisioned before
-        // databases were claimed, or whose claim was removed, claims its database before another tenant can
-        claim(c, cluster);
-        if (!contractHash.equals(previous.getContractHash()) || !wasReady) {
-          DatabaseContract.apply(c, s);
-          DatabaseContract.ensureRuntimeRole(c, Names.runtimeRole(cluster), runtimePassword);
-          status.setContractHash(contractHash);
-          status.setPartitions(null); // maintain now
-        }
-        conditions.set(DATABASE_READY, true, "Provisioned",
-            "schema, publications and role " + Names.runtimeRole(cluster) + " are in place");
-        dbOk = true;
+    /** The client and discovery Services and the runtime's NetworkPolicy: they need nothing else. */
+    void applyServices() {
+      applier.apply(ServiceModels.client(cluster), cluster, services);
+      applier.apply(ServiceModels.discovery(cluster), cluster, services);
+      applier.apply(NetworkPolicyModel.runtime(cluster), cluster, policies);
+      status.setEndpoints(endpoints(cluster));
+    }
 
-        if (RuntimeConfigModel.poolerEnabled(spec) && PgBouncerModel.authQuery(pooler) && !poolerInvalid) {
-          try {
-            PoolerAuth.ensure(c, Names.poolerAuthRole(cluster), poolerPassword);
-          } catch (SQLException e) {
-            conditions.set(POOLER_READY, false, "AuthSetupFailed", "the pooler's auth_query function could not be "
-                + "created (" + e.getMessage() + "); it needs a superuser owner, or set pooler.authMode: Userlist");
-            poolerInvalid = true;
-          }
+    /** The owner credentials and the JWT secret the spec names, and the runtime's own (generated once, kept). */
+    void readSecrets() {
+      RealtimeClusterSpec.SecretKeys ref = spec.getDatabase().getCredentialsSecret();
+      Optional<Secret> ownerSecret = secret(secrets, ns, ref.getName());
+      if (ownerSecret.isEmpty()) {
+        ownerMissing = Optional.of("Secret " + ref.getName() + " (database owner credentials) does not exist in "
+            + "namespace " + ns + "; create it with keys " + ref.getUsernameKey() + " and " + ref.getPasswordKey());
+      } else {
+        Map<String, String> d = RuntimeConfigModel.decode(ownerSecret.get());
+        String u = d.get(ref.getUsernameKey());
+        String p = d.get(ref.getPasswordKey());
+        if (u == null || p == null) {
+          ownerMissing = Optional.of("Secret " + ownerSecret.get().getMetadata().getName() + " lacks key "
+              + (u == null ? ref.getUsernameKey() : ref.getPasswordKey()));
+        } else {
+          ownerCreds = Optional.of(new String[] {u, p});
         }
+      }
+      if (spec.getAuth().getJwtSecret() != null) {
+        RealtimeClusterSpec.SecretKeyRef jwtRef = spec.getAuth().getJwtSecret();
+        jwt = secret(secrets, ns, jwtRef.getName()).map(s -> RuntimeConfigModel.decode(s).get(jwtRef.getKey()));
+        if (jwt.isEmpty()) {
+          jwtMissing = Optional.of("Secret " + jwtRef.getName() + " with key " + jwtRef.getKey()
+              + " (the JWT secret) does not exist in namespace " + ns + "; create it");
+        }
+      }
+      Map<String, String> creds = runtimeCredentials(secrets, applier, cluster);
+      runtimePassword = creds.get("password");
+      poolerPassword = creds.get("pooler-password");
+    }
 
+    /** PgBouncer's configuration, Deployment, Service, NetworkPolicy and budget; all deleted when it is disabled. */
+    void applyPooler() {
+      if (RuntimeConfigModel.poolerEnabled(spec)) {
         try {
-          next = min(next, partitions(c, s, status, conditions));
-        } catch (SQLException e) {
-          // partitions are their own condition: the database, the slot and the pools carry on
-          conditions.set(PARTITIONS_READY, false, "MaintenanceFailed", "partition maintenance of realtime.messages "
-              + "failed (" + e.getMessage() + ", SQLState " + e.getSQLState() + "); retried");
-          next = min(next, timing.minRetry());
+          PgBouncerModel.Files files = PgBouncerModel.render(cluster,
+              new PgBouncerModel.Credentials(Names.runtimeRole(cluster), runtimePassword, Names.poolerAuthRole(cluster),
+                  poolerPassword), PgBouncerModel.CONFIG_DIR);
+          applier.apply(PgBouncerModel.configSecret(cluster, files), cluster, secrets);
+          applier.apply(PgBouncerModel.deployment(cluster, files, defaults), cluster, deployments);
+          applier.apply(PgBouncerModel.service(cluster), cluster, services);
+          applier.apply(NetworkPolicyModel.pooler(cluster), cluster, policies);
+          applier.apply(DisruptionBudgetModel.pooler(cluster), cluster, budgets);
+        } catch (PgBouncerModel.InvalidParameterException e) {
+          poolerInvalid = true;
+          conditions.set(POOLER_READY, false, "InvalidParameter", e.getMessage());
         }
-        replication(c, s, spec, status, conditions);
-      } catch (SQLException e) {
-        String reason = e instanceof ContractConflict ? "Conflict"
-            : e.getSQLState() != null && e.getSQLState().startsWith("08") ? "Unreachable" : "ProvisioningFailed";
-        conditions.set(DATABASE_READY, false, reason, "database " + spec.getDatabase().getHost() + ":"
-            + spec.getDatabase().getPort() + "/" + spec.getDatabase().getName() + ": " + e.getMessage()
-            + " (SQLState " + e.getSQLState() + "); will retry");
-        LOG.warn("event=database_failed namespace={} cluster={} reason={} sqlstate={} error=\"{}\"", ns, name, reason,
-            e.getSQLState(), e.getMessage());
+      } else {
+        applier.deleteIfPresent(Names.pooler(name), ns, deployments);
+        applier.deleteIfPresent(Names.pooler(name), ns, services);
+        applier.deleteIfPresent(Names.poolerConfigSecret(name), ns, secrets);
+        applier.deleteIfPresent(NetworkPolicyModel.poolerName(name), ns, policies);
+        applier.deleteIfPresent(Names.pooler(name), ns, budgets);
       }
     }
-    // The runtime's configuration: first written once DatabaseReady is True (its role and publication exist, its slot
-    // was provisioned or refused with a Conflict), so pools start only then; kept current even while the database is
-    // unreachable.
-    boolean configured = secret(secrets, ns, Names.runtimeConfigSecret(name)).isPresent();
-    if (jwtMissing.isEmpty() && (dbOk || configured)) {
-      Map<String, String> env = RuntimeConfigModel.environment(cluster, runtimePassword, jwt, defaults);
-      applier.apply(RuntimeConfigModel.secret(cluster, env), cluster, secrets);
-    }
 
-    if (!dbOk) {
-      if (!conditions.isTrue(DATABASE_READY) && Conditions.find(conditions.list(), DATABASE_READY)
-          .map(c -> !"InvalidSpec".equals(c.getReason())).orElse(true)) {
-        next = backoff(conditions);
+    /**
+     * As the owner: the tenant's claim on the database, the contract and the runtime's role (when they changed or were
+     * not ready), the pooler's auth function, the partitions and the slot.
+     */
+    void provisionDatabase() {
+      if (ownerMissing.isPresent()) {
+        conditions.set(DATABASE_READY, false, "SecretMissing", ownerMissing.get());
+      } else if (settings.isPresent()) {
+        try (Connection c = connector.connect(spec.getDatabase(), ownerCreds.get()[0], ownerCreds.get()[1])) {
+          ContractSettings s = settings.get();
+          String contractHash = Hashing.of(s + "|" + Names.runtimeRole(cluster) + "|" + Hashing.of(runtimePassword)
+              + "|" + pooler.getAuthMode() + "|" + RuntimeConfigModel.poolerEnabled(spec));
+          boolean wasReady = Conditions.find(previous.getConditions(), DATABASE_READY).map(Condition::isTrue)
+              .orElse(false);
+          // on every reconcile that reaches the database (a read when the claim is there): a cluster provisioned
+          // before databases were claimed, or whose claim was removed, claims its database before another tenant can
+          claim(c, cluster);
+          if (!contractHash.equals(previous.getContractHash()) || !wasReady) {
+            DatabaseContract.apply(c, s);
+            DatabaseContract.ensureRuntimeRole(c, Names.runtimeRole(cluster), runtimePassword);
+            status.setContractHash(contractHash);
+            status.setPartitions(null); // maintain now
+          }
+          conditions.set(DATABASE_READY, true, "Provisioned",
+              "schema, publications and role " + Names.runtimeRole(cluster) + " are in place");
+          dbOk = true;
+
+          if (RuntimeConfigModel.poolerEnabled(spec) && PgBouncerModel.authQuery(pooler) && !poolerInvalid) {
+            try {
+              PoolerAuth.ensure(c, Names.poolerAuthRole(cluster), poolerPassword);
+            } catch (SQLException e) {
+              conditions.set(POOLER_READY, false, "AuthSetupFailed", "the pooler's auth_query function could not be "
+                  + "created (" + e.getMessage() + "); it needs a superuser owner, or set pooler.authMode: Userlist");
+              poolerInvalid = true;
+            }
+          }
+
+          try {
+            next = min(next, partitions(c, s, status, conditions));
+          } catch (SQLException e) {
+            // partitions are their own condition: the database, the slot and the pools carry on
+            conditions.set(PARTITIONS_READY, false, "MaintenanceFailed", "partition maintenance of realtime.messages "
+                + "failed (" + e.getMessage() + ", SQLState " + e.getSQLState() + "); retried");
+            next = min(next, timing.minRetry());
+          }
+          replication(c, s, spec, status, conditions);
+        } catch (SQLException e) {
+          String reason = e instanceof ContractConflict ? "Conflict"
+              : e.getSQLState() != null && e.getSQLState().startsWith("08") ? "Unreachable" : "ProvisioningFailed";
+          conditions.set(DATABASE_READY, false, reason, "database " + spec.getDatabase().getHost() + ":"
+              + spec.getDatabase().getPort() + "/" + spec.getDatabase().getName() + ": " + e.getMessage()
+              + " (SQLState " + e.getSQLState() + "); will retry");
+          LOG.warn("event=database_failed namespace={} cluster={} reason={} sqlstate={} error=\"{}\"", ns, name, reason,
+              e.getSQLState(), e.getMessage());
+        }
       }
-      conditions.set(REPLICATION_READY, Condition.UNKNOWN, "DatabaseNotReady", "waiting for the database");
-      conditions.set(PARTITIONS_READY, Condition.UNKNOWN, "DatabaseNotReady", "waiting for the database");
     }
 
-    if (!RuntimeConfigModel.poolerEnabled(spec)) {
-      conditions.set(POOLER_READY, true, "Disabled", "the pooler is disabled; runtimes connect directly");
-    } else if (!poolerInvalid) {
-      int ready = deployments.get(new ResourceID(Names.pooler(name), ns))
-          .map(d -> d.getStatus() == null || d.getStatus().getReadyReplicas() == null ? 0 : d.getStatus().getReadyReplicas())
-          .orElse(0);
-      conditions.set(POOLER_READY, ready > 0, ready > 0 ? "Available" : "NoReadyInstance",
-          ready + " of " + pooler.getInstances() + " PgBouncer instances ready");
+    /**
+     * The runtime's configuration: first written once DatabaseReady is True (its role and publication exist, its slot
+     * was provisioned or refused with a Conflict), so pools start only then; kept current even while the database is
+     * unreachable.
+     */
+    void writeRuntimeConfig() {
+      boolean configured = secret(secrets, ns, Names.runtimeConfigSecret(name)).isPresent();
+      if (jwtMissing.isEmpty() && (dbOk || configured)) {
+        Map<String, String> env = RuntimeConfigModel.environment(cluster, runtimePassword, jwt, defaults);
+        applier.apply(RuntimeConfigModel.secret(cluster, env), cluster, secrets);
+      }
+      if (!dbOk) {
+        if (!conditions.isTrue(DATABASE_READY) && Conditions.find(conditions.list(), DATABASE_READY)
+            .map(c -> !"InvalidSpec".equals(c.getReason())).orElse(true)) {
+          next = backoff(conditions);
+        }
+        conditions.set(REPLICATION_READY, Condition.UNKNOWN, "DatabaseNotReady", "waiting for the database");
+        conditions.set(PARTITIONS_READY, Condition.UNKNOWN, "DatabaseNotReady", "waiting for the database");
+      }
     }
 
-    List<String> notReady = conditions.list().stream().filter(c -> !c.isTrue()).map(Condition::getType).toList();
-    Optional<String> conflict = applier.conflictMessage(cluster);
-    if (conflict.isPresent()) {
-      conditions.set(READY, false, "Conflict", conflict.get());
-    } else if (jwtMissing.isPresent()) {
-      conditions.set(READY, false, "SecretMissing", jwtMissing.get());
-    } else if (notReady.isEmpty()) {
-      conditions.set(READY, true, "Ready", "the tenant is provisioned; clients connect to "
-          + status.getEndpoints().getWebsocket());
-    } else {
-      conditions.set(READY, false, "NotReady", "waiting for " + String.join(", ", notReady));
+    /** PoolerReady from the pooler Deployment's ready replicas (unless an earlier step already said why not). */
+    void reportPooler() {
+      if (!RuntimeConfigModel.poolerEnabled(spec)) {
+        conditions.set(POOLER_READY, true, "Disabled", "the pooler is disabled; runtimes connect directly");
+      } else if (!poolerInvalid) {
+        int ready = deployments.get(new ResourceID(Names.pooler(name), ns))
+            .map(d -> d.getStatus() == null || d.getStatus().getReadyReplicas() == null ? 0
+                : d.getStatus().getReadyReplicas())
+            .orElse(0);
+        conditions.set(POOLER_READY, ready > 0, ready > 0 ? "Available" : "NoReadyInstance",
+            ready + " of " + pooler.getInstances() + " PgBouncer instances ready");
+      }
     }
-    status.setConditions(conditions.list());
 
-    applier.writeStatus(cluster, status);
-    UpdateControl<RealtimeCluster> control = UpdateControl.noUpdate();
-    boolean invalid = Conditions.find(conditions.list(), DATABASE_READY).map(c -> "InvalidSpec".equals(c.getReason()))
-        .orElse(false);
-    return invalid ? control : control.rescheduleAfter(next);
+    /** Ready: no conflict, the JWT secret there, and every other condition True. */
+    void reportReady() {
+      List<String> notReady = conditions.list().stream().filter(c -> !c.isTrue()).map(Condition::getType).toList();
+      Optional<String> conflict = applier.conflictMessage(cluster);
+      if (conflict.isPresent()) {
+        conditions.set(READY, false, "Conflict", conflict.get());
+      } else if (jwtMissing.isPresent()) {
+        conditions.set(READY, false, "SecretMissing", jwtMissing.get());
+      } else if (notReady.isEmpty()) {
+        conditions.set(READY, true, "Ready", "the tenant is provisioned; clients connect to "
+            + status.getEndpoints().getWebsocket());
+      } else {
+        conditions.set(READY, false, "NotReady", "waiting for " + String.join(", ", notReady));
+      }
+    }
+
+    /** Writes the status (when it changed) and schedules the next reconcile; an invalid spec waits for a change. */
+    UpdateControl<RealtimeCluster> finish() {
+      status.setConditions(conditions.list());
+      applier.writeStatus(cluster, status);
+      UpdateControl<RealtimeCluster> control = UpdateControl.noUpdate();
+      boolean invalid = Conditions.find(conditions.list(), DATABASE_READY)
+          .map(c -> "InvalidSpec".equals(c.getReason())).orElse(false);
+      return invalid ? control : control.rescheduleAfter(next);
+    }
   }
 
   private Duration backoff(Conditions conditions) {
