@@ -294,6 +294,10 @@ public abstract class ListeningPartyScenario {
       assertTrue(reconnects >= 1, "the receiver was on a replaced pod and must have resubscribed by itself");
       assertTrue(received.size() > total / 2, "the receiver got most messages: " + received.size() + " of " + total);
       saveLogs(c);
+      // standby pods wait while another pod holds the slot instead of asking for it and being refused
+      String pgLog = c.kubectl("-n", NS, "logs", "postgres-0").out();
+      report.put("slot refusals in the database log", String.valueOf(pgLog.lines()
+          .filter(l -> l.contains("replication slot") && l.contains("is active for PID")).count()));
       for (String ns : List.of(OPERATOR_NS, NS)) {
         for (JsonNode pod : podsIn(c, ns)) {
           for (JsonNode container : pod.at("/status/containerStatuses")) {

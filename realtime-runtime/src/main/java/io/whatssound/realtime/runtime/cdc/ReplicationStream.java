@@ -12,6 +12,7 @@ import java.util.Properties;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
 import org.postgresql.PGConnection;
 import org.postgresql.PGProperty;
 import org.postgresql.replication.LogSequenceNumber;
@@ -30,6 +31,8 @@ public final class ReplicationStream implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ReplicationStream.class);
   static final Duration MIN_BACKOFF = Duration.ofMillis(250);
   static final Duration MAX_BACKOFF = Duration.ofSeconds(10);
+  /** How often a standby looks whether the pod holding the slot still does. */
+  static final Duration STANDBY_POLL = Duration.ofMillis(200);
 
   /** Receives decoded messages on the stream thread, in order. */
   public interface Sink {
@@ -44,15 +47,29 @@ public final class ReplicationStream implements AutoCloseable {
   private final ContractSettings contract;
   private final boolean createSlot;
   private final Sink sink;
+  private final BooleanSupplier heldElsewhere;
   private final Thread thread;
   private volatile boolean running = true;
   private volatile Connection connection;
 
+  /** A stream that always tries to take the slot (one pod, or no way to know whether another pod holds it). */
   public ReplicationStream(DatabaseUrl url, ContractSettings contract, boolean createSlot, Sink sink) {
+    this(url, contract, createSlot, sink, () -> false);
+  }
+
+  /**
+   * {@code heldElsewhere}: whether another pod of the tenant's cluster holds the slot now. While it does, this stream
+   * waits without connecting: a standby that asked for the slot would only be refused ("replication slot ... is active
+   * for PID ..."), an error in the server's log and a WAL sender taken each time. It tries again as soon as no pod
+   * holds it.
+   */
+  public ReplicationStream(DatabaseUrl url, ContractSettings contract, boolean createSlot, Sink sink,
+      BooleanSupplier heldElsewhere) {
     this.url = url;
     this.contract = contract;
     this.createSlot = createSlot;
     this.sink = sink;
+    this.heldElsewhere = heldElsewhere;
     this.thread = new Thread(this::run, "replication-" + contract.slot());
     this.thread.setDaemon(true);
   }
@@ -64,7 +81,18 @@ public final class ReplicationStream implements AutoCloseable {
 
   private void run() {
     Duration backoff = MIN_BACKOFF;
+    boolean waiting = false;
     while (running) {
+      if (heldElsewhere.getAsBoolean()) {
+        if (!waiting) {
+          LOG.info("Slot {} is held by another pod of the cluster; standing by", contract.slot());
+          waiting = true;
+        }
+        sleep(STANDBY_POLL.toMillis());
+        backoff = MIN_BACKOFF;
+        continue;
+      }
+      waiting = false;
       try {
         stream();
         backoff = MIN_BACKOFF;

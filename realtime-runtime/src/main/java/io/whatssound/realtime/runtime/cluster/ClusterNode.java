@@ -292,7 +292,8 @@ public final class ClusterNode implements ClusterRelay, Receiver, AutoCloseable 
     enqueue(STATUS);
   }
 
-  boolean anotherPodHoldsSlot() {
+  /** Whether another pod reports holding the slot (its Status messages; a pod that leaves the view no longer does). */
+  public boolean anotherPodHoldsSlot() {
     return !slotHolders.isEmpty();
   }
 

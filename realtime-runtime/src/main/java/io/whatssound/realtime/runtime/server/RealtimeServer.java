@@ -98,8 +98,11 @@ public final class RealtimeServer implements AutoCloseable {
         database.map(db -> new PostgresChanges(db, topics, broadcaster, PooledByteBufAllocator.DEFAULT));
     this.stream =
         database.map(
-            db -> new ReplicationStream(db.replicationUrl(), db.settings().contract(), db.settings().provision(),
-                node.isPresent() ? node.get().cdc(postgres.orElseThrow()) : postgres.orElseThrow()));
+            db -> node.isPresent()
+                ? new ReplicationStream(db.replicationUrl(), db.settings().contract(), db.settings().provision(),
+                    node.get().cdc(postgres.orElseThrow()), node.get()::anotherPodHoldsSlot)
+                : new ReplicationStream(db.replicationUrl(), db.settings().contract(), db.settings().provision(),
+                    postgres.orElseThrow()));
     this.rt =
         new RuntimeContext(
             config, clock, verifier,
