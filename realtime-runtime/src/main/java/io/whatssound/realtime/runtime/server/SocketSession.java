@@ -1,6 +1,5 @@
 package io.whatssound.realtime.runtime.server;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -16,10 +15,6 @@ import io.netty.handler.timeout.IdleStateEvent;
 import io.whatssound.realtime.runtime.auth.ChannelAuthorizer.Permissions;
 import io.whatssound.realtime.runtime.auth.JwtVerifier;
 import io.whatssound.realtime.runtime.auth.TokenRejected;
-import io.whatssound.realtime.runtime.cdc.ChangeRequest;
-import io.whatssound.realtime.runtime.cdc.PostgresChanges;
-import io.whatssound.realtime.runtime.cdc.StoredBroadcasts;
-import io.whatssound.realtime.runtime.channel.JoinRequest;
 import io.whatssound.realtime.runtime.channel.SocketLink;
 import io.whatssound.realtime.runtime.channel.Subscription;
 import io.whatssound.realtime.runtime.limits.RateWindow;
@@ -27,17 +22,11 @@ import io.whatssound.realtime.runtime.presence.PresenceState;
 import io.whatssound.realtime.runtime.protocol.FrameCodec;
 import io.whatssound.realtime.runtime.protocol.FrameException;
 import io.whatssound.realtime.runtime.protocol.InboundMessage;
-import io.whatssound.realtime.runtime.protocol.Json;
 import io.whatssound.realtime.runtime.protocol.UserBroadcast;
-import io.whatssound.realtime.runtime.value.TopicKey;
 import io.whatssound.realtime.runtime.value.VerifiedToken;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -61,6 +50,8 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
   private final Map<String, Subscription> channels = new HashMap<>();
   private final RateWindow presenceCalls;
   private SocketLink link;
+  private SocketOutput out;
+  private JoinFlow joins;
   private ChannelHandlerContext ctx;
   private boolean closing;
   private int malformedFrames;
@@ -76,6 +67,13 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
     this.link = new SocketLink(ctx.channel(), codec, rt.metrics(), rt.config().slowConsumerDrops());
+    this.out = new SocketOutput(rt.metrics(), link, codec, ctx.alloc());
+    this.joins = new JoinFlow(rt, this, out, link, ctx, socketToken);
+  }
+
+  /** This socket's subscriptions by topic (its event loop only). */
+  Map<String, Subscription> channels() {
+    return channels;
   }
 
   // ---- frames
@@ -107,7 +105,7 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
       dispatch(m);
     } catch (FrameException e) {
       malformed(e, m.event() + " message");
-      reply(m, "error", reason(e.getMessage()));
+      out.reply(m, "error", SocketOutput.reason(e.getMessage()));
     }
   }
 
@@ -125,17 +123,17 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
   private void dispatch(InboundMessage m) throws FrameException {
     if ("phoenix".equals(m.topic())) {
       if ("heartbeat".equals(m.event())) {
-        reply(m, "ok", EMPTY);
+        out.reply(m, "ok", SocketOutput.EMPTY);
       }
       return;
     }
     if ("phx_join".equals(m.event())) {
-      join(m);
+      joins.join(m);
       return;
     }
     Subscription sub = channels.get(m.topic());
     if (sub == null) {
-      reply(m, "error", reason("unmatched topic"));
+      out.reply(m, "error", SocketOutput.reason("unmatched topic"));
       return;
     }
     switch (m.event()) {
@@ -147,200 +145,23 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
     }
   }
 
-  // ---- join and leave
-
-  private void join(InboundMessage m) {
-    String topic = m.topic();
-    if (!topic.startsWith(TopicKey.PREFIX)) {
-      reply(m, "error", reason("unmatched topic"));
-      return;
-    }
-    String name = topic.substring(TopicKey.PREFIX.length());
-    if (name.isEmpty()) {
-      refuseJoin(m, "TopicNameRequired", "You must provide a topic name");
-      return;
-    }
-    JoinRequest req = JoinRequest.parse(m.payload());
-    Subscription existing = channels.get(topic);
-    if (existing != null) {
-      stop(existing);
-      push(existing, "phx_close", existing.joinRef(), EMPTY);
-    }
-    if (rt.limiter().overUserLimit()) {
-      refuseJoin(m, "ConnectionRateLimitReached", "Too many connected users");
-      return;
-    }
-    if (!rt.limiter().tryJoin()) {
-      refuseJoin(m, "ClientJoinRateLimitReached", "Too many joins per second");
-      return;
-    }
-    if (channels.size() >= rt.config().limits().maxChannelsPerClient()) {
-      refuseJoin(m, "ChannelRateLimitReached", "Too many channels");
-      return;
-    }
-    VerifiedToken token = socketToken;
-    if (req.accessToken().isPresent()) {
-      try {
-        token = rt.verifier().verify(req.accessToken().get());
-      } catch (TokenRejected e) {
-        refuseJoin(m, "InvalidJWTToken", rejectionText(e, req.accessToken().get()));
-        return;
-      }
-    } else if (!token.expiresAt().isAfter(rt.clock().instant())) {
-      refuseJoin(m, "InvalidJWTToken", rt.verifier().expiredAgo(token.expiresAt()));
-      return;
-    }
-    TopicKey key = new TopicKey(topic, req.isPrivate());
-    if (!key.isPrivate() && rt.config().privateOnly()) {
-      refuseJoin(m, "PrivateOnly", "This project only allows private channels");
-      return;
-    }
-    VerifiedToken verified = token;
-    CompletableFuture<Permissions> decision = rt.authorizer().permissions(token, key);
-    if (decision.isDone() && !decision.isCompletedExceptionally()) {
-      admit(m, req, verified, key, name, decision.join());
-    } else {
-      decision.whenComplete(
-          (p, failure) -> ctx.executor().execute(
-              () -> admit(m, req, verified, key, name, failure == null ? p : Permissions.NONE)));
-    }
-  }
-
-  /** Completes a join once its permissions are known. */
-  private void admit(InboundMessage m, JoinRequest req, VerifiedToken token, TopicKey key, String name, Permissions perms) {
-    if (!ctx.channel().isActive()) {
-      return;
-    }
-    if (!perms.canRead()) {
-      refuseJoin(m, "Unauthorized", "You do not have permissions to read from this Channel topic: " + name);
-      return;
-    }
-    String topic = key.topic();
-    Subscription existing = channels.get(topic);
-    if (existing != null) {
-      stop(existing);
-      push(existing, "phx_close", existing.joinRef(), EMPTY);
-    }
-    String presenceKey = req.presenceKey().isEmpty() ? UUID.randomUUID().toString() : req.presenceKey();
-    Subscription sub =
-        new Subscription(
-            rt.ids().next(), link, key, m.joinRef(), req.self(), req.ack(), presenceKey, req.presenceEnabled(), token);
-    sub.permissions(perms);
-    channels.put(topic, sub);
-    PresenceState presence = rt.broadcaster().join(sub);
-    sub.token(token, scheduleExpiry(sub, token));
-    rt.metrics().join("ok");
-    List<ObjectNode> bindings = req.postgresChanges();
-    reply(
-        m,
-        "ok",
-        g -> {
-          g.writeStartObject();
-          g.writeArrayFieldStart("postgres_changes");
-          for (int i = 0; i < bindings.size(); i++) {
-            ObjectNode b = bindings.get(i);
-            g.writeStartObject();
-            g.writeNumberField("id", i + 1);
-            for (String f : List.of("event", "schema", "table", "filter")) {
-              JsonNode v = b.get(f);
-              if (v != null && v.isTextual()) {
-                g.writeStringField(f, v.textValue());
-              }
-            }
-            g.writeEndObject();
-          }
-          g.writeEndArray();
-          g.writeEndObject();
-        });
-    if (sub.presenceEnabled() && perms.readPresence()) {
-      push(sub, "presence_state", null, presence::writeState);
-    }
-    postgresChanges(sub, req, name);
-    req.replay().filter(r -> key.isPrivate()).ifPresent(r -> replay(sub, r));
-  }
-
-  /** Starts the channel's Postgres Changes bindings; reports on the channel once live or failed. */
-  private void postgresChanges(Subscription sub, JoinRequest req, String name) {
-    List<ChangeRequest> requests = new ArrayList<>();
-    if (req.legacy() && rt.postgres().isPresent()) {
-      requests.add(ChangeRequest.legacy(name));
-    } else {
-      req.postgresChanges().forEach(b -> requests.add(ChangeRequest.of(b)));
-    }
-    if (requests.isEmpty()) {
-      return;
-    }
-    if (rt.postgres().isEmpty()) {
-      system(sub, "postgres_changes", "error",
-          "Postgres Changes are not available: this runtime has no database configured");
-      return;
-    }
-    rt.postgres().get().subscribe(sub, requests, req.legacy()).whenComplete(
-        (error, failure) -> ctx.executor().execute(() -> {
-          if (channels.get(sub.topicName()) != sub) {
-            return;
-          }
-          if (failure != null) {
-            LOG.warn("Postgres Changes subscription on {} failed", sub.topicName(), failure);
-            system(sub, "postgres_changes", "error", "Unable to subscribe to changes: " + failure.getMessage());
-          } else if (error.isPresent()) {
-            system(sub, "postgres_changes", "error", error.get());
-          } else {
-            system(sub, "postgres_changes", "ok", PostgresChanges.SUBSCRIBED);
-          }
-        }));
-  }
-
-  /** Sends the topic's stored broadcasts since the requested time, oldest first, marked replayed. */
-  private void replay(Subscription sub, JoinRequest.Replay r) {
-    if (rt.postgres().isEmpty()) {
-      return;
-    }
-    sub.trackStoredMessages(rt.clock().millis());
-    rt.postgres().get().replay(sub.key(), r.sinceMillis(), r.limit()).thenAccept(
-        stored -> ctx.executor().execute(() -> {
-          if (channels.get(sub.topicName()) != sub) {
-            return;
-          }
-          List<String> ids = new ArrayList<>();
-          for (StoredBroadcasts.Stored m : stored) {
-            ids.add(m.id());
-            if (sub.firstDelivery(m.id())) {
-              rt.metrics().messageOut("broadcast");
-              link.send(codec.encodeBroadcast(ctx.alloc(), sub.topicName(), m.broadcast()));
-            }
-          }
-          sub.replayDone(ids);
-        }));
-  }
-
-  private void refuseJoin(InboundMessage m, String code, String message) {
-    rt.metrics().join(code);
-    rt.metrics().rejected(code);
-    Duration delay = rt.config().joinErrorDelay();
-    Runnable send = () -> reply(m, "error", reason(code + ": " + message));
-    if (delay.isZero()) {
-      send.run();
-    } else {
-      ctx.executor().schedule(send, delay.toMillis(), TimeUnit.MILLISECONDS);
-    }
-  }
+  // ---- leave
 
   private void leave(Subscription sub, InboundMessage m) {
     stop(sub);
-    reply(m, "ok", EMPTY);
-    push(sub, "phx_close", sub.joinRef(), EMPTY);
+    out.reply(m, "ok", SocketOutput.EMPTY);
+    out.push(sub, "phx_close", sub.joinRef(), SocketOutput.EMPTY);
   }
 
   /** Stops a channel on the server's initiative: a system error, then phx_close. */
   private void close(Subscription sub, String message) {
-    system(sub, "system", "error", message);
+    out.system(sub, "system", "error", message);
     stop(sub);
-    push(sub, "phx_close", sub.joinRef(), EMPTY);
+    out.push(sub, "phx_close", sub.joinRef(), SocketOutput.EMPTY);
   }
 
   /** Forgets a subscription: presence leave, fan-out membership, timers. */
-  private void stop(Subscription sub) {
+  void stop(Subscription sub) {
     channels.remove(sub.topicName(), sub);
     sub.cancelExpiry();
     rt.postgres().ifPresent(p -> p.unsubscribe(sub));
@@ -354,22 +175,22 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
     UserBroadcast b = m.broadcast() != null ? m.broadcast() : UserBroadcast.fromPushPayload(m.payload());
     if (b.size() > rt.config().limits().maxPayloadBytes()) {
       rt.metrics().rejected("payload_size_exceeded");
-      reply(m, "error", reason("payload_size_exceeded"));
+      out.reply(m, "error", SocketOutput.reason("payload_size_exceeded"));
       return;
     }
     if (!rt.broadcaster().admit(1)) {
-      reply(m, "error", reason(TOO_MANY_EVENTS));
+      out.reply(m, "error", SocketOutput.reason(TOO_MANY_EVENTS));
       return;
     }
     if (!sub.permissions().writeBroadcast()) {
       rt.metrics().rejected("unauthorized_write");
-      reply(m, "error", reason("Unauthorized: You do not have permissions to write to this Channel topic: "
+      out.reply(m, "error", SocketOutput.reason("Unauthorized: You do not have permissions to write to this Channel topic: "
           + sub.key().subTopic()));
       return;
     }
     rt.broadcaster().fromClient(sub.key(), b, sub.self() ? null : sub, ctx.alloc());
     if (sub.ack()) {
-      reply(m, "ok", EMPTY);
+      out.reply(m, "ok", SocketOutput.EMPTY);
     }
   }
 
@@ -378,32 +199,32 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
   private void presence(Subscription sub, InboundMessage m) {
     String event = m.payload() == null ? "" : m.payload().path("event").asText("");
     if (!event.equals("track") && !event.equals("untrack")) {
-      reply(m, "error", reason("Presence event must be track or untrack"));
+      out.reply(m, "error", SocketOutput.reason("Presence event must be track or untrack"));
       return;
     }
     if (!presenceCalls.tryAcquire()) {
       rt.metrics().rejected("presence_calls");
-      reply(m, "error", reason(TOO_MANY_PRESENCE));
+      out.reply(m, "error", SocketOutput.reason(TOO_MANY_PRESENCE));
       return;
     }
     PresenceState state = rt.topics().presence(sub.key()).orElseThrow();
     if (event.equals("untrack")) {
       state.untrack(sub.id()).ifPresent(d -> publishDiff(sub, d));
-      reply(m, "ok", EMPTY);
+      out.reply(m, "ok", SocketOutput.EMPTY);
       return;
     }
     if (!(m.payload().get("payload") instanceof ObjectNode fields)) {
-      reply(m, "error", reason("Presence track payload must be a map"));
+      out.reply(m, "error", SocketOutput.reason("Presence track payload must be a map"));
       return;
     }
     if (!sub.permissions().writePresence()) {
       rt.metrics().rejected("unauthorized_write");
-      reply(m, "error", reason("Unauthorized: You do not have permissions to track presence on this Channel topic: "
+      out.reply(m, "error", SocketOutput.reason("Unauthorized: You do not have permissions to track presence on this Channel topic: "
           + sub.key().subTopic()));
       return;
     }
     state.track(sub.id(), sub.presenceKey(), fields, rt.ids().next()).ifPresent(d -> publishDiff(sub, d));
-    reply(m, "ok", EMPTY);
+    out.reply(m, "ok", SocketOutput.EMPTY);
   }
 
   private void publishDiff(Subscription sub, PresenceState.Diff diff) {
@@ -440,7 +261,8 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
         }));
   }
 
-  private io.netty.util.concurrent.ScheduledFuture<?> scheduleExpiry(Subscription sub, VerifiedToken token) {
+  /** Closes the channel when its token expires (unless another token replaced it first). */
+  io.netty.util.concurrent.ScheduledFuture<?> scheduleExpiry(Subscription sub, VerifiedToken token) {
     long millis = Math.max(0, token.expiresAt().toEpochMilli() - rt.clock().millis());
     return ctx.executor()
         .schedule(
@@ -453,7 +275,8 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
             TimeUnit.MILLISECONDS);
   }
 
-  private String rejectionText(TokenRejected e, String raw) {
+  /** What a client is told of a refused token: for an expired one, how long ago it expired. */
+  String rejectionText(TokenRejected e, String raw) {
     if (e.expired()) {
       return JwtVerifier.unverifiedExpiry(raw).map(rt.verifier()::expiredAgo).orElse(e.getMessage());
     }
@@ -466,7 +289,7 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
   void serverDisconnect() {
     closing = true;
     for (Subscription sub : new ArrayList<>(channels.values())) {
-      system(sub, "system", "ok", "Server requested disconnect");
+      out.system(sub, "system", "ok", "Server requested disconnect");
     }
     ctx.writeAndFlush(new CloseWebSocketFrame(WebSocketCloseStatus.ENDPOINT_UNAVAILABLE, "server shutting down"))
         .addListener(ChannelFutureListener.CLOSE);
@@ -502,53 +325,5 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
     }
     closing = true;
     ctx.close();
-  }
-
-  // ---- writing
-
-  private static final Json.GeneratorWriter EMPTY =
-      g -> {
-        g.writeStartObject();
-        g.writeEndObject();
-      };
-
-  private static Json.GeneratorWriter reason(String reason) {
-    return g -> {
-      g.writeStartObject();
-      g.writeStringField("reason", reason);
-      g.writeEndObject();
-    };
-  }
-
-  private void reply(InboundMessage m, String status, Json.GeneratorWriter response) {
-    rt.metrics().messageOut("reply");
-    link.send(
-        codec.encode(
-            ctx.alloc(), m.joinRef(), m.ref(), m.topic(), "phx_reply",
-            g -> {
-              g.writeStartObject();
-              g.writeStringField("status", status);
-              g.writeFieldName("response");
-              response.write(g);
-              g.writeEndObject();
-            }));
-  }
-
-  private void push(Subscription sub, String event, String ref, Json.GeneratorWriter payload) {
-    rt.metrics().messageOut(event);
-    link.send(codec.encode(ctx.alloc(), sub.joinRef(), ref, sub.topicName(), event, payload));
-  }
-
-  private void system(Subscription sub, String extension, String status, String message) {
-    push(
-        sub, "system", null,
-        g -> {
-          g.writeStartObject();
-          g.writeStringField("extension", extension);
-          g.writeStringField("status", status);
-          g.writeStringField("message", message);
-          g.writeStringField("channel", sub.key().subTopic());
-          g.writeEndObject();
-        });
   }
 }

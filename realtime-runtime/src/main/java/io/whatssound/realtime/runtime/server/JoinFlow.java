@@ -1,0 +1,229 @@
+package io.whatssound.realtime.runtime.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.netty.channel.ChannelHandlerContext;
+import io.whatssound.realtime.runtime.auth.ChannelAuthorizer.Permissions;
+import io.whatssound.realtime.runtime.auth.TokenRejected;
+import io.whatssound.realtime.runtime.cdc.ChangeRequest;
+import io.whatssound.realtime.runtime.cdc.PostgresChanges;
+import io.whatssound.realtime.runtime.cdc.StoredBroadcasts;
+import io.whatssound.realtime.runtime.channel.JoinRequest;
+import io.whatssound.realtime.runtime.channel.SocketLink;
+import io.whatssound.realtime.runtime.channel.Subscription;
+import io.whatssound.realtime.runtime.presence.PresenceState;
+import io.whatssound.realtime.runtime.protocol.InboundMessage;
+import io.whatssound.realtime.runtime.value.TopicKey;
+import io.whatssound.realtime.runtime.value.VerifiedToken;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One socket's joins, from {@code phx_join} to a live subscription: the topic, the tenant's and the socket's limits,
+ * the token, the permissions (asked of the database for private channels, so possibly later), then the reply, the
+ * presence state, the Postgres Changes bindings and a replay. A refusal is answered after the configured delay. Runs on
+ * the socket's event loop; the {@link SocketSession} keeps the subscriptions.
+ */
+final class JoinFlow {
+  private static final Logger LOG = LoggerFactory.getLogger(JoinFlow.class);
+
+  private final RuntimeContext rt;
+  private final SocketSession session;
+  private final SocketOutput out;
+  private final SocketLink link;
+  private final ChannelHandlerContext ctx;
+  private final VerifiedToken socketToken;
+
+  JoinFlow(RuntimeContext rt, SocketSession session, SocketOutput out, SocketLink link, ChannelHandlerContext ctx,
+      VerifiedToken socketToken) {
+    this.rt = rt;
+    this.session = session;
+    this.out = out;
+    this.link = link;
+    this.ctx = ctx;
+    this.socketToken = socketToken;
+  }
+
+  /** A {@code phx_join} on {@code m.topic()}. */
+  void join(InboundMessage m) {
+    String topic = m.topic();
+    if (!topic.startsWith(TopicKey.PREFIX)) {
+      out.reply(m, "error", SocketOutput.reason("unmatched topic"));
+      return;
+    }
+    String name = topic.substring(TopicKey.PREFIX.length());
+    if (name.isEmpty()) {
+      refuseJoin(m, "TopicNameRequired", "You must provide a topic name");
+      return;
+    }
+    JoinRequest req = JoinRequest.parse(m.payload());
+    Subscription existing = session.channels().get(topic);
+    if (existing != null) {
+      session.stop(existing);
+      out.push(existing, "phx_close", existing.joinRef(), SocketOutput.EMPTY);
+    }
+    if (rt.limiter().overUserLimit()) {
+      refuseJoin(m, "ConnectionRateLimitReached", "Too many connected users");
+      return;
+    }
+    if (!rt.limiter().tryJoin()) {
+      refuseJoin(m, "ClientJoinRateLimitReached", "Too many joins per second");
+      return;
+    }
+    if (session.channels().size() >= rt.config().limits().maxChannelsPerClient()) {
+      refuseJoin(m, "ChannelRateLimitReached", "Too many channels");
+      return;
+    }
+    VerifiedToken token = socketToken;
+    if (req.accessToken().isPresent()) {
+      try {
+        token = rt.verifier().verify(req.accessToken().get());
+      } catch (TokenRejected e) {
+        refuseJoin(m, "InvalidJWTToken", session.rejectionText(e, req.accessToken().get()));
+        return;
+      }
+    } else if (!token.expiresAt().isAfter(rt.clock().instant())) {
+      refuseJoin(m, "InvalidJWTToken", rt.verifier().expiredAgo(token.expiresAt()));
+      return;
+    }
+    TopicKey key = new TopicKey(topic, req.isPrivate());
+    if (!key.isPrivate() && rt.config().privateOnly()) {
+      refuseJoin(m, "PrivateOnly", "This project only allows private channels");
+      return;
+    }
+    VerifiedToken verified = token;
+    CompletableFuture<Permissions> decision = rt.authorizer().permissions(token, key);
+    if (decision.isDone() && !decision.isCompletedExceptionally()) {
+      admit(m, req, verified, key, name, decision.join());
+    } else {
+      decision.whenComplete(
+          (p, failure) -> ctx.executor().execute(
+              () -> admit(m, req, verified, key, name, failure == null ? p : Permissions.NONE)));
+    }
+  }
+
+  /** Completes a join once its permissions are known. */
+  private void admit(InboundMessage m, JoinRequest req, VerifiedToken token, TopicKey key, String name, Permissions perms) {
+    if (!ctx.channel().isActive()) {
+      return;
+    }
+    if (!perms.canRead()) {
+      refuseJoin(m, "Unauthorized", "You do not have permissions to read from this Channel topic: " + name);
+      return;
+    }
+    String topic = key.topic();
+    Subscription existing = session.channels().get(topic);
+    if (existing != null) {
+      session.stop(existing);
+      out.push(existing, "phx_close", existing.joinRef(), SocketOutput.EMPTY);
+    }
+    String presenceKey = req.presenceKey().isEmpty() ? UUID.randomUUID().toString() : req.presenceKey();
+    Subscription sub =
+        new Subscription(
+            rt.ids().next(), link, key, m.joinRef(), req.self(), req.ack(), presenceKey, req.presenceEnabled(), token);
+    sub.permissions(perms);
+    session.channels().put(topic, sub);
+    PresenceState presence = rt.broadcaster().join(sub);
+    sub.token(token, session.scheduleExpiry(sub, token));
+    rt.metrics().join("ok");
+    List<ObjectNode> bindings = req.postgresChanges();
+    out.reply(
+        m,
+        "ok",
+        g -> {
+          g.writeStartObject();
+          g.writeArrayFieldStart("postgres_changes");
+          for (int i = 0; i < bindings.size(); i++) {
+            ObjectNode b = bindings.get(i);
+            g.writeStartObject();
+            g.writeNumberField("id", i + 1);
+            for (String f : List.of("event", "schema", "table", "filter")) {
+              JsonNode v = b.get(f);
+              if (v != null && v.isTextual()) {
+                g.writeStringField(f, v.textValue());
+              }
+            }
+            g.writeEndObject();
+          }
+          g.writeEndArray();
+          g.writeEndObject();
+        });
+    if (sub.presenceEnabled() && perms.readPresence()) {
+      out.push(sub, "presence_state", null, presence::writeState);
+    }
+    postgresChanges(sub, req, name);
+    req.replay().filter(r -> key.isPrivate()).ifPresent(r -> replay(sub, r));
+  }
+
+  /** Starts the channel's Postgres Changes bindings; reports on the channel once live or failed. */
+  private void postgresChanges(Subscription sub, JoinRequest req, String name) {
+    List<ChangeRequest> requests = new ArrayList<>();
+    if (req.legacy() && rt.postgres().isPresent()) {
+      requests.add(ChangeRequest.legacy(name));
+    } else {
+      req.postgresChanges().forEach(b -> requests.add(ChangeRequest.of(b)));
+    }
+    if (requests.isEmpty()) {
+      return;
+    }
+    if (rt.postgres().isEmpty()) {
+      out.system(sub, "postgres_changes", "error",
+          "Postgres Changes are not available: this runtime has no database configured");
+      return;
+    }
+    rt.postgres().get().subscribe(sub, requests, req.legacy()).whenComplete(
+        (error, failure) -> ctx.executor().execute(() -> {
+          if (session.channels().get(sub.topicName()) != sub) {
+            return;
+          }
+          if (failure != null) {
+            LOG.warn("Postgres Changes subscription on {} failed", sub.topicName(), failure);
+            out.system(sub, "postgres_changes", "error", "Unable to subscribe to changes: " + failure.getMessage());
+          } else if (error.isPresent()) {
+            out.system(sub, "postgres_changes", "error", error.get());
+          } else {
+            out.system(sub, "postgres_changes", "ok", PostgresChanges.SUBSCRIBED);
+          }
+        }));
+  }
+
+  /** Sends the topic's stored broadcasts since the requested time, oldest first, marked replayed. */
+  private void replay(Subscription sub, JoinRequest.Replay r) {
+    if (rt.postgres().isEmpty()) {
+      return;
+    }
+    sub.trackStoredMessages(rt.clock().millis());
+    rt.postgres().get().replay(sub.key(), r.sinceMillis(), r.limit()).thenAccept(
+        stored -> ctx.executor().execute(() -> {
+          if (session.channels().get(sub.topicName()) != sub) {
+            return;
+          }
+          List<String> ids = new ArrayList<>();
+          for (StoredBroadcasts.Stored m : stored) {
+            ids.add(m.id());
+            if (sub.firstDelivery(m.id())) {
+              out.broadcast(sub, m.broadcast());
+            }
+          }
+          sub.replayDone(ids);
+        }));
+  }
+
+  private void refuseJoin(InboundMessage m, String code, String message) {
+    rt.metrics().join(code);
+    rt.metrics().rejected(code);
+    Duration delay = rt.config().joinErrorDelay();
+    Runnable send = () -> out.reply(m, "error", SocketOutput.reason(code + ": " + message));
+    if (delay.isZero()) {
+      send.run();
+    } else {
+      ctx.executor().schedule(send, delay.toMillis(), TimeUnit.MILLISECONDS);
+    }
+  }
+}
