@@ -14,10 +14,13 @@ import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.kubernetes.client.utils.Serialization;
 import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
 import io.whatssound.realtime.operator.api.Condition;
@@ -603,12 +606,16 @@ public final class OperatorScenario {
     }
   }
 
-  /** Sets the cluster's events limit as a patch of the latest object; returns the generation the change made. */
+  /**
+   * Sets the cluster's events limit with a JSON merge patch of the spec alone (no resourceVersion, so the operator's
+   * own writes cannot make it conflict); returns the generation the change made.
+   */
   private static long bumpSpec(KubernetesClient client, String name, int maxEventsPerSecond) {
-    return client.resources(RealtimeCluster.class).inNamespace(NS).withName(name).edit(c -> {
-      c.getSpec().getLimits().setMaxEventsPerSecond(maxEventsPerSecond);
-      return c;
-    }).getMetadata().getGeneration();
+    var resource = client.resources(RealtimeCluster.class).inNamespace(NS).withName(name);
+    RealtimeCluster c = resource.get();
+    c.getSpec().getLimits().setMaxEventsPerSecond(maxEventsPerSecond);
+    return resource.patch(PatchContext.of(PatchType.JSON_MERGE), Serialization.asJson(Map.of("spec", c.getSpec())))
+        .getMetadata().getGeneration();
   }
 
 

@@ -3,6 +3,9 @@ package io.whatssound.realtime.operator.kube;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.fabric8.kubernetes.client.utils.Serialization;
 import io.whatssound.realtime.operator.Await;
 import io.whatssound.realtime.operator.Fixtures;
 import io.whatssound.realtime.operator.Operators;
@@ -14,6 +17,7 @@ import io.whatssound.realtime.operator.reconciler.Timing;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 
@@ -117,12 +121,15 @@ class LeaderElectionOnRealApiTest extends SharedControlPlane {
         RealtimeClusterReconciler.DATABASE_READY).map(x -> reason.equals(x.getReason())).orElse(false);
   }
 
-  /** A spec change as a patch of the latest object (no conflict to retry). */
+  /**
+   * A spec change as a JSON merge patch of the spec alone, as {@code kubectl patch --type=merge} sends it: no
+   * resourceVersion, so a status or finalizer the operator writes meanwhile cannot make it conflict (409).
+   */
   static void updateSpec(String ns, String name, Consumer<RealtimeCluster> change) {
-    admin.resources(RealtimeCluster.class).inNamespace(ns).withName(name).edit(c -> {
-      change.accept(c);
-      return c;
-    });
+    var resource = admin.resources(RealtimeCluster.class).inNamespace(ns).withName(name);
+    RealtimeCluster c = resource.get();
+    change.accept(c);
+    resource.patch(PatchContext.of(PatchType.JSON_MERGE), Serialization.asJson(Map.of("spec", c.getSpec())));
   }
 
 }
