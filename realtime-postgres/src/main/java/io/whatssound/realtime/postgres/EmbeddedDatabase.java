@@ -2,10 +2,12 @@ package io.whatssound.realtime.postgres;
 
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 
 /**
@@ -17,8 +19,11 @@ public final class EmbeddedDatabase implements AutoCloseable {
   public static final String PASSWORD = "postgres";
   private final EmbeddedPostgres pg;
 
-  private EmbeddedDatabase(EmbeddedPostgres pg) {
+  private final Optional<Path> dataDir;
+
+  private EmbeddedDatabase(EmbeddedPostgres pg, Optional<Path> dataDir) {
     this.pg = pg;
+    this.dataDir = dataDir;
   }
 
   /**
@@ -40,7 +45,7 @@ public final class EmbeddedDatabase implements AutoCloseable {
       b.setPort(port);
     }
     dataDir.ifPresent(d -> b.setDataDirectory(d.toFile()).setCleanDataDirectory(false));
-    return new EmbeddedDatabase(b.start());
+    return new EmbeddedDatabase(b.start(), dataDir);
   }
 
   public int port() {
@@ -63,8 +68,28 @@ public final class EmbeddedDatabase implements AutoCloseable {
     return pg.getPostgresDatabase().getConnection();
   }
 
+  /**
+   * Stops the server. With a data folder of the caller's (one that outlives the server), it returns only once the
+   * server is gone: {@code pg_ctl stop} gives up after 5 s while the server may still be finishing a fast shutdown
+   * (a WAL sender waits for its replication client), and a new server on that folder would find its lock file.
+   */
   @Override
   public void close() throws IOException {
     pg.close();
+    if (dataDir.isPresent()) {
+      Path lock = dataDir.get().resolve("postmaster.pid");
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (Files.exists(lock)) {
+        if (System.nanoTime() > deadline) {
+          throw new IOException("PostgreSQL in " + dataDir.get() + " did not stop within 60 s (" + lock + " remains)");
+        }
+        try {
+          Thread.sleep(50);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IOException("interrupted while waiting for PostgreSQL to stop", e);
+        }
+      }
+    }
   }
 }
