@@ -249,8 +249,8 @@ public final class OperatorScenario {
         }
       }
       if (cp != null) {
-        cp.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/realtimeclusters.realtime.whatssound.io",
-            "crd/sessionpools.realtime.whatssound.io").orFail();
+        cp.awaitEstablished("realtimeclusters.realtime.whatssound.io");
+        cp.awaitEstablished("sessionpools.realtime.whatssound.io");
       }
 
       // the bench's own view: first sight of every object, readiness, and a kubelet that readies Deployments

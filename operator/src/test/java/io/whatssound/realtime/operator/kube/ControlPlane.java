@@ -276,8 +276,30 @@ public final class ControlPlane implements AutoCloseable {
   /** {@code kubectl apply -f crds/} (the committed CRDs, as a user applies them), then waits until both are served. */
   public void applyCrds() {
     kubectl("apply", "-f", repoRoot().resolve("crds").toString()).orFail();
-    kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/realtimeclusters.realtime.whatssound.io",
-        "crd/sessionpools.realtime.whatssound.io").orFail();
+    awaitEstablished("realtimeclusters.realtime.whatssound.io");
+    awaitEstablished("sessionpools.realtime.whatssound.io");
+  }
+
+  /**
+   * Until the CRD {@code name} is Established (60 s at most). Polled here rather than with {@code kubectl wait}, which
+   * fails at once ("<nil> is of the type <nil>") while a CRD just created has no conditions yet.
+   */
+  public void awaitEstablished(String name) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    try (KubernetesClient c = admin()) {
+      while (true) {
+        var crd = c.apiextensions().v1().customResourceDefinitions().withName(name).get();
+        if (crd != null && crd.getStatus() != null && crd.getStatus().getConditions() != null && crd.getStatus()
+            .getConditions().stream().anyMatch(x -> "Established".equals(x.getType()) && "True".equals(x.getStatus()))) {
+          return;
+        }
+        if (System.nanoTime() > deadline) {
+          throw new AssertionError("CRD " + name + " not Established after 60 s: " + (crd == null ? "absent"
+              : crd.getStatus()));
+        }
+        sleep(100);
+      }
+    }
   }
 
   /** Stops the API server (etcd and its data stay) and starts it again on the same port. */

@@ -114,7 +114,7 @@ class CrdsOnRealApiServerTest extends SharedControlPlane {
           .orElseThrow(() -> new AssertionError("no CloudNativePG CRD in " + ControlPlane.binDir() + ": run e2e/build.sh"));
     }
     cp.kubectl("apply", "--server-side", "-f", crd.toString()).orFail();
-    cp.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/clusters.postgresql.cnpg.io").orFail();
+    cp.awaitEstablished("clusters.postgresql.cnpg.io");
     if (!cp.kubectl("get", "namespace", NS).ok()) {
       cp.kubectl("create", "namespace", NS).orFail();
     }
