@@ -308,7 +308,7 @@ public final class ControlPlane implements AutoCloseable {
     startApiServer();
   }
 
-  /** Until the API server answers an admin's request for the namespace {@code default} (made once it is ready). */
+  /** Until the API server answers an admin's request for the namespace {@code default} and has its RBAC bootstrap roles. */
   private void awaitReady() {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
     String last = "no answer";
@@ -319,7 +319,10 @@ public final class ControlPlane implements AutoCloseable {
               + log("kube-apiserver"));
         }
         try {
-          if (c.namespaces().withName("default").get() != null) {
+          // and the RBAC bootstrap roles in place (system:basic-user lets every identity ask what it may do, which the
+          // operator does at start), so a 403 cannot come from a half-ready server
+          if (c.namespaces().withName("default").get() != null
+              && "ok".equals(c.raw(url() + "/readyz/poststarthook/rbac/bootstrap-roles"))) {
             return;
           }
         } catch (RuntimeException e) {
