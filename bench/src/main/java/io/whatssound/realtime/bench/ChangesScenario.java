@@ -18,6 +18,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -430,7 +431,7 @@ final class ChangesScenario {
 
   /** For a lost-rows report: which subscribers (and claims groups) missed which row ids, first few. */
   private static void printMissing(List<Sub> subs, Shared shared, long base, long inserted) {
-    Map<String, Integer> byRange = new java.util.TreeMap<>();
+    Map<String, Integer> byRange = new TreeMap<>();
     int shown = 0;
     for (int i = 0; i < subs.size(); i++) {
       Sub s = subs.get(i);

@@ -1,5 +1,6 @@
 package io.whatssound.realtime.bench;
 
+import io.whatssound.realtime.bench.operator.OperatorScenario;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -41,7 +42,7 @@ public final class Main {
                   --rls-rows share|all (share: grp = 'g' || id % G, each group sees its 1/G; all: every row)
 
       to compare fan-out with a plain Netty broadcast server (one write and flush per socket per message):
-        java -cp bench/target/realtime-bench.jar io.whatssound.realtime.bench.BaselineServer 4500 2
+        java -cp bench/target/realtime-bench.jar BaselineServer 4500 2
         then fanout --url ws://127.0.0.1:4500/socket/websocket --publish-url ws://127.0.0.1:4500/socket/websocket
 
       common options:
@@ -61,7 +62,7 @@ public final class Main {
     String scenario = args[0];
     List<String> rest = Arrays.asList(args).subList(1, args.length);
     if (scenario.equals("operator")) {
-      System.exit(io.whatssound.realtime.bench.operator.OperatorScenario.run(rest));
+      System.exit(OperatorScenario.run(rest));
     }
     Options o;
     Report r;

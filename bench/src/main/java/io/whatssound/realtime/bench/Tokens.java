@@ -9,6 +9,7 @@ import com.nimbusds.jwt.SignedJWT;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Date;
+import java.util.Map;
 
 /** Signs Supabase-style HS256 tokens ({@code role}, {@code exp}) with the runtime's secret. */
 final class Tokens {
@@ -28,7 +29,7 @@ final class Tokens {
 
   /** A token for {@code role} valid for a day. */
   String sign(String role) {
-    return sign(role, java.util.Map.of());
+    return sign(role, Map.of());
   }
 
   /**
@@ -36,7 +37,7 @@ final class Tokens {
    * policies that read {@code auth.jwt() ->> 'name'}); {@code role}, {@code iss} and {@code exp} win over
    * claims of the same name.
    */
-  String sign(String role, java.util.Map<String, ?> claims) {
+  String sign(String role, Map<String, ?> claims) {
     JWTClaimsSet.Builder builder = new JWTClaimsSet.Builder();
     for (var e : claims.entrySet()) {
       builder.claim(e.getKey(), e.getValue());

@@ -1,5 +1,6 @@
 package io.whatssound.realtime.operator;
 
+import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -114,7 +115,7 @@ public final class OperatorMain {
     return Timing.standard().withConnectionPoll(Duration.ofSeconds(seconds));
   }
 
-  private static void respond(com.sun.net.httpserver.HttpExchange x, int code, String body) throws IOException {
+  private static void respond(HttpExchange x, int code, String body) throws IOException {
     byte[] b = body.getBytes(StandardCharsets.UTF_8);
     x.getResponseHeaders().set("content-type", "text/plain; charset=utf-8");
     x.sendResponseHeaders(code, b.length);

@@ -17,10 +17,12 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import org.junit.jupiter.api.AfterAll;
@@ -52,7 +54,7 @@ class PgBouncerBinaryTest {
   void aQueryThroughTheGeneratedConfigurationSucceeds(String authMode) throws Exception {
     RealtimeCluster cluster = Fixtures.cluster("pgb", "127.0.0.1", db.port(), "postgres");
     cluster.getSpec().getPooler().setAuthMode(authMode);
-    cluster.getSpec().getPooler().setParameters(java.util.Map.of("default_pool_size", "5"));
+    cluster.getSpec().getPooler().setParameters(Map.of("default_pool_size", "5"));
     String role = "rt_" + authMode.toLowerCase();
     try (Connection owner = db.connect()) {
       DatabaseContract.apply(owner, ContractSettings.defaults());
@@ -94,7 +96,7 @@ class PgBouncerBinaryTest {
             ResultSet rs = st.executeQuery("SELECT current_user")) {
           rs.next();
           return rs.getString(1);
-        } catch (java.sql.SQLException e) {
+        } catch (SQLException e) {
           throw new IllegalStateException(e.getMessage() + " / " + read(dir.resolve("log")), e);
         }
       });

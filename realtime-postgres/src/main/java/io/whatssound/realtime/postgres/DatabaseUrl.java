@@ -9,6 +9,7 @@ import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.util.Optional;
 import java.util.Properties;
+import org.postgresql.Driver;
 
 /**
  * Where a database is and who connects: parsed from {@code postgres://user:password@host:port/db?sslmode=...}
@@ -23,7 +24,7 @@ public record DatabaseUrl(String jdbcUrl, String user, Optional<String> password
   public static DatabaseUrl parse(String value) {
     String v = value.trim();
     if (v.startsWith("jdbc:postgresql:")) {
-      Properties props = org.postgresql.Driver.parseURL(v, new Properties());
+      Properties props = Driver.parseURL(v, new Properties());
       if (props == null) {
         throw new IllegalArgumentException("not a valid PostgreSQL JDBC URL");
       }

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
@@ -40,7 +41,7 @@ public final class EmbeddedDatabase implements AutoCloseable {
             .setServerConfig("timezone", "UTC")
             .setServerConfig("max_connections", "200")
             .setServerConfig("fsync", "off")
-            .setPGStartupWait(java.time.Duration.ofSeconds(60));
+            .setPGStartupWait(Duration.ofSeconds(60));
     if (port > 0) {
       b.setPort(port);
     }

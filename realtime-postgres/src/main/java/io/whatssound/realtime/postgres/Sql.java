@@ -60,7 +60,7 @@ final class Sql {
 
   /** Takes a transaction-scoped advisory lock, so concurrent provisioning of one database takes turns. */
   static void lock(Connection c, long key) throws SQLException {
-    try (java.sql.PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_xact_lock(?)")) {
+    try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_xact_lock(?)")) {
       ps.setLong(1, key);
       ps.execute();
     }
@@ -78,11 +78,11 @@ final class Sql {
     // Hashed here (SCRAM-SHA-256, as the server would store it): the statement, which the server may log
     // (log_statement = ddl or all), never holds the password itself.
     String verifier = PasswordUtil.encodeScramSha256(password.toCharArray());
-    try (java.sql.PreparedStatement ps = c.prepareStatement(
+    try (PreparedStatement ps = c.prepareStatement(
         "SELECT format('ALTER ROLE %I WITH LOGIN " + attributes + " PASSWORD %L', ?::text, ?::text)")) {
       ps.setString(1, role);
       ps.setString(2, verifier);
-      try (java.sql.ResultSet rs = ps.executeQuery()) {
+      try (ResultSet rs = ps.executeQuery()) {
         rs.next();
         exec(c, rs.getString(1));
       }

@@ -12,6 +12,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
@@ -90,7 +91,7 @@ class DatabaseContractTest {
         "without a table list the user's additions are kept");
     ContractSettings listed =
         new ContractSettings("supabase_realtime", Optional.of(List.of("public.songs")), false, "s1", 3,
-            java.time.Duration.ofHours(72));
+            Duration.ofHours(72));
     DatabaseContract.apply(c, listed);
     assertEquals(List.of("public.songs"), DatabaseContract.publishedTables(c, "supabase_realtime"));
   }

@@ -9,6 +9,8 @@ import com.nimbusds.jwt.SignedJWT;
 import io.whatssound.realtime.runtime.cluster.ClusterSettings;
 import io.whatssound.realtime.runtime.config.RuntimeConfig;
 import io.whatssound.realtime.runtime.server.RealtimeServer;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -45,7 +47,7 @@ public final class Main {
     RealtimeServer server;
     try {
       server = new RealtimeServer(config, cluster, clock).start();
-    } catch (IllegalArgumentException | IllegalStateException | java.io.IOException e) {
+    } catch (IllegalArgumentException | IllegalStateException | IOException e) {
       System.err.println("Could not start: " + e.getMessage());
       System.exit(2);
       return;
@@ -103,7 +105,7 @@ public final class Main {
                 .issueTime(new Date())
                 .expirationTime(Date.from(exp))
                 .build());
-    jwt.sign(new MACSigner(secret.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    jwt.sign(new MACSigner(secret.getBytes(StandardCharsets.UTF_8)));
     return jwt.serialize();
   }
 }

@@ -1,6 +1,7 @@
 package io.whatssound.realtime.runtime;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.crypto.MACSigner;
@@ -24,6 +25,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 
 /**
  * The runtime's one WebSocket test client (vsn 2.0.0, on the JDK's WebSocket): collects every message it receives,
@@ -73,7 +75,7 @@ public final class TestSocket implements AutoCloseable {
               .expirationTime(Date.from(Instant.now().plusSeconds(3600))).build());
       jwt.sign(new MACSigner(secret.getBytes(StandardCharsets.UTF_8)));
       return jwt.serialize();
-    } catch (com.nimbusds.jose.JOSEException e) {
+    } catch (JOSEException e) {
       throw new IllegalArgumentException(e);
     }
   }
@@ -169,7 +171,7 @@ public final class TestSocket implements AutoCloseable {
   }
 
   /** Polls {@code condition} until it holds or {@code timeout} passes. */
-  public static void awaitTrue(BooleanSupplier condition, Duration timeout, java.util.function.Supplier<String> what)
+  public static void awaitTrue(BooleanSupplier condition, Duration timeout, Supplier<String> what)
       throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (!condition.getAsBoolean()) {

@@ -62,6 +62,8 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -83,7 +85,7 @@ import java.util.stream.Collectors;
 public final class OperatorScenario {
   static final String NS = "party";
   static final String JWT = "bench-jwt-secret-of-at-least-32-characters";
-  private static final java.util.logging.Logger MOCK_LOG = java.util.logging.Logger.getLogger("io.fabric8.mockwebserver");
+  private static final Logger MOCK_LOG = Logger.getLogger("io.fabric8.mockwebserver");
   private static final Pattern RECONCILING = Pattern.compile("Reconciling resource (\\S+) with version");
   private static final Pattern RECEIVED = Pattern.compile("Received event: (\\w+)\\{");
   /** The objects one cluster with one pool (pooler enabled, 2 replicas) gets; {@code %s} is the cluster name. */
@@ -160,7 +162,7 @@ public final class OperatorScenario {
   public static int run(List<String> args) throws Exception {
     // quiet loggers in this process (embedded PostgreSQL logs every line of initdb at info)
     System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
-    MOCK_LOG.setLevel(java.util.logging.Level.WARNING); // the mock server logs every request at INFO
+    MOCK_LOG.setLevel(Level.WARNING); // the mock server logs every request at INFO
     OperatorScenario s;
     try {
       s = new OperatorScenario(args);

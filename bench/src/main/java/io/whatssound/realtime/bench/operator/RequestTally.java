@@ -13,6 +13,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
@@ -168,7 +169,7 @@ final class RequestTally {
     return m;
   }
 
-  static long sum(Map<String, Long> m, java.util.function.Predicate<String> which) {
+  static long sum(Map<String, Long> m, Predicate<String> which) {
     return m.entrySet().stream().filter(e -> which.test(e.getKey())).mapToLong(Map.Entry::getValue).sum();
   }
 

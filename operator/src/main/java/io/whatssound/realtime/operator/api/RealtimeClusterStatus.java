@@ -1,13 +1,14 @@
 package io.whatssound.realtime.operator.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import java.util.ArrayList;
 import java.util.List;
 
 /** What the operator observed. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class RealtimeClusterStatus {
   private Long observedGeneration;
-  private List<Condition> conditions = new java.util.ArrayList<>();
+  private List<Condition> conditions = new ArrayList<>();
   private Endpoints endpoints;
   private Replication replication;
   private PartitionsStatus partitions;

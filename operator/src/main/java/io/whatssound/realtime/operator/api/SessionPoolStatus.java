@@ -3,6 +3,7 @@ package io.whatssound.realtime.operator.api;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import io.fabric8.kubernetes.model.annotation.LabelSelector;
 import io.fabric8.kubernetes.model.annotation.StatusReplicas;
+import java.util.ArrayList;
 import java.util.List;
 
 /** What the operator observed. */
@@ -15,7 +16,7 @@ public class SessionPoolStatus {
   @LabelSelector
   private String selector;
   private Integer connections;
-  private List<Condition> conditions = new java.util.ArrayList<>();
+  private List<Condition> conditions = new ArrayList<>();
 
   public Long getObservedGeneration() { return observedGeneration; }
   public void setObservedGeneration(Long observedGeneration) { this.observedGeneration = observedGeneration; }

@@ -2,6 +2,7 @@ package io.whatssound.realtime.operator.model;
 
 import io.whatssound.realtime.operator.api.Condition;
 import java.time.Clock;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -32,7 +33,7 @@ public final class Conditions {
     String since = find(previous, type)
         .filter(p -> Objects.equals(p.getStatus(), status))
         .map(Condition::getLastTransitionTime)
-        .orElseGet(() -> clock.instant().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
+        .orElseGet(() -> clock.instant().truncatedTo(ChronoUnit.SECONDS).toString());
     next.add(new Condition(type, status, reason, message, since, generation));
     return this;
   }

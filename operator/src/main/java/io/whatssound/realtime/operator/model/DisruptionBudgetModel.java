@@ -23,11 +23,7 @@ public final class DisruptionBudgetModel {
       return Optional.empty();
     }
     return Optional.of(new PodDisruptionBudgetBuilder()
-        .withNewMetadata()
-        .withName(pool.getMetadata().getName())
-        .withNamespace(pool.getMetadata().getNamespace())
-        .withLabels(Names.poolLabels(pool))
-        .endMetadata()
+        .withMetadata(Names.poolObject(pool))
         .withNewSpec()
         .withMaxUnavailable(new IntOrString(d.getMaxUnavailable()))
         .withNewSelector()

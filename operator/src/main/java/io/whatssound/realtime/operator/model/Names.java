@@ -112,6 +112,12 @@ public final class Names {
         .withLabels(clusterLabels(cluster.getMetadata().getName(), component)).build();
   }
 
+  /** The metadata of an object a pool owns: the pool's name, namespace and labels. */
+  public static ObjectMeta poolObject(SessionPool pool) {
+    return new ObjectMetaBuilder().withName(pool.getMetadata().getName())
+        .withNamespace(pool.getMetadata().getNamespace()).withLabels(poolLabels(pool)).build();
+  }
+
   /** Labels every object of a cluster carries. */
   public static Map<String, String> clusterLabels(String cluster, String component) {
     Map<String, String> m = new LinkedHashMap<>();

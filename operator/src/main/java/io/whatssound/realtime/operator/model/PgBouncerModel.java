@@ -16,6 +16,7 @@ import io.whatssound.realtime.postgres.PoolerAuth;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * The PgBouncer pooler of a cluster: {@code pgbouncer.ini} rendered from allow-listed parameters in sorted order,
@@ -85,7 +86,7 @@ public final class PgBouncerModel {
       for (var e : new TreeMap<>(p.getParameters()).entrySet()) {
         if (!ALLOWED.contains(e.getKey())) {
           throw new InvalidParameterException("pooler.parameters." + e.getKey()
-              + " is not an allowed PgBouncer parameter; allowed: " + new java.util.TreeSet<>(ALLOWED));
+              + " is not an allowed PgBouncer parameter; allowed: " + new TreeSet<>(ALLOWED));
         }
         if (!e.getValue().matches("[A-Za-z0-9_.,:;=%/ *'-]*")) {
           throw new InvalidParameterException("pooler.parameters." + e.getKey()

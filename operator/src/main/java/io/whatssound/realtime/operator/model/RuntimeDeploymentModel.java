@@ -80,11 +80,7 @@ public final class RuntimeDeploymentModel {
 
     int grace = PRE_STOP_SECONDS + s.getShutdownDrainSeconds() + EXIT_MARGIN_SECONDS;
     return new DeploymentBuilder()
-        .withNewMetadata()
-        .withName(pool.getMetadata().getName())
-        .withNamespace(pool.getMetadata().getNamespace())
-        .withLabels(Names.poolLabels(pool))
-        .endMetadata()
+        .withMetadata(Names.poolObject(pool))
         .withNewSpec()
         .withReplicas(s.getReplicas())
         .withNewSelector().withMatchLabels(Names.poolSelector(pool)).endSelector()

@@ -53,6 +53,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -582,7 +583,7 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     if (data.get("password") != null && data.get("pooler-password") != null && role.equals(data.get("username"))) {
       return data;
     }
-    Map<String, String> fresh = new java.util.TreeMap<>();
+    Map<String, String> fresh = new TreeMap<>();
     fresh.put("username", role);
     fresh.put("password", data.getOrDefault("password", generatePassword()));
     fresh.put("pooler-username", Names.poolerAuthRole(cluster));

@@ -10,9 +10,16 @@ import io.fabric8.kubernetes.client.LocalPortForward;
 import io.whatssound.realtime.operator.kube.ControlPlane;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.channels.Channels;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.k3s.K3sContainer;
 import org.testcontainers.utility.DockerImageName;
@@ -141,9 +148,9 @@ class K3sEndToEndTest extends ListeningPartyScenario {
     private final String namespace;
     private final String service;
     private final int port;
-    private final java.net.ServerSocket server;
-    private final java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
-    private final java.util.concurrent.ExecutorService pumps = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+    private final ServerSocket server;
+    private final AtomicInteger next = new AtomicInteger();
+    private final ExecutorService pumps = Executors.newCachedThreadPool(r -> {
       Thread t = new Thread(r, "service-forward");
       t.setDaemon(true);
       return t;
@@ -155,7 +162,7 @@ class K3sEndToEndTest extends ListeningPartyScenario {
       this.service = service;
       this.port = port;
       try {
-        this.server = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+        this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
@@ -169,7 +176,7 @@ class K3sEndToEndTest extends ListeningPartyScenario {
     private void accept() {
       while (!server.isClosed()) {
         try {
-          java.net.Socket socket = server.accept();
+          Socket socket = server.accept();
           pumps.execute(() -> forward(socket));
         } catch (IOException e) {
           return;
@@ -177,7 +184,7 @@ class K3sEndToEndTest extends ListeningPartyScenario {
       }
     }
 
-    private void forward(java.net.Socket socket) {
+    private void forward(Socket socket) {
       try (socket) {
         var selector = client.services().inNamespace(namespace).withName(service).get().getSpec().getSelector();
         List<String> ready = client.pods().inNamespace(namespace).withLabels(selector).list().getItems().stream()
@@ -189,8 +196,8 @@ class K3sEndToEndTest extends ListeningPartyScenario {
         }
         String pod = ready.get(Math.floorMod(next.getAndIncrement(), ready.size()));
         try (var f = client.pods().inNamespace(namespace).withName(pod).portForward(port,
-            java.nio.channels.Channels.newChannel(socket.getInputStream()),
-            java.nio.channels.Channels.newChannel(socket.getOutputStream()))) {
+            Channels.newChannel(socket.getInputStream()),
+            Channels.newChannel(socket.getOutputStream()))) {
           while (f.isAlive() && !socket.isClosed()) {
             Thread.sleep(200);
           }

@@ -45,12 +45,14 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -78,7 +80,7 @@ class ListeningPartyExampleTest {
   static EmbeddedDatabase db;
 
   static RealtimeCluster exampleCluster() {
-    RealtimeCluster c = io.fabric8.kubernetes.client.utils.Serialization.unmarshal(
+    RealtimeCluster c = Serialization.unmarshal(
         Examples.one("RealtimeCluster").toString(), RealtimeCluster.class);
     c.getMetadata().setNamespace(NS);
     return c;
@@ -256,7 +258,7 @@ class ListeningPartyExampleTest {
     assertEquals(new Quantity("1Gi"), c.getResources().getLimits().get("memory"));
     assertEquals(CLUSTER + "-runtime-config", c.getEnvFrom().get(0).getSecretRef().getName());
     Map<String, String> env = c.getEnv().stream().filter(e -> e.getValue() != null)
-        .collect(java.util.stream.Collectors.toMap(EnvVar::getName, EnvVar::getValue));
+        .collect(Collectors.toMap(EnvVar::getName, EnvVar::getValue));
     assertTrue(env.get("JAVA_TOOL_OPTIONS").contains("-XX:MaxRAMPercentage=70.0"), env.toString());
     assertEquals("15000", env.get("REALTIME_SHUTDOWN_DRAIN_MS"));
     assertEquals("5000", env.get("REALTIME_MAX_CONCURRENT_USERS"));
@@ -363,7 +365,7 @@ class ListeningPartyExampleTest {
   }
 
   private static List<String> publishedAppTables() throws SQLException {
-    List<String> out = new java.util.ArrayList<>();
+    List<String> out = new ArrayList<>();
     try (Connection c = connect(EmbeddedDatabase.USER, EmbeddedDatabase.PASSWORD); Statement st = c.createStatement();
         ResultSet rs = st.executeQuery("SELECT tablename FROM pg_publication_tables "
             + "WHERE pubname = 'supabase_realtime' AND schemaname = 'public' ORDER BY tablename")) {

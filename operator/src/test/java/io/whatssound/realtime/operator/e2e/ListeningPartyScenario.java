@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeFalse;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.whatssound.realtime.operator.kube.Cli;
@@ -27,6 +28,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -34,6 +36,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.BooleanSupplier;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -518,18 +522,18 @@ public abstract class ListeningPartyScenario {
   private static String jwtSecret(ScenarioCluster c) {
     String b64 = c.kubectl("-n", NS, "get", "secret", "listening-party-jwt", "-o", "jsonpath={.data.jwt-secret}")
         .orFail().out();
-    return new String(java.util.Base64.getDecoder().decode(b64.trim()), StandardCharsets.UTF_8);
+    return new String(Base64.getDecoder().decode(b64.trim()), StandardCharsets.UTF_8);
   }
 
   /** An anon key as client/keys.mjs makes it (HS256, role anon, an hour). */
   static String anonKey(String secret) throws Exception {
     long now = System.currentTimeMillis() / 1000;
-    java.util.Base64.Encoder b64 = java.util.Base64.getUrlEncoder().withoutPadding();
+    Base64.Encoder b64 = Base64.getUrlEncoder().withoutPadding();
     String unsigned = b64.encodeToString("{\"alg\":\"HS256\",\"typ\":\"JWT\"}".getBytes(StandardCharsets.UTF_8)) + "."
-        + b64.encodeToString(new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsBytes(Map.of("iss", "supabase",
+        + b64.encodeToString(new ObjectMapper().writeValueAsBytes(Map.of("iss", "supabase",
             "role", "anon", "iat", now, "exp", now + 3600)));
-    javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
-    mac.init(new javax.crypto.spec.SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
+    Mac mac = Mac.getInstance("HmacSHA256");
+    mac.init(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
     return unsigned + "." + b64.encodeToString(mac.doFinal(unsigned.getBytes(StandardCharsets.UTF_8)));
   }
 

@@ -19,11 +19,13 @@ import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -151,7 +153,7 @@ class CrdsOnRealApiServerTest extends SharedControlPlane {
     String header = lines[0];
     String row = lines.length > 1 ? lines[1] : "";
     Map<String, String> cells = new LinkedHashMap<>();
-    var m = java.util.regex.Pattern.compile("\\S+").matcher(header);
+    var m = Pattern.compile("\\S+").matcher(header);
     List<int[]> spans = new ArrayList<>();
     List<String> names = new ArrayList<>();
     while (m.find()) {
@@ -324,7 +326,7 @@ class CrdsOnRealApiServerTest extends SharedControlPlane {
 
   @SuppressWarnings("unchecked")
   static Map<String, Object> part(Map<String, Object> spec, String key) {
-    return (Map<String, Object>) spec.computeIfAbsent(key, k -> new java.util.HashMap<String, Object>());
+    return (Map<String, Object>) spec.computeIfAbsent(key, k -> new HashMap<String, Object>());
   }
 
   @ParameterizedTest(name = "{0}")

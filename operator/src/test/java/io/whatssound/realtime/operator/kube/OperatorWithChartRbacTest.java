@@ -26,7 +26,9 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -90,7 +92,7 @@ class OperatorWithChartRbacTest extends SharedControlPlane {
     });
     assertTrue(slotExists(database, "party_slot"), "the slot is provisioned");
     // the printer columns read the status the operator wrote (Ready through a JSONPath filter on conditions)
-    java.util.Map<String, String> row = CrdsOnRealApiServerTest.table(
+    Map<String, String> row = CrdsOnRealApiServerTest.table(
         cp.kubectl("get", "rtc", name, "-n", ns).orFail().out());
     assertTrue(List.of("True", "False").contains(row.get("READY")), row.toString());
     assertEquals("ws://" + name + "." + ns + ".svc:4000/realtime/v1/websocket", row.get("ENDPOINT"), row.toString());
@@ -133,7 +135,7 @@ class OperatorWithChartRbacTest extends SharedControlPlane {
   }
 
   List<HasMetadata> ownedBy(String ns, String uid) {
-    List<HasMetadata> all = new java.util.ArrayList<>();
+    List<HasMetadata> all = new ArrayList<>();
     all.addAll(admin.secrets().inNamespace(ns).list().getItems());
     all.addAll(admin.services().inNamespace(ns).list().getItems());
     all.addAll(admin.apps().deployments().inNamespace(ns).list().getItems());

@@ -19,6 +19,7 @@ import io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.javaoperatorsdk.operator.Operator;
@@ -40,6 +41,7 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -49,6 +51,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -85,7 +89,7 @@ class OperatorReconcileTest {
   }
 
   static Connection connect(String database) throws SQLException {
-    return java.sql.DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + DB.db().port() + "/" + database,
+    return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + DB.db().port() + "/" + database,
         EmbeddedDatabase.USER, EmbeddedDatabase.PASSWORD);
   }
 
@@ -181,7 +185,7 @@ class OperatorReconcileTest {
     assertTrue(count(dbName, "SELECT count(*) FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent "
         + "WHERE p.relname = 'messages'") >= 5, "partitions from yesterday to premake days ahead");
     // the generated password logs the runtime role in
-    try (Connection rc = java.sql.DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + DB.db().port() + "/" + dbName,
+    try (Connection rc = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + DB.db().port() + "/" + dbName,
         role, creds.get("password"))) {
       assertTrue(rc.isValid(2));
     }
@@ -208,14 +212,14 @@ class OperatorReconcileTest {
    * Changes a spec the way kubectl does: on the latest version, again when the operator's status
    * write got there first (409).
    */
-  private <T extends HasMetadata> void updateSpec(Class<T> type, String name, java.util.function.Consumer<T> change) {
+  private <T extends HasMetadata> void updateSpec(Class<T> type, String name, Consumer<T> change) {
     for (int attempt = 0; ; attempt++) {
       T latest = client.resources(type).inNamespace(Fixtures.NS).withName(name).get();
       change.accept(latest);
       try {
         client.resource(latest).update();
         return;
-      } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+      } catch (KubernetesClientException e) {
         if (e.getCode() != 409 || attempt >= 20) {
           throw e;
         }
@@ -272,7 +276,7 @@ class OperatorReconcileTest {
   }
 
   private static Map<String, String> versions(String cluster, String pool) {
-    Map<String, String> m = new java.util.TreeMap<>();
+    Map<String, String> m = new TreeMap<>();
     for (String s : List.of(cluster + "-runtime-config", cluster + "-runtime-credentials", cluster + "-pooler-config")) {
       m.put("Secret/" + s, get(Secret.class, s).getMetadata().getResourceVersion());
     }

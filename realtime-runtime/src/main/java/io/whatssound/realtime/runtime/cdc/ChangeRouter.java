@@ -5,16 +5,21 @@ import io.netty.buffer.ByteBufAllocator;
 import io.whatssound.realtime.runtime.channel.SharedPush;
 import io.whatssound.realtime.runtime.channel.Subscription;
 import io.whatssound.realtime.runtime.channel.TopicRegistry;
+import io.whatssound.realtime.runtime.protocol.ChangePayload;
 import io.whatssound.realtime.runtime.protocol.Json;
 import io.whatssound.realtime.runtime.value.ChangeRecord;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Routes row changes to the bindings that match them. Bindings are indexed by {@code schema.table}
@@ -22,18 +27,15 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * to its subscriptions by one task per event loop.
  */
 final class ChangeRouter {
-  static final int MAX_RECORD_BYTES = 1024 * 1024;
-  static final int TRUNCATED_VALUE_BYTES = 64;
-
   private final Map<String, CopyOnWriteArrayList<Binding>> byTable = new ConcurrentHashMap<>();
-  private final java.util.concurrent.atomic.AtomicLong version = new java.util.concurrent.atomic.AtomicLong();
+  private final AtomicLong version = new AtomicLong();
   private final Map<String, Plan> plans = new ConcurrentHashMap<>();
   private final TopicRegistry topics;
   private final ByteBufAllocator alloc;
 
-  private final java.util.Optional<RowSecurity> security;
+  private final Optional<RowSecurity> security;
 
-  ChangeRouter(TopicRegistry topics, ByteBufAllocator alloc, java.util.Optional<RowSecurity> security) {
+  ChangeRouter(TopicRegistry topics, ByteBufAllocator alloc, Optional<RowSecurity> security) {
     this.topics = topics;
     this.alloc = alloc;
     this.security = security;
@@ -120,7 +122,7 @@ final class ChangeRouter {
   }
 
   /** How long a committed transaction may stay invisible to new snapshots before the stream reads it again. */
-  static final java.time.Duration COMMIT_VISIBILITY = java.time.Duration.ofSeconds(5);
+  static final Duration COMMIT_VISIBILITY = Duration.ofSeconds(5);
 
   /**
    * Routes the changes of transaction {@code xid} in order. Rows of tables with row-level security are
@@ -168,7 +170,7 @@ final class ChangeRouter {
         groups.computeIfAbsent(group(b.sub()), x -> Map.entry(b.sub(), new ArrayList<>())).getValue().add(key);
       }
     }
-    Map<String, Set<List<String>>> out = new java.util.HashMap<>();
+    Map<String, Set<List<String>>> out = new HashMap<>();
     wanted.forEach((table, groups) -> {
       ChangeRecord c = sample.get(table);
       groups.forEach((g, e) -> out.put(table + "|" + g, rs.visible(e.getKey().token(), c.schema(), c.table(),
@@ -212,7 +214,7 @@ final class ChangeRouter {
       }
       for (Map.Entry<Form, Map<String, List<Subscription>>> e : forms.entrySet()) {
         Form form = e.getKey().restricted(access.restrict());
-        byte[] data = dataBySelect.computeIfAbsent(form.select(), sel -> data(c, sel));
+        byte[] data = dataBySelect.computeIfAbsent(form.select(), sel -> ChangePayload.data(c, sel));
         String event = form.legacy() ? c.type() : "postgres_changes";
         for (Map.Entry<String, List<Subscription>> t : e.getValue().entrySet()) {
           deliver(t.getKey(), t.getValue(), form, data, event);
@@ -280,89 +282,9 @@ final class ChangeRouter {
 
   /** One frame per topic (the topic is part of it), shared by that topic's subscriptions. */
   private void deliver(String topic, List<Subscription> subs, Form form, byte[] data, String event) {
-    String dataText = new String(data, java.nio.charset.StandardCharsets.UTF_8);
-    {
-      Json.GeneratorWriter payload =
-          form.legacy()
-              ? g -> g.writeRawValue(dataText)
-              : g -> {
-                g.writeStartObject();
-                g.writeArrayFieldStart("ids");
-                for (int id : form.ids()) {
-                  g.writeNumber(id);
-                }
-                g.writeEndArray();
-                g.writeFieldName("data");
-                g.writeRawValue(dataText);
-                g.writeEndObject();
-              };
-      SharedPush push = new SharedPush(alloc, data.length, (codec, a) -> codec.encode(a, null, null, topic, event, payload));
-      topics.deliverTo(subs, push, "postgres_changes");
-    }
-  }
-
-  /** The {@code data} object of a change, with selected columns, over-size values cut (413 rule). */
-  static byte[] data(ChangeRecord c, Set<String> select) {
-    ObjectNode record = project(c.record(), select, c.keyColumns());
-    ObjectNode old = project(c.oldRecord(), select, c.keyColumns());
-    byte[] full = render(c, select, record, old, false);
-    if (full.length <= MAX_RECORD_BYTES) {
-      return full;
-    }
-    return render(c, select, truncate(record), truncate(old), true);
-  }
-
-  private static ObjectNode project(ObjectNode row, Set<String> select, Set<String> keys) {
-    if (row == null || select.isEmpty()) {
-      return row;
-    }
-    ObjectNode out = Json.MAPPER.createObjectNode();
-    row.fields().forEachRemaining(f -> {
-      if (select.contains(f.getKey()) || keys.contains(f.getKey())) {
-        out.set(f.getKey(), f.getValue());
-      }
-    });
-    return out;
-  }
-
-  private static ObjectNode truncate(ObjectNode row) {
-    if (row == null) {
-      return null;
-    }
-    ObjectNode out = Json.MAPPER.createObjectNode();
-    row.fields().forEachRemaining(f -> {
-      if (Json.bytes(f.getValue()).length <= TRUNCATED_VALUE_BYTES) {
-        out.set(f.getKey(), f.getValue());
-      }
-    });
-    return out;
-  }
-
-  private static byte[] render(
-      ChangeRecord c, Set<String> select, ObjectNode record, ObjectNode old, boolean tooLarge) {
-    ObjectNode d = Json.MAPPER.createObjectNode();
-    d.put("schema", c.schema());
-    d.put("table", c.table());
-    d.put("commit_timestamp", c.commitTimestamp());
-    d.put("type", c.type());
-    var cols = d.putArray("columns");
-    c.columns().forEach((name, type) -> {
-      if (select.isEmpty() || select.contains(name) || c.keyColumns().contains(name)) {
-        cols.addObject().put("name", name).put("type", type);
-      }
-    });
-    if (record != null) {
-      d.set("record", record);
-    }
-    if (old != null) {
-      d.set("old_record", old);
-    }
-    if (tooLarge) {
-      d.putArray("errors").add("Error 413: Payload Too Large");
-    } else {
-      d.putNull("errors");
-    }
-    return Json.bytes(d);
+    Json.GeneratorWriter payload = ChangePayload.payload(form.ids(), data, form.legacy());
+    SharedPush push = new SharedPush(alloc, data.length, (codec, a) -> codec.encode(a, null, null, topic, event, payload));
+    topics.deliverTo(subs, push, "postgres_changes");
   }
 
   /** How a subscription receives a change: which binding ids, which columns, legacy or current form. */

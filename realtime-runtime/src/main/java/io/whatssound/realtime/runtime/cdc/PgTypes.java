@@ -3,6 +3,7 @@ package io.whatssound.realtime.runtime.cdc;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.stream.Collectors;
 
 /**
  * Names ({@code pg_type.typname}) of the built-in PostgreSQL types that Postgres Changes converts or
@@ -75,6 +76,6 @@ public final class PgTypes {
   private static Map<String, Integer> invert(Map<Integer, String> names) {
     return Map.copyOf(
         names.entrySet().stream()
-            .collect(java.util.stream.Collectors.toMap(Map.Entry::getValue, Map.Entry::getKey)));
+            .collect(Collectors.toMap(Map.Entry::getValue, Map.Entry::getKey)));
   }
 }

@@ -17,6 +17,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -91,8 +92,8 @@ final class RowSecurity {
     int n = keyColumns.size();
     String arrays = keyColumns.stream()
         .map(k -> "?::" + ident(types.getOrDefault(k, "text")) + "[]").collect(Collectors.joining(", "));
-    String names = java.util.stream.IntStream.range(0, n).mapToObj(i -> "k" + i).collect(Collectors.joining(", "));
-    String on = java.util.stream.IntStream.range(0, n)
+    String names = IntStream.range(0, n).mapToObj(i -> "k" + i).collect(Collectors.joining(", "));
+    String on = IntStream.range(0, n)
         .mapToObj(i -> "t." + ident(keyColumns.get(i)) + " = k.k" + i).collect(Collectors.joining(" AND "));
     String sql = "SELECT k.ord FROM unnest(" + arrays + ") WITH ORDINALITY AS k(" + names + ", ord) JOIN "
         + ident(schema) + "." + ident(table) + " t ON " + on;

@@ -6,6 +6,10 @@ import io.whatssound.realtime.runtime.auth.ChannelAuthorizer;
 import io.whatssound.realtime.runtime.value.StoredRef;
 import io.whatssound.realtime.runtime.value.TopicKey;
 import io.whatssound.realtime.runtime.value.VerifiedToken;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.function.Function;
 
 /**
  * One socket's membership of one channel. Created on join, dropped on leave or disconnect. Its mutable
@@ -26,7 +30,7 @@ public final class Subscription {
   private volatile String claimsGroup;
   private ChannelAuthorizer.Permissions permissions = ChannelAuthorizer.Permissions.ALL;
   /** Ids of stored messages already sent, while a replay is in progress or done; null without replay. */
-  private java.util.Set<String> seenStored;
+  private Set<String> seenStored;
   /** With replay: stored messages inserted before the join belong to the replay, not to the live stream. */
   private long replayFrom;
 
@@ -99,7 +103,7 @@ public final class Subscription {
   }
 
   /** This subscription's group of identical role and claims, computed once per token by {@code keyOf}. */
-  public String claimsGroup(java.util.function.Function<VerifiedToken, String> keyOf) {
+  public String claimsGroup(Function<VerifiedToken, String> keyOf) {
     String g = claimsGroup;
     if (g == null) {
       g = keyOf.apply(token);
@@ -134,7 +138,7 @@ public final class Subscription {
    * {@code joinedAtMillis} that the replay did not send, so nothing arrives twice or out of its window.
    */
   public void trackStoredMessages(long joinedAtMillis) {
-    seenStored = new java.util.HashSet<>();
+    seenStored = new HashSet<>();
     replayFrom = joinedAtMillis;
   }
 
@@ -152,8 +156,8 @@ public final class Subscription {
   }
 
   /** After the replay: keep only the replayed ids, the only ones the live stream may still repeat. */
-  public void replayDone(java.util.Collection<String> replayedIds) {
-    seenStored = new java.util.HashSet<>(replayedIds);
+  public void replayDone(Collection<String> replayedIds) {
+    seenStored = new HashSet<>(replayedIds);
   }
 
   Topic topic() {

@@ -7,10 +7,13 @@ import io.whatssound.realtime.runtime.presence.PresenceState;
 import io.whatssound.realtime.runtime.protocol.FrameCodec;
 import io.whatssound.realtime.runtime.value.StoredRef;
 import io.whatssound.realtime.runtime.value.TopicKey;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Every topic with local subscribers, and the fan-out to them. A message is encoded once per
@@ -21,7 +24,7 @@ public final class TopicRegistry {
   private final Map<TopicKey, Topic> topics = new ConcurrentHashMap<>();
   private final Map<EventExecutor, LoopFlusher> flushers = new ConcurrentHashMap<>();
   /** Bytes of fan-out work queued on each event loop and not yet written. */
-  private final Map<EventExecutor, java.util.concurrent.atomic.AtomicLong> backlog = new ConcurrentHashMap<>();
+  private final Map<EventExecutor, AtomicLong> backlog = new ConcurrentHashMap<>();
   /** Above this backlog on any loop, new client messages are refused instead of queued. */
   static final long MAX_BACKLOG_BYTES = 64L * 1024 * 1024;
   private final RuntimeMetrics metrics;
@@ -113,8 +116,8 @@ public final class TopicRegistry {
     push.release();
   }
 
-  private java.util.concurrent.atomic.AtomicLong backlog(EventExecutor loop) {
-    return backlog.computeIfAbsent(loop, l -> new java.util.concurrent.atomic.AtomicLong());
+  private AtomicLong backlog(EventExecutor loop) {
+    return backlog.computeIfAbsent(loop, l -> new AtomicLong());
   }
 
   /**
@@ -195,9 +198,9 @@ public final class TopicRegistry {
    */
   public void deliverTo(List<Subscription> targets, SharedPush push, String kind) {
     long start = System.nanoTime();
-    Map<EventExecutor, List<Subscription>> byLoop = new java.util.HashMap<>();
+    Map<EventExecutor, List<Subscription>> byLoop = new HashMap<>();
     for (Subscription s : targets) {
-      byLoop.computeIfAbsent(s.loop(), l -> new java.util.ArrayList<>()).add(s);
+      byLoop.computeIfAbsent(s.loop(), l -> new ArrayList<>()).add(s);
     }
     for (Map.Entry<EventExecutor, List<Subscription>> e : byLoop.entrySet()) {
       push.retain();

@@ -39,8 +39,10 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import org.jgroups.Address;
 import org.jgroups.BytesMessage;
 import org.jgroups.JChannel;
@@ -152,7 +154,7 @@ public final class ClusterNode implements ClusterRelay, Receiver, AutoCloseable 
     this.sender.setDaemon(true);
   }
 
-  private static java.util.concurrent.ThreadFactory daemon(String name) {
+  private static ThreadFactory daemon(String name) {
     return task -> {
       Thread t = new Thread(task, name);
       t.setDaemon(true);
@@ -247,7 +249,7 @@ public final class ClusterNode implements ClusterRelay, Receiver, AutoCloseable 
   public void close() {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
     while (!outbound.isEmpty() && System.nanoTime() < deadline) {
-      java.util.concurrent.locks.LockSupport.parkNanos(5_000_000);
+      LockSupport.parkNanos(5_000_000);
     }
     running = false;
     timer.shutdownNow();

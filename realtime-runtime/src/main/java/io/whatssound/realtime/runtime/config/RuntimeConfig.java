@@ -5,10 +5,12 @@ import io.whatssound.realtime.postgres.DatabaseUrl;
 import io.whatssound.realtime.postgres.RuntimeEnv;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
 /**
@@ -147,7 +149,7 @@ public record RuntimeConfig(
       if (v.isEmpty()) {
         return fallback;
       }
-      return switch (v.get().toLowerCase(java.util.Locale.ROOT)) {
+      return switch (v.get().toLowerCase(Locale.ROOT)) {
         case "true", "1", "yes" -> true;
         case "false", "0", "no" -> false;
         default -> throw new ConfigException(name + " must be true or false, got '" + v.get() + "'");
@@ -185,7 +187,7 @@ public record RuntimeConfig(
       };
     }
 
-    <T> T wrap(java.util.function.Supplier<T> s) {
+    <T> T wrap(Supplier<T> s) {
       try {
         return s.get();
       } catch (IllegalArgumentException e) {

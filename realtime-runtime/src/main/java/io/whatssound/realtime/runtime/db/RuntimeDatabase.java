@@ -11,6 +11,7 @@ import io.whatssound.realtime.runtime.config.DatabaseSettings;
 import java.io.IOException;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
@@ -18,6 +19,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.sql.DataSource;
@@ -90,7 +92,7 @@ public final class RuntimeDatabase implements AutoCloseable {
     return new HikariDataSource(c);
   }
 
-  private static java.util.concurrent.ThreadFactory named(String name) {
+  private static ThreadFactory named(String name) {
     AtomicInteger n = new AtomicInteger();
     return r -> {
       Thread t = new Thread(r, name + "-" + n.incrementAndGet());
@@ -107,7 +109,7 @@ public final class RuntimeDatabase implements AutoCloseable {
       DatabaseContract.ensureSlot(conn, c.slot());
       if (embedded.isPresent()) {
         // like a new Supabase project: tables created in public are readable by the API roles (RLS decides rows)
-        try (java.sql.Statement s = conn.createStatement()) {
+        try (Statement s = conn.createStatement()) {
           s.execute("ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO anon, authenticated, service_role");
           s.execute("ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON SEQUENCES TO anon, authenticated, service_role");
           s.execute("GRANT USAGE ON SCHEMA public TO anon, authenticated, service_role");
@@ -139,7 +141,7 @@ public final class RuntimeDatabase implements AutoCloseable {
    * one), every {@link #PROBE} until the database answers once.
    */
   private void probe() {
-    try (Connection c = pool.getConnection(); java.sql.Statement st = c.createStatement()) {
+    try (Connection c = pool.getConnection(); Statement st = c.createStatement()) {
       st.execute("SELECT 1");
       reached.complete(null);
       LOG.info("Database {} answers with this runtime's credentials", settings.queryUrl());

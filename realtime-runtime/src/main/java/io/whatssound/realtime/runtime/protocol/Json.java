@@ -13,13 +13,14 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 
 /** The one JSON toolkit of the runtime (an immutable, shared Jackson setup). */
 public final class Json {
   public static final ObjectMapper MAPPER =
       new ObjectMapper(factory())
-          .configure(com.fasterxml.jackson.core.JsonGenerator.Feature.WRITE_BIGDECIMAL_AS_PLAIN, true);
+          .configure(JsonGenerator.Feature.WRITE_BIGDECIMAL_AS_PLAIN, true);
 
   private Json() {}
 
@@ -98,7 +99,7 @@ public final class Json {
   /** Writes with a generator straight into a pooled buffer. */
   public static ByteBuf write(ByteBufAllocator alloc, GeneratorWriter writer) {
     ByteBuf buf = alloc.buffer(256);
-    try (JsonGenerator g = MAPPER.createGenerator((java.io.OutputStream) new ByteBufOutputStream(buf))) {
+    try (JsonGenerator g = MAPPER.createGenerator((OutputStream) new ByteBufOutputStream(buf))) {
       writer.write(g);
     } catch (IOException | RuntimeException e) {
       buf.release();

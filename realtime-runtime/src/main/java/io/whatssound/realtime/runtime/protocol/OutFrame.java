@@ -1,6 +1,7 @@
 package io.whatssound.realtime.runtime.protocol;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
@@ -12,7 +13,7 @@ public record OutFrame(ByteBuf content, boolean binary) {
    * The complete WebSocket frame as it goes on the wire (server frames are unmasked): a header and the
    * bytes, built once so that fan-out writes need neither Netty's frame encoder nor a copy per socket.
    */
-  public ByteBuf wire(io.netty.buffer.ByteBufAllocator alloc) {
+  public ByteBuf wire(ByteBufAllocator alloc) {
     int len = content.readableBytes();
     int header = len < 126 ? 2 : len <= 0xFFFF ? 4 : 10;
     ByteBuf out = alloc.directBuffer(header + len);

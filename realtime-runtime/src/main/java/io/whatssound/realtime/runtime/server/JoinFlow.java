@@ -35,15 +35,17 @@ final class JoinFlow {
 
   private final RuntimeContext rt;
   private final SocketSession session;
+  private final AccessTokens tokens;
   private final SocketOutput out;
   private final SocketLink link;
   private final ChannelHandlerContext ctx;
   private final VerifiedToken socketToken;
 
-  JoinFlow(RuntimeContext rt, SocketSession session, SocketOutput out, SocketLink link, ChannelHandlerContext ctx,
-      VerifiedToken socketToken) {
+  JoinFlow(RuntimeContext rt, SocketSession session, AccessTokens tokens, SocketOutput out, SocketLink link,
+      ChannelHandlerContext ctx, VerifiedToken socketToken) {
     this.rt = rt;
     this.session = session;
+    this.tokens = tokens;
     this.out = out;
     this.link = link;
     this.ctx = ctx;
@@ -85,7 +87,7 @@ final class JoinFlow {
       try {
         token = rt.verifier().verify(req.accessToken().get());
       } catch (TokenRejected e) {
-        refuseJoin(m, "InvalidJWTToken", session.rejectionText(e, req.accessToken().get()));
+        refuseJoin(m, "InvalidJWTToken", tokens.rejectionText(e, req.accessToken().get()));
         return;
       }
     } else if (!token.expiresAt().isAfter(rt.clock().instant())) {
@@ -130,7 +132,7 @@ final class JoinFlow {
     sub.permissions(perms);
     session.channels().put(topic, sub);
     PresenceState presence = rt.broadcaster().join(sub);
-    sub.token(token, session.scheduleExpiry(sub, token));
+    sub.token(token, tokens.scheduleExpiry(sub, token));
     rt.metrics().join("ok");
     List<ObjectNode> bindings = req.postgresChanges();
     out.reply(
@@ -179,7 +181,7 @@ final class JoinFlow {
     }
     rt.postgres().get().subscribe(sub, requests, req.legacy()).whenComplete(
         (error, failure) -> ctx.executor().execute(() -> {
-          if (session.channels().get(sub.topicName()) != sub) {
+          if (!session.holds(sub)) {
             return;
           }
           if (failure != null) {
@@ -201,7 +203,7 @@ final class JoinFlow {
     sub.trackStoredMessages(rt.clock().millis());
     rt.postgres().get().replay(sub.key(), r.sinceMillis(), r.limit()).thenAccept(
         stored -> ctx.executor().execute(() -> {
-          if (session.channels().get(sub.topicName()) != sub) {
+          if (!session.holds(sub)) {
             return;
           }
           List<String> ids = new ArrayList<>();

@@ -43,6 +43,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -117,7 +118,7 @@ public final class RealtimeServer implements AutoCloseable {
     LOG.info("Transport: {}", epoll ? "native epoll" : "NIO");
   }
 
-  private static java.util.concurrent.ThreadFactory daemon(String name) {
+  private static ThreadFactory daemon(String name) {
     return r -> {
       Thread t = new Thread(r, name);
       t.setDaemon(true);
@@ -128,12 +129,12 @@ public final class RealtimeServer implements AutoCloseable {
   /** Binds the port and starts accepting clients. */
   public RealtimeServer start() throws InterruptedException {
     RuntimeConfig c = rt.config();
-    HttpHandler.SessionTracker tracker =
+    SocketUpgrade.SessionTracker tracker =
         (session, ch) -> {
           ch.attr(SESSION).set(session);
           sockets.add(ch);
         };
-    HttpHandler.Readiness readiness = new HttpHandler.Readiness() {
+    Probes.Readiness readiness = new Probes.Readiness() {
       @Override
       public boolean acceptsSockets() {
         return accepting && cluster.map(ClusterNode::ready).orElse(true);
@@ -152,6 +153,9 @@ public final class RealtimeServer implements AutoCloseable {
         return database.flatMap(RuntimeDatabase::notReached).map(r -> "the database has not answered yet: " + r);
       }
     };
+    Probes probes = new Probes(readiness, rt.metrics());
+    SocketUpgrade upgrade = new SocketUpgrade(rt, readiness, tracker);
+    RestBroadcast rest = new RestBroadcast(rt);
     ServerBootstrap b =
         new ServerBootstrap()
             .group(boss, workers)
@@ -166,7 +170,7 @@ public final class RealtimeServer implements AutoCloseable {
                     ch.pipeline()
                         .addLast("http", new HttpServerCodec())
                         .addLast("http-aggregator", new HttpObjectAggregator(c.maxFrameBytes()))
-                        .addLast("http-handler", new HttpHandler(rt, readiness, tracker));
+                        .addLast("http-router", new HttpRouter(probes, upgrade, rest));
                   }
                 });
     serverChannel = b.bind(c.host(), c.port()).sync().channel();

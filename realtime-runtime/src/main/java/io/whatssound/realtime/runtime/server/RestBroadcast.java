@@ -4,17 +4,31 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.QueryStringDecoder;
 import io.whatssound.realtime.runtime.auth.ChannelAuthorizer;
+import io.whatssound.realtime.runtime.auth.TokenRejected;
 import io.whatssound.realtime.runtime.protocol.FrameException;
 import io.whatssound.realtime.runtime.protocol.Json;
 import io.whatssound.realtime.runtime.protocol.UserBroadcast;
 import io.whatssound.realtime.runtime.value.TopicKey;
 import io.whatssound.realtime.runtime.value.VerifiedToken;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
-/** The REST broadcast API: validates a whole request, then publishes every message or none. */
+/**
+ * The REST broadcast API ({@code POST /api/broadcast} and {@code /api/broadcast/{topic}/events/{event}}):
+ * authenticates and validates a whole request, then publishes every message or none.
+ */
 final class RestBroadcast {
   private final RuntimeContext rt;
 
@@ -29,6 +43,64 @@ final class RestBroadcast {
 
   /** One message to publish. */
   record Message(TopicKey key, UserBroadcast broadcast) {}
+
+  /** Serves one request; {@code sub} is the path after {@code /api/broadcast}. */
+  void handle(ChannelHandlerContext ctx, FullHttpRequest req, QueryStringDecoder uri, String sub) {
+    VerifiedToken token;
+    try {
+      token = rt.verifier().verify(bearer(req));
+    } catch (TokenRejected e) {
+      rt.metrics().rejected("rest_token");
+      HttpResponses.json(ctx, req, HttpResponseStatus.UNAUTHORIZED, Map.of("message", "Unauthorized"));
+      return;
+    }
+    byte[] body = ByteBufUtil.getBytes(req.content());
+    List<Message> messages;
+    try {
+      messages = sub.isEmpty() ? parseBatch(body) : List.of(single(req, uri, sub, body));
+    } catch (FrameException e) {
+      rt.metrics().rejected("rest_bad_body");
+      HttpResponses.json(ctx, req, HttpResponseStatus.UNPROCESSABLE_ENTITY, Map.of("message", e.getMessage()));
+      return;
+    }
+    req.retain();
+    publish(token, messages, ctx.alloc())
+        .whenComplete((outcome, failure) -> ctx.executor().execute(() -> {
+          try {
+            Outcome o = failure == null ? outcome : new Outcome(500, "Internal error");
+            HttpResponses.json(ctx, req, HttpResponseStatus.valueOf(o.status()),
+                o.message() == null ? null : Map.of("message", o.message()));
+          } finally {
+            req.release();
+          }
+        }));
+  }
+
+  /** {@code /{topic}/events/{event}} with a JSON or binary body. */
+  private static Message single(FullHttpRequest req, QueryStringDecoder uri, String sub, byte[] body)
+      throws FrameException {
+    String[] parts = sub.substring(1).split("/");
+    if (parts.length != 3 || !parts[1].equals("events") || parts[0].isEmpty() || parts[2].isEmpty()) {
+      throw new FrameException("bad_path", "use POST /api/broadcast/{topic}/events/{event}");
+    }
+    String topic = URLDecoder.decode(parts[0], StandardCharsets.UTF_8);
+    String event = URLDecoder.decode(parts[2], StandardCharsets.UTF_8);
+    boolean isPrivate = "true".equalsIgnoreCase(HttpRouter.query(uri, "private"));
+    String type = Optional.ofNullable(req.headers().get(HttpHeaderNames.CONTENT_TYPE)).orElse("application/json");
+    boolean binary = type.startsWith("application/octet-stream");
+    if (!binary) {
+      Json.validate(body, "request body");
+    }
+    return new Message(TopicKey.ofSubTopic(topic, isPrivate), new UserBroadcast(event, body, binary, null));
+  }
+
+  private static String bearer(FullHttpRequest req) {
+    String auth = req.headers().get(HttpHeaderNames.AUTHORIZATION);
+    if (auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      return auth.substring(7).trim();
+    }
+    return req.headers().get("apikey");
+  }
 
   /** Parses {@code {"messages":[{topic,event,payload,private?,id?}]}}. */
   List<Message> parseBatch(byte[] body) throws FrameException {

@@ -24,6 +24,7 @@ import io.whatssound.realtime.runtime.cdc.PgOutputMessage.Update;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -259,7 +260,7 @@ class PgOutputDecoderTest {
             Map.entry("Message ('M')", MessageBytes.of('M').int8(1).int64(1).string("p").int32(2).bytes(new byte[] {1, 2}).array()));
     messages.forEach((name, bytes) -> {
       for (int len = 1; len < bytes.length; len++) {
-        byte[] prefix = java.util.Arrays.copyOf(bytes, len);
+        byte[] prefix = Arrays.copyOf(bytes, len);
         PgOutputException e = fails(prefix);
         assertTrue(e.getMessage().startsWith("truncated pgoutput " + name + " message: "),
             name + " cut to " + len + " bytes: " + e.getMessage());

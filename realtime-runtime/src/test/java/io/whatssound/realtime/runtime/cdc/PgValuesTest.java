@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.whatssound.realtime.runtime.protocol.Json;
 import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.OptionalInt;
 import org.junit.jupiter.api.Test;
@@ -15,7 +16,7 @@ import org.junit.jupiter.api.Test;
 class PgValuesTest {
   /** The JSON text the value serializes to. */
   private static String json(String type, String text) {
-    return new String(Json.bytes(PgValues.toJson(type, text)), java.nio.charset.StandardCharsets.UTF_8);
+    return new String(Json.bytes(PgValues.toJson(type, text)), StandardCharsets.UTF_8);
   }
 
   @Test

@@ -13,9 +13,11 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.WebSocketHandshakeException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -28,6 +30,7 @@ import org.jgroups.protocols.DISCARD;
 import org.jgroups.protocols.TCP;
 import org.jgroups.stack.ProtocolStack;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
 
 /** Three runtimes in one JVM forming a cluster on loopback: broadcast, presence, a partition that heals. */
@@ -49,7 +52,7 @@ class ClusterInProcessTest {
     String name = "test-" + UUID.randomUUID();
     List<Integer> ports = Ports.clusterPorts(n);
     List<InetSocketAddress> peers = ports.stream().map(p -> InetSocketAddress.createUnresolved("127.0.0.1", p)).toList();
-    Map<String, String> env = new java.util.HashMap<>(Map.of("REALTIME_PORT", "0", "REALTIME_HOST", "127.0.0.1",
+    Map<String, String> env = new HashMap<>(Map.of("REALTIME_PORT", "0", "REALTIME_HOST", "127.0.0.1",
         "REALTIME_DB_URL", "none", "REALTIME_JOIN_ERROR_DELAY_MS", "0", "REALTIME_MAX_PRESENCE_CALLS", "1000",
         "REALTIME_MAX_EVENTS_PER_SECOND", "100000"));
     env.putAll(extraEnv);
@@ -201,9 +204,9 @@ class ClusterInProcessTest {
     client(0);
     client(1);
     awaitTrue(() -> node(pods.get(2)).remoteConnected() == 2, Duration.ofSeconds(5), () -> "pods share their counts");
-    Exception refused = org.junit.jupiter.api.Assertions.assertThrows(Exception.class, () -> client(2));
+    Exception refused = Assertions.assertThrows(Exception.class, () -> client(2));
     assertTrue(String.valueOf(refused.getCause()).contains("429") || String.valueOf(refused).contains("429")
-        || refused.getCause() instanceof java.net.http.WebSocketHandshakeException hs
+        || refused.getCause() instanceof WebSocketHandshakeException hs
             && hs.getResponse().statusCode() == 429, refused.toString());
   }
 

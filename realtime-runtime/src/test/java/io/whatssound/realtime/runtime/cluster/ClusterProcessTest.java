@@ -9,6 +9,7 @@ import io.whatssound.realtime.postgres.ContractSettings;
 import io.whatssound.realtime.postgres.DatabaseContract;
 import io.whatssound.realtime.postgres.EmbeddedDatabase;
 import io.whatssound.realtime.runtime.TestSocket;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
@@ -43,7 +44,7 @@ class ClusterProcessTest {
   }
 
   private void startPods(Map<String, String> extra) throws Exception {
-    java.nio.file.Files.createDirectories(logs);
+    Files.createDirectories(logs);
     List<Integer> clusterPorts = Ports.clusterPorts(3);
     Map<String, String> env = PodProcess.env("it-" + UUID.randomUUID(), clusterPorts, extra);
     for (int cp : clusterPorts) {

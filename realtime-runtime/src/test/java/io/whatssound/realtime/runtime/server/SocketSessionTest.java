@@ -12,22 +12,30 @@ import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.crypto.MACSigner;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import io.netty.handler.timeout.IdleStateEvent;
 import io.whatssound.realtime.runtime.TestClock;
 import io.whatssound.realtime.runtime.auth.ChannelAuthorizer;
 import io.whatssound.realtime.runtime.auth.JwtVerifier;
 import io.whatssound.realtime.runtime.auth.TokenRejected;
 import io.whatssound.realtime.runtime.channel.Broadcaster;
 import io.whatssound.realtime.runtime.channel.Ids;
+import io.whatssound.realtime.runtime.channel.SharedPush;
 import io.whatssound.realtime.runtime.channel.TopicRegistry;
 import io.whatssound.realtime.runtime.config.RuntimeConfig;
 import io.whatssound.realtime.runtime.limits.TenantLimiter;
 import io.whatssound.realtime.runtime.metrics.RuntimeMetrics;
 import io.whatssound.realtime.runtime.protocol.Json;
+import io.whatssound.realtime.runtime.protocol.UserBroadcast;
 import io.whatssound.realtime.runtime.protocol.Vsn;
 import io.whatssound.realtime.runtime.value.TopicKey;
 import io.whatssound.realtime.runtime.value.VerifiedToken;
@@ -78,7 +86,8 @@ class SocketSessionTest {
   private EmbeddedChannel connect(Vsn vsn) throws Exception {
     VerifiedToken t = verify(token("anon", Duration.ofHours(1)));
     rt.limiter().tryConnect();
-    EmbeddedChannel ch = new EmbeddedChannel(new SocketSession(rt, vsn.codec(), t));
+    ControlFrames control = new ControlFrames(rt.metrics());
+    EmbeddedChannel ch = new EmbeddedChannel(control, new SocketSession(rt, vsn.codec(), t, control));
     ch.freezeTime();
     sockets.add(ch);
     return ch;
@@ -98,7 +107,7 @@ class SocketSessionTest {
     List<JsonNode> out = new ArrayList<>();
     Object o;
     while ((o = ch.readOutbound()) != null) {
-      WebSocketFrame f = o instanceof WebSocketFrame w ? w : unwire((io.netty.buffer.ByteBuf) o);
+      WebSocketFrame f = o instanceof WebSocketFrame w ? w : unwire((ByteBuf) o);
       try {
         if (f instanceof TextWebSocketFrame t) {
           out.add(Json.MAPPER.readTree(t.text()));
@@ -113,7 +122,7 @@ class SocketSessionTest {
   }
 
   /** Reads a pre-framed fan-out message (an unmasked server frame) back into a frame. */
-  private static WebSocketFrame unwire(io.netty.buffer.ByteBuf b) {
+  private static WebSocketFrame unwire(ByteBuf b) {
     try {
       int opcode = b.readUnsignedByte() & 0x0F;
       int len = b.readUnsignedByte() & 0x7F;
@@ -234,13 +243,13 @@ class SocketSessionTest {
     EmbeddedChannel a = connect(Vsn.V2);
     join(a, "room", "{}");
     var key = new TopicKey("realtime:room", false);
-    var b = new io.whatssound.realtime.runtime.protocol.UserBroadcast("e", "{}".getBytes(), false, null);
+    var b = new UserBroadcast("e", "{}".getBytes(), false, null);
     for (int i = 0; i < 70; i++) {
       assertTrue(i < 65 || !rt.topics().acceptsMore());
       rt.topics().publish(key,
-          new io.whatssound.realtime.runtime.channel.SharedPush(a.alloc(), 1024 * 1024,
+          new SharedPush(a.alloc(), 1024 * 1024,
               (c, alloc) -> c.encodeBroadcast(alloc, "realtime:room", b)),
-          null, io.whatssound.realtime.runtime.channel.TopicRegistry.Audience.ALL, "broadcast");
+          null, TopicRegistry.Audience.ALL, "broadcast");
     }
     assertFalse(rt.topics().acceptsMore(), "70 MB queued on one loop");
     send(a, "[\"1\",\"2\",\"realtime:room\",\"broadcast\",{\"type\":\"broadcast\",\"event\":\"e\",\"payload\":{}}]");
@@ -250,6 +259,46 @@ class SocketSessionTest {
         "the queued messages are delivered once the loop runs");
     assertTrue(rt.topics().acceptsMore());
     assertTrue(counter("realtime_rejections", "reason", "fanout_backlog") >= 1);
+  }
+
+  @Test
+  void aPingIsAnsweredWithItsPayloadAndAPongIsDropped() throws Exception {
+    EmbeddedChannel ch = connect(Vsn.V2);
+    ch.writeInbound(new PongWebSocketFrame(Unpooled.copiedBuffer("late", StandardCharsets.UTF_8)));
+    ch.writeInbound(new PingWebSocketFrame(Unpooled.copiedBuffer("are you there", StandardCharsets.UTF_8)));
+    PongWebSocketFrame pong = ch.readOutbound();
+    try {
+      assertEquals("are you there", pong.content().toString(StandardCharsets.UTF_8));
+    } finally {
+      pong.release();
+    }
+    assertNull(ch.readOutbound(), "only the pong goes out");
+    assertTrue(ch.isOpen());
+  }
+
+  @Test
+  void aCloseIsEchoedAndEndsTheSocketAndItsChannels() throws Exception {
+    EmbeddedChannel ch = connect(Vsn.V2);
+    join(ch, "room", "{}");
+    assertEquals(1, rt.topics().topicCount());
+    ch.writeInbound(new CloseWebSocketFrame(WebSocketCloseStatus.NORMAL_CLOSURE, "bye"));
+    CloseWebSocketFrame echo = ch.readOutbound();
+    try {
+      assertEquals(1000, echo.statusCode());
+    } finally {
+      echo.release();
+    }
+    ch.runPendingTasks();
+    assertFalse(ch.isOpen());
+    assertEquals(0, rt.topics().topicCount(), "the socket's subscriptions are gone with it");
+  }
+
+  @Test
+  void anIdleSocketIsClosedAndCounted() throws Exception {
+    EmbeddedChannel ch = connect(Vsn.V2);
+    ch.pipeline().fireUserEventTriggered(IdleStateEvent.FIRST_READER_IDLE_STATE_EVENT);
+    assertFalse(ch.isOpen());
+    assertEquals(1, counter("realtime_rejections", "reason", "idle_timeout"));
   }
 
   @Test
@@ -263,6 +312,24 @@ class SocketSessionTest {
     assertEquals("1", close.get(0).asText());
     send(a, "[\"1\",\"6\",\"realtime:room\",\"broadcast\",{\"type\":\"broadcast\",\"event\":\"e\",\"payload\":{}}]");
     assertEquals("unmatched topic", only(received(a), "phx_reply").get(4).at("/response/reason").asText());
+  }
+
+  @Test
+  void aLeaveOfATopicNotJoinedIsAnsweredOkAsPhoenixDoes() throws Exception {
+    EmbeddedChannel a = connect(Vsn.V2);
+    join(a, "room", "{}");
+    send(a, "[\"1\",\"5\",\"realtime:room\",\"phx_leave\",{}]");
+    received(a);
+    send(a, "[\"1\",\"6\",\"realtime:room\",\"phx_leave\",{}]"); // again, after phx_close
+    send(a, "[\"9\",\"7\",\"realtime:never\",\"phx_leave\",{}]");
+    List<JsonNode> replies = received(a);
+    assertEquals(2, replies.size());
+    for (JsonNode r : replies) {
+      assertEquals("phx_reply", r.get(3).asText());
+      assertEquals("ok", r.get(4).get("status").asText());
+      assertEquals(0, r.get(4).get("response").size());
+    }
+    assertEquals(List.of("6", "7"), replies.stream().map(r -> r.get(1).asText()).toList());
   }
 
   @Test

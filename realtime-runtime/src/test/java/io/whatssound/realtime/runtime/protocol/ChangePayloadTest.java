@@ -1,4 +1,4 @@
-package io.whatssound.realtime.runtime.cdc;
+package io.whatssound.realtime.runtime.protocol;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -7,15 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.whatssound.realtime.runtime.protocol.Json;
 import io.whatssound.realtime.runtime.value.ChangeRecord;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 
 /** The {@code data} object of a change: shapes, {@code select}, and the 413 rule. */
-class ChangeRouterTest {
+class ChangePayloadTest {
   private static ChangeRecord change(String type, ObjectNode record, ObjectNode old) {
     Map<String, String> cols = new LinkedHashMap<>();
     cols.put("id", "int8");
@@ -29,7 +29,7 @@ class ChangeRouterTest {
   }
 
   private static JsonNode data(ChangeRecord c, Set<String> select) throws Exception {
-    return Json.MAPPER.readTree(ChangeRouter.data(c, select));
+    return Json.MAPPER.readTree(ChangePayload.data(c, select));
   }
 
   @Test
@@ -56,7 +56,7 @@ class ChangeRouterTest {
 
   @Test
   void anOversizeRecordKeepsOnlySmallValuesAndSays413() throws Exception {
-    String big = "x".repeat(ChangeRouter.MAX_RECORD_BYTES);
+    String big = "x".repeat(ChangePayload.MAX_RECORD_BYTES);
     JsonNode d = data(change("INSERT", row(7, "short", big), null), Set.of());
     assertEquals("Error 413: Payload Too Large", d.at("/errors/0").asText());
     assertEquals(7, d.at("/record/id").asInt());
@@ -65,17 +65,9 @@ class ChangeRouterTest {
   }
 
   private static Set<String> fieldNames(JsonNode n) {
-    Set<String> out = new java.util.TreeSet<>();
+    Set<String> out = new TreeSet<>();
     n.fieldNames().forEachRemaining(out::add);
     return out;
   }
 
-  @Test
-  void legacyTopicsNameSchemaTableAndFilter() {
-    ChangeRequest r = ChangeRequest.legacy("public:votes:song=eq.intro");
-    assertEquals("public", r.schema());
-    assertEquals("votes", r.table());
-    assertEquals("song=eq.intro", r.filter());
-    assertEquals("*", ChangeRequest.legacy("public").table());
-  }
 }

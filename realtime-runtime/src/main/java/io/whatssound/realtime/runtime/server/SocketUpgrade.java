@@ -1,0 +1,117 @@
+package io.whatssound.realtime.runtime.server;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
+import io.netty.handler.codec.http.websocketx.WebSocketFrameAggregator;
+import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
+import io.netty.handler.codec.http.websocketx.WebSocketServerHandshakerFactory;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.whatssound.realtime.runtime.auth.TokenRejected;
+import io.whatssound.realtime.runtime.channel.SocketLink;
+import io.whatssound.realtime.runtime.protocol.Vsn;
+import io.whatssound.realtime.runtime.value.VerifiedToken;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The WebSocket handshake: refuses an upgrade this pod should not take (draining, unknown {@code vsn}, bad token,
+ * too many users) with an HTTP answer, otherwise turns the connection's pipeline into a {@link SocketSession}'s.
+ */
+final class SocketUpgrade {
+  private static final Logger LOG = LoggerFactory.getLogger(SocketUpgrade.class);
+
+  private final RuntimeContext rt;
+  private final Probes.Readiness readiness;
+  private final SessionTracker sessions;
+
+  SocketUpgrade(RuntimeContext rt, Probes.Readiness readiness, SessionTracker sessions) {
+    this.rt = rt;
+    this.readiness = readiness;
+    this.sessions = sessions;
+  }
+
+  /** Keeps the handshaken sockets for graceful shutdown. */
+  interface SessionTracker {
+    void opened(SocketSession session, Channel channel);
+  }
+
+  /** Upgrades the connection of {@code ctx} (the router's) or answers why not. */
+  void upgrade(ChannelHandlerContext ctx, FullHttpRequest req, QueryStringDecoder uri) {
+    if (!req.headers().containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)) {
+      HttpResponses.json(ctx, req, HttpResponseStatus.BAD_REQUEST,
+          Map.of("error", "This endpoint only accepts WebSocket upgrades"));
+      return;
+    }
+    if (!readiness.acceptsSockets()) {
+      HttpResponses.json(ctx, req, HttpResponseStatus.SERVICE_UNAVAILABLE, Map.of("error", "Server is shutting down"));
+      return;
+    }
+    Optional<Vsn> vsn = Vsn.parse(HttpRouter.query(uri, "vsn"));
+    if (vsn.isEmpty()) {
+      HttpResponses.json(ctx, req, HttpResponseStatus.BAD_REQUEST,
+          Map.of("error", "Unsupported vsn: use 1.0.0 or 2.0.0"));
+      return;
+    }
+    String apiKey = Optional.ofNullable(HttpRouter.query(uri, "apikey")).orElse(req.headers().get("x-api-key"));
+    VerifiedToken token;
+    try {
+      token = rt.verifier().verify(apiKey);
+    } catch (TokenRejected e) {
+      rt.metrics().rejected("handshake_token");
+      HttpResponses.json(ctx, req, HttpResponseStatus.UNAUTHORIZED, Map.of("error", e.getMessage()));
+      return;
+    }
+    if (!rt.limiter().tryConnect()) {
+      rt.metrics().rejected("concurrent_users");
+      HttpResponses.json(ctx, req, HttpResponseStatus.TOO_MANY_REQUESTS, Map.of("error", "Too many connected users"));
+      return;
+    }
+    int maxFrame = rt.config().maxFrameBytes();
+    WebSocketDecoderConfig decoder =
+        WebSocketDecoderConfig.newBuilder()
+            .maxFramePayloadLength(maxFrame)
+            .allowExtensions(false)
+            .allowMaskMismatch(false)
+            .withUTF8Validator(false)
+            .closeOnProtocolViolation(true)
+            .build();
+    String location = "ws://" + req.headers().get(HttpHeaderNames.HOST, "localhost") + uri.path();
+    WebSocketServerHandshaker handshaker =
+        new WebSocketServerHandshakerFactory(location, null, decoder).newHandshaker(req);
+    if (handshaker == null) {
+      rt.limiter().disconnected();
+      WebSocketServerHandshakerFactory.sendUnsupportedVersionResponse(ctx.channel());
+      return;
+    }
+    ControlFrames control = new ControlFrames(rt.metrics());
+    SocketSession session = new SocketSession(rt, vsn.get().codec(), token, control);
+    ChannelPipeline p = ctx.pipeline();
+    p.addFirst(SocketLink.ENTRY, SocketLink.Entry.INSTANCE);
+    p.addBefore(ctx.name(), "ws-aggregator", new WebSocketFrameAggregator(maxFrame));
+    p.addBefore(ctx.name(), "idle",
+        new IdleStateHandler(rt.config().idleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
+    p.addBefore(ctx.name(), "control", control);
+    p.replace(ctx.name(), "session", session);
+    handshaker
+        .handshake(ctx.channel(), req)
+        .addListener(
+            f -> {
+              if (f.isSuccess()) {
+                sessions.opened(session, ctx.channel());
+              } else {
+                LOG.debug("WebSocket handshake failed: {}", f.cause().toString());
+                ctx.channel().close();
+              }
+            });
+  }
+}
