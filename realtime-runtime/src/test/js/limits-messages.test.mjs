@@ -107,13 +107,17 @@ describe('REALTIME_MAX_PRESENCE_CALLS=2', () => {
     await server?.stop();
   });
 
-  it('the third track within the window resolves "error"', async () => {
-    const c = makeClient(server);
+  it('the third call within the window closes the channel (system error, then phx_close)', async () => {
+    const c = makeClient(server, { timeout: 2000 });
     clients.push(c);
     const ch = c.channel(uniqueName('pres'), { config: { presence: { key: 'limited' } } });
+    const sys = [];
+    ch.on('system', {}, (m) => sys.push(m));
     await subscribed(ch);
     assert.equal(await ch.track({ n: 1 }), 'ok');
     assert.equal(await ch.track({ n: 2 }), 'ok');
-    assert.equal(await ch.track({ n: 3 }), 'error');
+    ch.track({ n: 3 }).catch(() => {});
+    await waitFor(() => ch.state === 'closed', 5000, 'channel closed');
+    assert.equal(sys[0]?.message, 'Client presence rate limit exceeded');
   });
 });

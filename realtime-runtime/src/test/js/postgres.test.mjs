@@ -107,6 +107,33 @@ describe('postgres changes, database broadcasts and replay', { concurrency: fals
     assert.deepEqual(del.new, {});
   });
 
+  it('an UPDATE that leaves a TOASTed value alone carries it in record under REPLICA IDENTITY FULL, as Supabase does', async () => {
+    await db.query(`
+      CREATE TABLE public.toast_full (id int PRIMARY KEY, n int, big text);
+      ALTER TABLE public.toast_full ALTER COLUMN big SET STORAGE EXTERNAL;
+      ALTER TABLE public.toast_full REPLICA IDENTITY FULL;
+      CREATE TABLE public.toast_default (id int PRIMARY KEY, n int, big text);
+      ALTER TABLE public.toast_default ALTER COLUMN big SET STORAGE EXTERNAL;
+      ALTER PUBLICATION ${PUBLICATION} ADD TABLE public.toast_full, public.toast_default;`);
+    const c = await client();
+    const ch = c.channel(uniqueName('toast'));
+    const full = track(ch, { event: 'UPDATE', schema: 'public', table: 'toast_full' });
+    const plain = track(ch, { event: 'UPDATE', schema: 'public', table: 'toast_default' });
+    await subscribedToPostgres(ch);
+    const big = 'x'.repeat(12_000);
+    for (const t of ['toast_full', 'toast_default']) {
+      await db.query(`INSERT INTO public.${t} VALUES (7, 1, $1)`, [big]);
+      await db.query(`UPDATE public.${t} SET n = 2 WHERE id = 7`);
+    }
+    await waitFor(() => full.length === 1 && plain.length === 1, 10_000, 'both updates');
+    assert.equal(full[0].new.n, 2);
+    assert.equal(full[0].new.big?.length, 12_000, 'record takes the unchanged value from the old row');
+    assert.equal(full[0].old.big?.length, 12_000);
+    // under the default identity the old row has only the key: the value is nowhere to take from
+    assert.deepEqual(Object.keys(plain[0].new).sort(), ['id', 'n']);
+    assert.deepEqual(plain[0].old, { id: 7 });
+  });
+
   it('applies filters, event types and several bindings on one channel', async () => {
     const c = await client({ vsn: '1.0.0' });
     const room = uniqueName('r');

@@ -12,4 +12,13 @@ public final class TokenRejected extends Exception {
   public boolean expired() {
     return expired;
   }
+
+  /** The code a refused join names it by, as Supabase does: {@code MalformedJWT}, {@code JwtSignatureError} or {@code InvalidJWTToken}. */
+  public String joinCode() {
+    return switch (getMessage()) {
+      case JwtVerifier.MALFORMED -> "MalformedJWT";
+      case JwtVerifier.BAD_SIGNATURE -> "JwtSignatureError";
+      default -> "InvalidJWTToken";
+    };
+  }
 }

@@ -99,6 +99,9 @@ final class SlotReader {
     }
     ObjectNode record = newTuple == null ? null : row(rel, columns, newTuple);
     ObjectNode old = oldTuple == null ? null : row(rel, columns, oldTuple);
+    if (record != null && old != null) {
+      unchangedFromOld(rel, newTuple, record, old);
+    }
     if (old != null && keyOnly) {
       old.retain(keys);
     }
@@ -133,6 +136,21 @@ final class SlotReader {
       }
     } finally {
       pending.clear();
+    }
+  }
+
+  /**
+   * An UPDATE leaves out a TOASTed value it did not change. When the old row carries it (REPLICA IDENTITY FULL),
+   * the new row gets it from there, as Supabase does; otherwise the column stays out of {@code record}.
+   */
+  private static void unchangedFromOld(
+      PgOutputMessage.Relation rel, PgOutputMessage.Tuple newTuple, ObjectNode record, ObjectNode old) {
+    List<PgOutputMessage.TupleValue> values = newTuple.values();
+    for (int i = 0; i < rel.columns().size() && i < values.size(); i++) {
+      String name = rel.columns().get(i).name();
+      if (values.get(i).isUnchangedToast() && old.has(name)) {
+        record.set(name, old.get(name));
+      }
     }
   }
 

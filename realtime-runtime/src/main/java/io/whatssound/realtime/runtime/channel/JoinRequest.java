@@ -18,7 +18,9 @@ import java.util.Optional;
  * @param isPrivate        a private channel
  * @param postgresChanges  the requested Postgres Changes bindings, in request order
  * @param accessToken      a JWT for this channel instead of the socket's
- * @param replay           stored broadcasts to send after the join (private channels)
+ * @param replayAsked      {@code config.broadcast.replay} is there at all (even null): refused on a public channel
+ * @param replay           stored broadcasts to send after the join (private channels); empty when not asked or
+ *                         when its parameters are not valid
  * @param legacy           no {@code config}: the sub-topic names a Postgres Changes subscription
  */
 public record JoinRequest(
@@ -29,11 +31,26 @@ public record JoinRequest(
     boolean isPrivate,
     List<ObjectNode> postgresChanges,
     Optional<String> accessToken,
+    boolean replayAsked,
     Optional<Replay> replay,
     boolean legacy) {
 
   /** {@code config.broadcast.replay}: messages since an epoch-millisecond time, at most {@code limit}. */
-  public record Replay(long sinceMillis, int limit) {}
+  public record Replay(long sinceMillis, int limit) {
+    /** At most this many messages replay, as in Supabase. */
+    public static final int MAX = 25;
+
+    /** {@code {since: integer, limit: integer?}}, with {@code limit} 25 when absent and clamped to 1..25. */
+    static Optional<Replay> parse(JsonNode replay) {
+      JsonNode since = replay.path("since");
+      JsonNode limit = replay.path("limit");
+      if (!since.isIntegralNumber() || !(limit.isMissingNode() || limit.isNull() || limit.isIntegralNumber())) {
+        return Optional.empty();
+      }
+      int n = limit.isIntegralNumber() ? (int) Math.max(1, Math.min(MAX, limit.asLong())) : MAX;
+      return Optional.of(new Replay(since.asLong(), n));
+    }
+  }
 
   public static JoinRequest parse(ObjectNode payload) {
     JsonNode config = payload.path("config");
@@ -50,10 +67,6 @@ public record JoinRequest(
     JsonNode key = presence.path("key");
     JsonNode token = payload.path("access_token");
     JsonNode replay = broadcast.path("replay");
-    Optional<Replay> rp =
-        replay.isObject()
-            ? Optional.of(new Replay(replay.path("since").asLong(0), replay.path("limit").asInt(25)))
-            : Optional.empty();
     return new JoinRequest(
         bool(broadcast.path("self"), false),
         bool(broadcast.path("ack"), false),
@@ -61,9 +74,19 @@ public record JoinRequest(
         bool(presence.path("enabled"), true),
         bool(config.path("private"), false),
         List.copyOf(bindings),
-        token.isTextual() && !token.textValue().isBlank() ? Optional.of(token.textValue()) : Optional.empty(),
-        rp,
+        token.isTextual() && !token.textValue().isBlank() && !isApiKey(token.textValue())
+            ? Optional.of(token.textValue()) : Optional.empty(),
+        broadcast.has("replay"),
+        replay.isObject() ? Replay.parse(replay) : Optional.empty(),
         !payload.has("config"));
+  }
+
+  /**
+   * A Supabase API key ({@code sb_publishable_...}, {@code sb_secret_...}) rather than a user's JWT: supabase-js
+   * sends the publishable key as the access token when no user is signed in. It means "the socket's token".
+   */
+  public static boolean isApiKey(String token) {
+    return token.startsWith("sb_");
   }
 
   static boolean bool(JsonNode n, boolean fallback) {

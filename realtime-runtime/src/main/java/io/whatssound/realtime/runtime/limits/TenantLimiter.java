@@ -68,8 +68,8 @@ public final class TenantLimiter {
     return events.tryAcquire(n);
   }
 
-  /** A per-socket window for presence calls. */
+  /** A per-socket window for presence calls, opening at the first call. */
   public RateWindow newPresenceWindow() {
-    return new RateWindow(limits.maxPresenceCalls(), limits.presenceWindow(), clock);
+    return RateWindow.fromFirstCall(limits.maxPresenceCalls(), limits.presenceWindow(), clock);
   }
 }

@@ -1,10 +1,12 @@
 package io.whatssound.realtime.runtime.server;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.whatssound.realtime.runtime.auth.ChannelAuthorizer.Permissions;
 import io.whatssound.realtime.runtime.auth.JwtVerifier;
 import io.whatssound.realtime.runtime.auth.TokenRejected;
+import io.whatssound.realtime.runtime.channel.JoinRequest;
 import io.whatssound.realtime.runtime.channel.Subscription;
 import io.whatssound.realtime.runtime.protocol.InboundMessage;
 import io.whatssound.realtime.runtime.value.VerifiedToken;
@@ -27,7 +29,12 @@ final class AccessTokens {
 
   /** {@code access_token}: a new token for the channel, or the channel closes with the reason. */
   void refresh(Subscription sub, InboundMessage m) {
-    String raw = m.payload().path("access_token").asText("");
+    JsonNode value = m.payload().path("access_token");
+    if (!value.isTextual() || JoinRequest.isApiKey(value.textValue())) {
+      // null (signed out, as supabase-js sends it) or an API key rather than a user's JWT: ignored, as Supabase does
+      return;
+    }
+    String raw = value.textValue();
     if (raw.equals(sub.token().raw())) {
       return;
     }

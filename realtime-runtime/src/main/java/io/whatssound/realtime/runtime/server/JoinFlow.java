@@ -17,7 +17,9 @@ import io.whatssound.realtime.runtime.value.TopicKey;
 import io.whatssound.realtime.runtime.value.VerifiedToken;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -40,6 +42,8 @@ final class JoinFlow {
   private final SocketLink link;
   private final ChannelHandlerContext ctx;
   private final VerifiedToken socketToken;
+  /** Joins waiting on the database for their permissions, by topic. */
+  private final Map<String, InboundMessage> pending = new HashMap<>();
 
   JoinFlow(RuntimeContext rt, SocketSession session, AccessTokens tokens, SocketOutput out, SocketLink link,
       ChannelHandlerContext ctx, VerifiedToken socketToken) {
@@ -64,6 +68,7 @@ final class JoinFlow {
       refuseJoin(m, "TopicNameRequired", "You must provide a topic name");
       return;
     }
+    pending.remove(topic); // a newer join supersedes one still waiting
     JoinRequest req = JoinRequest.parse(m.payload());
     Subscription existing = session.channels().get(topic);
     if (existing != null) {
@@ -87,7 +92,7 @@ final class JoinFlow {
       try {
         token = rt.verifier().verify(req.accessToken().get());
       } catch (TokenRejected e) {
-        refuseJoin(m, "InvalidJWTToken", tokens.rejectionText(e, req.accessToken().get()));
+        refuseJoin(m, e.joinCode(), tokens.rejectionText(e, req.accessToken().get()));
         return;
       }
     } else if (!token.expiresAt().isAfter(rt.clock().instant())) {
@@ -104,10 +109,23 @@ final class JoinFlow {
     if (decision.isDone() && !decision.isCompletedExceptionally()) {
       admit(m, req, verified, key, name, decision.join());
     } else {
+      // until the database answers, a leave or a newer join of this topic makes this join moot
+      pending.put(topic, m);
       decision.whenComplete(
-          (p, failure) -> ctx.executor().execute(
-              () -> admit(m, req, verified, key, name, failure == null ? p : Permissions.NONE)));
+          (p, failure) -> ctx.executor().execute(() -> {
+            if (pending.remove(topic, m)) {
+              admit(m, req, verified, key, name, failure == null ? p : Permissions.NONE);
+            }
+          }));
     }
+  }
+
+  /**
+   * A leave of a topic whose join still waits on the database: that join is dropped, so that the subscription the
+   * client has already given up does not start. Returns whether there was one.
+   */
+  boolean cancelPending(String topic) {
+    return pending.remove(topic) != null;
   }
 
   /** Completes a join once its permissions are known. */
@@ -117,6 +135,14 @@ final class JoinFlow {
     }
     if (!perms.canRead()) {
       refuseJoin(m, "Unauthorized", "You do not have permissions to read from this Channel topic: " + name);
+      return;
+    }
+    if (req.replayAsked() && !key.isPrivate()) {
+      refuseJoin(m, "UnableToReplayMessages", "Replay is not allowed for public channels");
+      return;
+    }
+    if (req.replayAsked() && req.replay().isEmpty()) {
+      refuseJoin(m, "UnableToReplayMessages", "Replay params are not valid");
       return;
     }
     String topic = key.topic();
@@ -160,7 +186,7 @@ final class JoinFlow {
       out.push(sub, "presence_state", null, presence::writeState);
     }
     postgresChanges(sub, req, name);
-    req.replay().filter(r -> key.isPrivate()).ifPresent(r -> replay(sub, r));
+    req.replay().ifPresent(r -> replay(sub, r));
   }
 
   /** Starts the channel's Postgres Changes bindings; reports on the channel once live or failed. */

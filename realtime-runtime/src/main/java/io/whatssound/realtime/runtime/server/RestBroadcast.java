@@ -10,7 +10,6 @@ import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.QueryStringDecoder;
-import io.whatssound.realtime.runtime.auth.ChannelAuthorizer;
 import io.whatssound.realtime.runtime.auth.TokenRejected;
 import io.whatssound.realtime.runtime.protocol.FrameException;
 import io.whatssound.realtime.runtime.protocol.Json;
@@ -20,29 +19,57 @@ import io.whatssound.realtime.runtime.value.VerifiedToken;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * The REST broadcast API ({@code POST /api/broadcast} and {@code /api/broadcast/{topic}/events/{event}}):
- * authenticates and validates a whole request, then publishes every message or none.
+ * The REST broadcast API, answering as Supabase's does:
+ * <ul>
+ *   <li>{@code POST /api/broadcast} takes {@code {"messages":[...]}}. A message that is not valid refuses the whole
+ *       request with 422 and Supabase's field errors, one entry a message. Messages for private topics the caller
+ *       may not write are left out; the others are published, and the answer is 202.
+ *   <li>{@code POST /api/broadcast/{topic}/events/{event}} takes a JSON body (an empty one is {@code {}}, one that is
+ *       not an object arrives as {@code {"_json": value}}) or {@code application/octet-stream}. A private topic the
+ *       caller may not write gets 403.
+ * </ul>
  */
 final class RestBroadcast {
+  static final String UNSUPPORTED_TYPE = "Unsupported Media Type. Use application/json or application/octet-stream";
+  static final String TOO_LARGE = "Payload size exceeds tenant limit";
+
   private final RuntimeContext rt;
 
   RestBroadcast(RuntimeContext rt) {
     this.rt = rt;
   }
 
-  /** What a request produced: an HTTP status and a message for the body (null for an empty 202). */
-  record Outcome(int status, String message) {
+  /** What a request produced: an HTTP status and the JSON body (null for an empty one). */
+  record Outcome(int status, Map<String, ?> body) {
     static final Outcome ACCEPTED = new Outcome(202, null);
+
+    static Outcome message(int status, String message) {
+      return new Outcome(status, Map.of("message", message));
+    }
   }
 
   /** One message to publish. */
   record Message(TopicKey key, UserBroadcast broadcast) {}
+
+  /** A request refused before anything is published. */
+  static final class Refused extends Exception {
+    private final transient Outcome outcome;
+
+    Refused(Outcome outcome) {
+      super(null, null, false, false);
+      this.outcome = outcome;
+    }
+  }
 
   /** Serves one request; {@code sub} is the path after {@code /api/broadcast}. */
   void handle(ChannelHandlerContext ctx, FullHttpRequest req, QueryStringDecoder uri, String sub) {
@@ -55,43 +82,57 @@ final class RestBroadcast {
       return;
     }
     byte[] body = ByteBufUtil.getBytes(req.content());
-    List<Message> messages;
+    CompletableFuture<Outcome> outcome;
     try {
-      messages = sub.isEmpty() ? parseBatch(body) : List.of(single(req, uri, sub, body));
-    } catch (FrameException e) {
+      outcome = sub.isEmpty()
+          ? publishBatch(token, parseBatch(body), ctx.alloc())
+          : publishSingle(token, single(req, uri, sub, body), ctx.alloc());
+    } catch (Refused e) {
       rt.metrics().rejected("rest_bad_body");
-      HttpResponses.json(ctx, req, HttpResponseStatus.UNPROCESSABLE_ENTITY, Map.of("message", e.getMessage()));
+      HttpResponses.json(ctx, req, HttpResponseStatus.valueOf(e.outcome.status()), e.outcome.body());
       return;
     }
     req.retain();
-    publish(token, messages, ctx.alloc())
-        .whenComplete((outcome, failure) -> ctx.executor().execute(() -> {
-          try {
-            Outcome o = failure == null ? outcome : new Outcome(500, "Internal error");
-            HttpResponses.json(ctx, req, HttpResponseStatus.valueOf(o.status()),
-                o.message() == null ? null : Map.of("message", o.message()));
-          } finally {
-            req.release();
-          }
-        }));
+    outcome.whenComplete((o, failure) -> ctx.executor().execute(() -> {
+      try {
+        Outcome answer = failure == null ? o : Outcome.message(500, "Unable to authorize broadcast");
+        HttpResponses.json(ctx, req, HttpResponseStatus.valueOf(answer.status()), answer.body());
+      } finally {
+        req.release();
+      }
+    }));
   }
 
   /** {@code /{topic}/events/{event}} with a JSON or binary body. */
-  private static Message single(FullHttpRequest req, QueryStringDecoder uri, String sub, byte[] body)
-      throws FrameException {
+  private Message single(FullHttpRequest req, QueryStringDecoder uri, String sub, byte[] body) throws Refused {
     String[] parts = sub.substring(1).split("/");
     if (parts.length != 3 || !parts[1].equals("events") || parts[0].isEmpty() || parts[2].isEmpty()) {
-      throw new FrameException("bad_path", "use POST /api/broadcast/{topic}/events/{event}");
+      throw new Refused(Outcome.message(404, "use POST /api/broadcast/{topic}/events/{event}"));
+    }
+    String type = req.headers().get(HttpHeaderNames.CONTENT_TYPE);
+    String mediaType = type == null ? "" : type.split(";", 2)[0].trim().toLowerCase(Locale.ROOT);
+    boolean binary = mediaType.equals("application/octet-stream");
+    if (!binary && !mediaType.isEmpty() && !mediaType.equals("application/json")) {
+      throw new Refused(new Outcome(415, Map.of("error", UNSUPPORTED_TYPE)));
     }
     String topic = URLDecoder.decode(parts[0], StandardCharsets.UTF_8);
     String event = URLDecoder.decode(parts[2], StandardCharsets.UTF_8);
     boolean isPrivate = "true".equalsIgnoreCase(HttpRouter.query(uri, "private"));
-    String type = Optional.ofNullable(req.headers().get(HttpHeaderNames.CONTENT_TYPE)).orElse("application/json");
-    boolean binary = type.startsWith("application/octet-stream");
+    byte[] payload = body;
     if (!binary) {
-      Json.validate(body, "request body");
+      JsonNode value;
+      try {
+        value = body.length == 0 ? Json.MAPPER.createObjectNode() : Json.tree(body, 0, body.length, "request body");
+      } catch (FrameException e) {
+        throw new Refused(Outcome.message(422, e.getMessage()));
+      }
+      payload = Json.bytes(value.isObject() ? value : Json.MAPPER.createObjectNode().set("_json", value));
     }
-    return new Message(TopicKey.ofSubTopic(topic, isPrivate), new UserBroadcast(event, body, binary, null));
+    if (payload.length > rt.config().limits().maxPayloadBytes()) {
+      rt.metrics().rejected("payload_size_exceeded");
+      throw new Refused(new Outcome(422, Map.of("errors", Map.of("payload", List.of(TOO_LARGE)))));
+    }
+    return new Message(TopicKey.ofSubTopic(topic, isPrivate), new UserBroadcast(event, payload, binary, null));
   }
 
   private static String bearer(FullHttpRequest req) {
@@ -102,62 +143,159 @@ final class RestBroadcast {
     return req.headers().get("apikey");
   }
 
-  /** Parses {@code {"messages":[{topic,event,payload,private?,id?}]}}. */
-  List<Message> parseBatch(byte[] body) throws FrameException {
-    ObjectNode root = Json.object(body, "request body");
-    if (!(root.get("messages") instanceof ArrayNode arr) || arr.isEmpty()) {
-      throw new FrameException("bad_body", "\"messages\" must be a non-empty array");
+  /**
+   * Parses and checks {@code {"messages":[{topic,event,payload,private?,id?}]}} as Supabase's changeset does;
+   * refuses with its error shape, {@code {"errors":{"messages":[{}, {"payload":["is invalid"]}]}}}.
+   */
+  List<Message> parseBatch(byte[] body) throws Refused {
+    ObjectNode root;
+    try {
+      root = Json.object(body, "request body");
+    } catch (FrameException e) {
+      throw new Refused(Outcome.message(422, e.getMessage()));
+    }
+    JsonNode list = root.get("messages");
+    if (list == null || list.isNull() || (list instanceof ArrayNode a && a.isEmpty())) {
+      throw new Refused(batchErrors(List.of("can't be blank")));
+    }
+    if (!(list instanceof ArrayNode arr)) {
+      throw new Refused(batchErrors(List.of("is invalid")));
     }
     List<Message> out = new ArrayList<>(arr.size());
+    List<Map<String, List<String>>> errors = new ArrayList<>(arr.size());
+    boolean valid = true;
     for (JsonNode n : arr) {
+      Map<String, List<String>> e = new LinkedHashMap<>();
       if (!(n instanceof ObjectNode o)) {
-        throw new FrameException("bad_body", "each message must be an object");
+        // Supabase's changeset cannot even cast it
+        throw new Refused(batchErrors(List.of("is invalid")));
       }
-      String topic = o.path("topic").asText("");
-      String event = o.path("event").asText("");
-      if (topic.isEmpty() || event.isEmpty()) {
-        throw new FrameException("bad_body", "each message needs a non-empty \"topic\" and \"event\"");
+      String topic = text(o, "topic", e);
+      String event = text(o, "event", e);
+      JsonNode payload = o.get("payload");
+      byte[] bytes = null;
+      if (payload == null || payload.isNull()) {
+        e.put("payload", List.of("can't be blank"));
+      } else if (!payload.isObject()) {
+        e.put("payload", List.of("is invalid"));
+      } else {
+        bytes = Json.bytes(payload);
+        if (bytes.length > rt.config().limits().maxPayloadBytes()) {
+          rt.metrics().rejected("payload_size_exceeded");
+          e.put("payload", List.of(TOO_LARGE));
+        }
       }
-      JsonNode payload = o.path("payload");
-      byte[] bytes = Json.bytes(payload.isMissingNode() || payload.isNull() ? Json.MAPPER.createObjectNode() : payload);
+      Optional<Boolean> isPrivate = bool(o.get("private"));
+      if (isPrivate.isEmpty()) {
+        e.put("private", List.of("is invalid"));
+      }
       ObjectNode meta = null;
-      if (o.path("id").isTextual()) {
-        meta = Json.MAPPER.createObjectNode().put("id", o.get("id").textValue());
+      JsonNode id = o.get("id");
+      if (id != null && !id.isNull()) {
+        if (!id.isTextual() || !isUuid(id.textValue())) {
+          e.put("id", List.of("is invalid"));
+        } else {
+          meta = Json.MAPPER.createObjectNode().put("id", id.textValue());
+        }
       }
-      boolean isPrivate = o.path("private").asBoolean(false);
-      out.add(new Message(TopicKey.ofSubTopic(topic, isPrivate), new UserBroadcast(event, bytes, false, meta)));
+      errors.add(e);
+      if (!e.isEmpty()) {
+        valid = false;
+        continue;
+      }
+      out.add(new Message(TopicKey.ofSubTopic(topic, isPrivate.get()), new UserBroadcast(event, bytes, false, meta)));
+    }
+    if (!valid) {
+      throw new Refused(batchErrors(errors));
     }
     return out;
   }
 
-  /** Checks limits and permissions for all messages, then publishes them (all or none). */
-  CompletableFuture<Outcome> publish(VerifiedToken token, List<Message> messages, ByteBufAllocator alloc) {
+  private static Outcome batchErrors(List<?> messages) {
+    return new Outcome(422, Map.of("errors", Map.of("messages", messages)));
+  }
+
+  /** A required text field: blank or absent is "can't be blank", another type "is invalid". */
+  private static String text(ObjectNode o, String field, Map<String, List<String>> errors) {
+    JsonNode v = o.get(field);
+    if (v == null || v.isNull() || (v.isTextual() && v.textValue().isBlank())) {
+      errors.put(field, List.of("can't be blank"));
+      return null;
+    }
+    if (!v.isTextual()) {
+      errors.put(field, List.of("is invalid"));
+      return null;
+    }
+    return v.textValue();
+  }
+
+  /** {@code private}: absent or null is false; booleans and their string forms are read; anything else is not. */
+  private static Optional<Boolean> bool(JsonNode v) {
+    if (v == null || v.isNull()) {
+      return Optional.of(false);
+    }
+    if (v.isBoolean()) {
+      return Optional.of(v.booleanValue());
+    }
+    if (v.isTextual() && (v.textValue().equalsIgnoreCase("true") || v.textValue().equalsIgnoreCase("false"))) {
+      return Optional.of(Boolean.parseBoolean(v.textValue().toLowerCase(Locale.ROOT)));
+    }
+    return Optional.empty();
+  }
+
+  private static boolean isUuid(String s) {
+    try {
+      return UUID.fromString(s).toString().equalsIgnoreCase(s);
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
+
+  /** Publishes every message the caller may write (private topics are checked, each once); the rest are left out. */
+  CompletableFuture<Outcome> publishBatch(VerifiedToken token, List<Message> messages, ByteBufAllocator alloc) {
+    Map<TopicKey, CompletableFuture<Boolean>> writable = new HashMap<>();
     for (Message m : messages) {
-      if (m.broadcast().size() > rt.config().limits().maxPayloadBytes()) {
-        rt.metrics().rejected("payload_size_exceeded");
-        return CompletableFuture.completedFuture(new Outcome(422, "Payload size exceeded: the limit is "
-            + rt.config().limits().maxPayloadBytes() / 1024 + " KB"));
+      if (m.key().isPrivate()) {
+        writable.computeIfAbsent(m.key(), k -> mayWrite(token, k));
       }
     }
-    List<CompletableFuture<ChannelAuthorizer.Permissions>> checks = new ArrayList<>();
-    for (TopicKey key : messages.stream().map(Message::key).filter(TopicKey::isPrivate).distinct().toList()) {
-      checks.add(rt.authorizer().permissions(token, key));
+    return CompletableFuture.allOf(writable.values().toArray(CompletableFuture[]::new)).thenApply(v -> {
+      List<Message> allowed = messages.stream()
+          .filter(m -> !m.key().isPrivate() || writable.get(m.key()).join())
+          .toList();
+      if (allowed.size() < messages.size()) {
+        rt.metrics().rejected("unauthorized_write");
+      }
+      return publish(allowed, alloc);
+    });
+  }
+
+  /** Publishes one message; a private topic the caller may not write is refused with 403. */
+  CompletableFuture<Outcome> publishSingle(VerifiedToken token, Message message, ByteBufAllocator alloc) {
+    CompletableFuture<Boolean> allowed =
+        message.key().isPrivate() ? mayWrite(token, message.key()) : CompletableFuture.completedFuture(true);
+    return allowed.thenApply(ok -> {
+      if (!ok) {
+        rt.metrics().rejected("unauthorized_write");
+        return Outcome.message(403, "Unauthorized");
+      }
+      return publish(List.of(message), alloc);
+    });
+  }
+
+  /** Whether the token may broadcast on a private topic; a failed check is a no. */
+  private CompletableFuture<Boolean> mayWrite(VerifiedToken token, TopicKey key) {
+    return rt.authorizer().permissions(token, key).handle((p, failure) -> failure == null && p.writeBroadcast());
+  }
+
+  private Outcome publish(List<Message> messages, ByteBufAllocator alloc) {
+    if (!rt.broadcaster().admit(messages.size())) {
+      return Outcome.message(429, "Too many requests");
     }
-    return CompletableFuture.allOf(checks.toArray(CompletableFuture[]::new))
-        .handle((v, failure) -> failure == null && checks.stream().allMatch(c -> c.join().writeBroadcast()))
-        .thenApply(allowed -> {
-          if (!allowed) {
-            rt.metrics().rejected("unauthorized_write");
-            return new Outcome(401, "Unauthorized");
-          }
-          if (!rt.broadcaster().admit(messages.size())) {
-            return new Outcome(429, "Too many requests");
-          }
-          for (Message m : messages) {
-            rt.metrics().messageIn("rest_broadcast", m.broadcast().size());
-            rt.broadcaster().fromClient(m.key(), m.broadcast(), null, alloc);
-          }
-          return Outcome.ACCEPTED;
-        });
+    for (Message m : messages) {
+      rt.metrics().messageIn("rest_broadcast", m.broadcast().size());
+      rt.broadcaster().fromClient(m.key(), m.broadcast(), null, alloc);
+    }
+    return Outcome.ACCEPTED;
   }
 }

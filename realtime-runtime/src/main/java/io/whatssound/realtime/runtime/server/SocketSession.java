@@ -63,7 +63,7 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
     this.tokens = new AccessTokens(rt, this, ctx.executor());
     this.joins = new JoinFlow(rt, this, tokens, out, link, ctx, socketToken);
     this.broadcasts = new ClientBroadcasts(rt, out, ctx.alloc());
-    this.presence = new PresenceMessages(rt, out, ctx.alloc());
+    this.presence = new PresenceMessages(rt, this, out, ctx.alloc());
   }
 
   /** This socket's subscriptions by topic (its event loop only). */
@@ -126,10 +126,19 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
     }
     Subscription sub = channels.get(m.topic());
     if (sub == null) {
-      // a leave of a channel that is not (or no longer) joined is answered ok, as Phoenix does: clients send them
-      // in teardown races
-      out.reply(m, "phx_leave".equals(m.event()) ? "ok" : "error",
-          "phx_leave".equals(m.event()) ? SocketOutput.EMPTY : SocketOutput.reason("unmatched topic"));
+      if ("phx_leave".equals(m.event())) {
+        // as Phoenix does: ok for a channel not (or no longer) joined, which clients send in teardown races; a
+        // join still waiting on the database is dropped
+        joins.cancelPending(m.topic());
+        out.reply(m, "ok", SocketOutput.EMPTY);
+      } else {
+        out.reply(m, "error", SocketOutput.reason("unmatched topic"));
+      }
+      return;
+    }
+    if (m.joinRef() != null && sub.joinRef() != null && !m.joinRef().equals(sub.joinRef())) {
+      // meant for an earlier join of this topic, which the client has already left: Phoenix ignores it
+      LOG.debug("Ignored {} on {} for join {} (current join {})", m.event(), m.topic(), m.joinRef(), sub.joinRef());
       return;
     }
     switch (m.event()) {

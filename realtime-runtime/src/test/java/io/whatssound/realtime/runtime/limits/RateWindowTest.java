@@ -26,6 +26,20 @@ class RateWindowTest {
   }
 
   @Test
+  void aWindowFromTheFirstCallLastsItsFullLengthWhateverTheClockSays() {
+    RateWindow w = RateWindow.fromFirstCall(2, Duration.ofSeconds(30), clock);
+    clock.advance(Duration.ofMillis(29_800)); // 0.1 s before an epoch-aligned window would end
+    assertTrue(w.tryAcquire());
+    assertTrue(w.tryAcquire());
+    clock.advance(Duration.ofSeconds(1)); // an aligned window would have refilled here
+    assertFalse(w.tryAcquire());
+    clock.advance(Duration.ofMillis(28_999));
+    assertFalse(w.tryAcquire());
+    clock.advance(Duration.ofMillis(1));
+    assertTrue(w.tryAcquire());
+  }
+
+  @Test
   void aBatchLargerThanTheLimitIsRefusedWhole() {
     RateWindow w = new RateWindow(2, Duration.ofSeconds(1), clock);
     assertFalse(w.tryAcquire(3));

@@ -25,6 +25,7 @@ import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.whatssound.realtime.runtime.TestClock;
 import io.whatssound.realtime.runtime.auth.ChannelAuthorizer;
+import io.whatssound.realtime.runtime.auth.ChannelAuthorizer.Permissions;
 import io.whatssound.realtime.runtime.auth.JwtVerifier;
 import io.whatssound.realtime.runtime.auth.TokenRejected;
 import io.whatssound.realtime.runtime.channel.Broadcaster;
@@ -47,6 +48,7 @@ import java.util.Date;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -59,13 +61,19 @@ class SocketSessionTest {
   private RuntimeContext rt = context(Map.of("REALTIME_JOIN_ERROR_DELAY_MS", "0"));
 
   private RuntimeContext context(Map<String, String> env) {
+    return context(env, null);
+  }
+
+  /** With {@code authorizer} deciding private channels (null: by role). */
+  private RuntimeContext context(Map<String, String> env, ChannelAuthorizer authorizer) {
     RuntimeConfig config = RuntimeConfig.fromEnv(env).withJwtSecret(SECRET);
     RuntimeMetrics metrics = new RuntimeMetrics();
     TopicRegistry topics = new TopicRegistry(metrics);
     TenantLimiter limiter = new TenantLimiter(config.limits(), clock);
     return new RuntimeContext(
         config, clock, new JwtVerifier(config.jwtSecret(), Optional.empty(), clock),
-        ChannelAuthorizer.byRole(config.privateRoles()), topics, new Broadcaster(topics, limiter, metrics),
+        authorizer != null ? authorizer : ChannelAuthorizer.byRole(config.privateRoles()), topics,
+        new Broadcaster(topics, limiter, metrics),
         limiter, metrics, new Ids(), Optional.empty());
   }
 
@@ -330,6 +338,36 @@ class SocketSessionTest {
       assertEquals(0, r.get(4).get("response").size());
     }
     assertEquals(List.of("6", "7"), replies.stream().map(r -> r.get(1).asText()).toList());
+  }
+
+  @Test
+  void aLeaveWhileAPrivateJoinWaitsOnTheDatabaseDropsThatJoin() throws Exception {
+    CompletableFuture<Permissions> decision = new CompletableFuture<>();
+    rt = context(Map.of("REALTIME_JOIN_ERROR_DELAY_MS", "0"), (token, key) -> decision);
+    EmbeddedChannel a = connect(Vsn.V2);
+    send(a, "[\"1\",\"1\",\"realtime:vip\",\"phx_join\",{\"config\":{\"private\":true}}]");
+    assertEquals(List.of(), received(a), "the join waits for its permissions");
+    send(a, "[\"1\",\"2\",\"realtime:vip\",\"phx_leave\",{}]");
+    decision.complete(Permissions.ALL);
+    List<JsonNode> frames = received(a);
+    assertEquals(1, frames.size(), frames.toString());
+    assertEquals("2", frames.get(0).get(1).asText(), "only the leave is answered");
+    assertEquals(0, rt.topics().topicCount(), "the given-up join never subscribed");
+  }
+
+  @Test
+  void aMessageForAnEarlierJoinOfTheTopicIsIgnored() throws Exception {
+    EmbeddedChannel a = connect(Vsn.V2);
+    join(a, "room", "{}");
+    send(a, "[\"1\",\"2\",\"realtime:room\",\"phx_leave\",{}]");
+    send(a, "[\"3\",\"3\",\"realtime:room\",\"phx_join\",{\"config\":{}}]");
+    received(a);
+    send(a, "[\"1\",\"4\",\"realtime:room\",\"phx_leave\",{}]"); // late, for join 1
+    assertEquals(List.of(), received(a));
+    assertEquals(1, rt.topics().topicCount(), "join 3 still stands");
+    send(a, "[\"3\",\"5\",\"realtime:room\",\"phx_leave\",{}]");
+    assertEquals("ok", only(received(a), "phx_reply").get(4).get("status").asText());
+    assertEquals(0, rt.topics().topicCount());
   }
 
   @Test
