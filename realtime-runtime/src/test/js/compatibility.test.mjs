@@ -4,8 +4,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  RawClient, anonKey, collectBroadcasts, http, jwt, runtimeForFile, sleep, subscribe, subscribed, uniqueName,
-  userToken, waitFor,
+  RawClient, anonKey, collectBroadcasts, http, jwt, runtimeForFile, sleep, subscribe, subscribed, tryUpgrade,
+  uniqueName, userToken, waitFor, wsUrl,
 } from './harness.mjs';
 
 const rt = runtimeForFile({ REALTIME_MAX_PRESENCE_CALLS: 3 });
@@ -21,6 +21,18 @@ function systemMessages(channel) {
   channel.on('system', {}, (m) => got.push(m));
   return got;
 }
+
+describe('handshake', () => {
+  it('the x-api-key header wins over the apikey parameter, as in Supabase', async () => {
+    const url = wsUrl(rt.server, { apikey: 'not-a-jwt' });
+    const res = await tryUpgrade(url, { headers: { 'x-api-key': anonKey(rt.server.secret) } });
+    assert.equal(res.opened, true, `${res.status} ${res.body}`);
+    res.ws.terminate();
+    const refused = await tryUpgrade(wsUrl(rt.server, { apikey: anonKey(rt.server.secret) }),
+      { headers: { 'x-api-key': 'not-a-jwt' } });
+    assert.equal(refused.status, 401);
+  });
+});
 
 describe('joins', () => {
   it('replay on a public channel is refused with UnableToReplayMessages', async () => {

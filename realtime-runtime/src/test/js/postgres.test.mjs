@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import {
   startServer, freePort, makeClient, subscribed, closeAll, waitFor, uniqueName, userToken, collectBroadcasts, sleep,
+  RawClient,
 } from './harness.mjs';
 
 const PUBLICATION = 'supabase_realtime';
@@ -132,6 +133,31 @@ describe('postgres changes, database broadcasts and replay', { concurrency: fals
     // under the default identity the old row has only the key: the value is nowhere to take from
     assert.deepEqual(Object.keys(plain[0].new).sort(), ['id', 'n']);
     assert.deepEqual(plain[0].old, { id: 7 });
+  });
+
+  it('reads a binding as Supabase does: an unknown event means every event, a missing schema means public', async () => {
+    const r = await RawClient.open(server);
+    clients.push(r);
+    const { reply, topic } = await r.join(uniqueName('lenient'), {
+      config: { postgres_changes: [{ event: 'whatever', table: 'chat' }] },
+    });
+    assert.equal(reply.payload.status, 'ok', JSON.stringify(reply.payload));
+    const sys = await r.waitMessage((m) => m.event === 'system' && m.topic === topic, 15_000, 'postgres_changes system');
+    assert.equal(sys.payload.status, 'ok', JSON.stringify(sys.payload));
+    await db.query(`INSERT INTO public.chat (room, body) VALUES ('lenient', 'hi')`);
+    const change = await r.waitMessage((m) => m.event === 'postgres_changes' && m.topic === topic, 10_000, 'a change');
+    assert.equal(change.payload.data.type, 'INSERT');
+    assert.equal(change.payload.data.record.body, 'hi');
+  });
+
+  it('replication_ready: a system message says the database stream is live', async () => {
+    const c = await client();
+    const ch = c.channel(uniqueName('repl-ready'), { config: { broadcast: { replication_ready: true } } });
+    const sys = systemMessages(ch);
+    await subscribed(ch);
+    await waitFor(() => sys.length > 0, 15_000, 'replication_ready system message');
+    assert.equal(sys[0].status, 'ok');
+    assert.equal(sys[0].message, 'Replication connection established');
   });
 
   it('applies filters, event types and several bindings on one channel', async () => {

@@ -22,7 +22,18 @@ public interface ChannelAuthorizer {
     }
   }
 
+  /**
+   * What {@code token} may do on {@code key}. Fails with {@link DatabaseUnavailable} when the decision needs a
+   * database that cannot be reached; a policy that errors is a refusal, not a failure.
+   */
   CompletableFuture<Permissions> permissions(VerifiedToken token, TopicKey key);
+
+  /** The database that decides private channels cannot be reached. */
+  final class DatabaseUnavailable extends RuntimeException {
+    public DatabaseUnavailable(String message) {
+      super(message, null, false, false);
+    }
+  }
 
   /**
    * Private channels open to a fixed set of JWT roles (by default {@code authenticated} and

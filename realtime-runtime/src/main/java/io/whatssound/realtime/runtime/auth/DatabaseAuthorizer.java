@@ -7,6 +7,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
 import java.sql.Savepoint;
 import java.util.HashSet;
 import java.util.Set;
@@ -53,9 +54,19 @@ public final class DatabaseAuthorizer implements ChannelAuthorizer {
         c.setAutoCommit(true);
       }
     } catch (SQLException e) {
+      if (unreachable(e)) {
+        LOG.warn("Authorization check for topic {} could not reach the database: {}", topic, e.getMessage());
+        throw new DatabaseUnavailable(e.getMessage());
+      }
       LOG.warn("Authorization check for topic {} failed ({}); denying", topic, e.getMessage());
       return Permissions.NONE;
     }
+  }
+
+  /** A connection that could not be had or was lost (class 08, or the pool's timeout), not an error of the check. */
+  static boolean unreachable(SQLException e) {
+    String state = e.getSQLState();
+    return e instanceof SQLTransientConnectionException || (state != null && state.startsWith("08"));
   }
 
   private static Permissions check(Connection c, VerifiedToken token, String topic) throws SQLException {

@@ -45,13 +45,8 @@ final class BindingValidator {
     List<Binding> out = new ArrayList<>();
     for (int i = 0; i < requests.size(); i++) {
       ChangeRequest r = requests.get(i);
-      String event = r.event().toUpperCase(Locale.ROOT);
-      if (!EVENTS.contains(event)) {
-        return invalid("event must be *, INSERT, UPDATE or DELETE, got \"" + r.event() + "\"");
-      }
-      if (r.schema().isEmpty()) {
-        return invalid("a postgres_changes binding needs a schema");
-      }
+      // as Supabase reads a binding: any other event means every event
+      String event = EVENTS.contains(r.event().toUpperCase(Locale.ROOT)) ? r.event().toUpperCase(Locale.ROOT) : "*";
       Optional<ChangeFilter> filter = Optional.empty();
       if (!r.table().equals("*")) {
         Map<String, String> columns = tables.get(r.schema() + "." + r.table());

@@ -9,7 +9,7 @@ import java.util.Set;
 /** A {@code postgres_changes} binding as a client asked for it, before {@link BindingValidator} checks it. */
 public record ChangeRequest(String event, String schema, String table, String filter, Set<String> select) {
 
-  /** Reads {@code {"event","schema","table"?,"filter"?,"select"?}}. */
+  /** Reads {@code {"event","schema"?,"table"?,"filter"?,"select"?}}; as in Supabase, the schema defaults to public. */
   public static ChangeRequest of(ObjectNode b) {
     Set<String> select = new LinkedHashSet<>();
     JsonNode sel = b.path("select");
@@ -23,7 +23,7 @@ public record ChangeRequest(String event, String schema, String table, String fi
       }
     }
     return new ChangeRequest(
-        b.path("event").asText("*"), b.path("schema").asText(""),
+        b.path("event").asText("*"), text(b.path("schema")).orElse("public"),
         text(b.path("table")).orElse("*"), text(b.path("filter")).orElse(null), select);
   }
 

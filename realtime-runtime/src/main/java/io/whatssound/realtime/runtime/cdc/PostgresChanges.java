@@ -77,6 +77,11 @@ public final class PostgresChanges implements ReplicationStream.Sink {
 
   // ---- the stream
 
+  /** Completes once the replication stream is live (at once when it is); a later outage starts a new wait. */
+  public CompletableFuture<Void> whenLive() {
+    return live;
+  }
+
   @Override
   public void live(boolean isLive) {
     if (isLive) {

@@ -21,6 +21,7 @@ import java.util.Optional;
  * @param replayAsked      {@code config.broadcast.replay} is there at all (even null): refused on a public channel
  * @param replay           stored broadcasts to send after the join (private channels); empty when not asked or
  *                         when its parameters are not valid
+ * @param replicationReady {@code config.broadcast.replication_ready}: say when the database's stream is live
  * @param legacy           no {@code config}: the sub-topic names a Postgres Changes subscription
  */
 public record JoinRequest(
@@ -33,6 +34,7 @@ public record JoinRequest(
     Optional<String> accessToken,
     boolean replayAsked,
     Optional<Replay> replay,
+    boolean replicationReady,
     boolean legacy) {
 
   /** {@code config.broadcast.replay}: messages since an epoch-millisecond time, at most {@code limit}. */
@@ -78,6 +80,7 @@ public record JoinRequest(
             ? Optional.of(token.textValue()) : Optional.empty(),
         broadcast.has("replay"),
         replay.isObject() ? Replay.parse(replay) : Optional.empty(),
+        bool(broadcast.path("replication_ready"), false),
         !payload.has("config"));
   }
 

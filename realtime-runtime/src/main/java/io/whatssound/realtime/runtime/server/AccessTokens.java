@@ -55,6 +55,12 @@ final class AccessTokens {
             session.close(sub, "You do not have permissions to read from this Channel topic: " + sub.key().subTopic());
             return;
           }
+          Permissions before = sub.permissions();
+          if ((before.readBroadcast() && !perms.readBroadcast()) || (before.readPresence() && !perms.readPresence())) {
+            // as Supabase does: losing either kind of read ends the channel
+            session.close(sub, "You no longer have permission to read from this Channel topic: " + sub.key().subTopic());
+            return;
+          }
           sub.permissions(perms);
           sub.token(token, scheduleExpiry(sub, token));
           rt.postgres().ifPresent(pc -> pc.tokenChanged(sub));

@@ -3,6 +3,8 @@ package io.whatssound.realtime.runtime.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.whatssound.realtime.runtime.auth.ChannelAuthorizer.DatabaseUnavailable;
 import io.whatssound.realtime.runtime.auth.ChannelAuthorizer.Permissions;
 import io.whatssound.realtime.runtime.auth.TokenRejected;
 import io.whatssound.realtime.runtime.cdc.ChangeRequest;
@@ -34,6 +36,7 @@ import org.slf4j.LoggerFactory;
  */
 final class JoinFlow {
   private static final Logger LOG = LoggerFactory.getLogger(JoinFlow.class);
+  static final Duration REPLICATION_READY_TIMEOUT = Duration.ofMinutes(1);
 
   private final RuntimeContext rt;
   private final SocketSession session;
@@ -113,8 +116,16 @@ final class JoinFlow {
       pending.put(topic, m);
       decision.whenComplete(
           (p, failure) -> ctx.executor().execute(() -> {
-            if (pending.remove(topic, m)) {
-              admit(m, req, verified, key, name, failure == null ? p : Permissions.NONE);
+            if (!pending.remove(topic, m)) {
+              return;
+            }
+            if (failure == null) {
+              admit(m, req, verified, key, name, p);
+            } else if (failure.getCause() instanceof DatabaseUnavailable || failure instanceof DatabaseUnavailable) {
+              refuseJoin(m, "UnableToConnectToProject", "Realtime was unable to connect to the project database");
+            } else {
+              LOG.warn("Authorizing a join on {} failed", topic, failure);
+              admit(m, req, verified, key, name, Permissions.NONE);
             }
           }));
     }
@@ -187,6 +198,28 @@ final class JoinFlow {
     }
     postgresChanges(sub, req, name);
     req.replay().ifPresent(r -> replay(sub, r));
+    if (req.replicationReady()) {
+      replicationReady(sub);
+    }
+  }
+
+  /**
+   * {@code replication_ready}: a system message once the database's stream is live, or the channel closes when it
+   * is not within {@link #REPLICATION_READY_TIMEOUT}, as in Supabase (without a database it never is).
+   */
+  private void replicationReady(Subscription sub) {
+    CompletableFuture<Void> live = rt.postgres().map(PostgresChanges::whenLive).orElseGet(CompletableFuture::new);
+    ScheduledFuture<?> deadline = ctx.executor().schedule(() -> {
+      if (session.holds(sub) && !live.isDone()) {
+        session.close(sub, "Replication connection was not established in time");
+      }
+    }, REPLICATION_READY_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    live.thenRun(() -> ctx.executor().execute(() -> {
+      deadline.cancel(false);
+      if (session.holds(sub)) {
+        out.system(sub, "system", "ok", "Replication connection established");
+      }
+    }));
   }
 
   /** Starts the channel's Postgres Changes bindings; reports on the channel once live or failed. */

@@ -10,6 +10,7 @@ import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import io.whatssound.realtime.runtime.auth.ChannelAuthorizer.DatabaseUnavailable;
 import io.whatssound.realtime.runtime.auth.TokenRejected;
 import io.whatssound.realtime.runtime.protocol.FrameException;
 import io.whatssound.realtime.runtime.protocol.Json;
@@ -270,12 +271,19 @@ final class RestBroadcast {
     });
   }
 
-  /** Publishes one message; a private topic the caller may not write is refused with 403. */
+  /**
+   * Publishes one message; a private topic the caller may not write is refused with 403, and 422 when the database
+   * that decides cannot be reached.
+   */
   CompletableFuture<Outcome> publishSingle(VerifiedToken token, Message message, ByteBufAllocator alloc) {
-    CompletableFuture<Boolean> allowed =
-        message.key().isPrivate() ? mayWrite(token, message.key()) : CompletableFuture.completedFuture(true);
-    return allowed.thenApply(ok -> {
-      if (!ok) {
+    if (!message.key().isPrivate()) {
+      return CompletableFuture.completedFuture(publish(List.of(message), alloc));
+    }
+    return rt.authorizer().permissions(token, message.key()).handle((p, failure) -> {
+      if (failure != null && (failure instanceof DatabaseUnavailable || failure.getCause() instanceof DatabaseUnavailable)) {
+        return Outcome.message(422, "Tenant database unavailable");
+      }
+      if (failure != null || !p.writeBroadcast()) {
         rt.metrics().rejected("unauthorized_write");
         return Outcome.message(403, "Unauthorized");
       }

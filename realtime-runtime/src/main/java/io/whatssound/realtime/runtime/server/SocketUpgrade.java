@@ -62,7 +62,8 @@ final class SocketUpgrade {
           Map.of("error", "Unsupported vsn: use 1.0.0 or 2.0.0"));
       return;
     }
-    String apiKey = Optional.ofNullable(HttpRouter.query(uri, "apikey")).orElse(req.headers().get("x-api-key"));
+    // as Supabase reads it: the x-api-key header first, then the apikey parameter
+    String apiKey = Optional.ofNullable(req.headers().get("x-api-key")).orElse(HttpRouter.query(uri, "apikey"));
     VerifiedToken token;
     try {
       token = rt.verifier().verify(apiKey);

@@ -371,6 +371,48 @@ class SocketSessionTest {
   }
 
   @Test
+  void replicationReadyWithoutADatabaseClosesTheChannelAfterAMinute() throws Exception {
+    EmbeddedChannel a = connect(Vsn.V2);
+    List<JsonNode> joined = join(a, "room", "{\"broadcast\":{\"replication_ready\":true}}");
+    assertEquals("ok", only(joined, "phx_reply").get(4).get("status").asText());
+    a.advanceTimeBy(59, TimeUnit.SECONDS);
+    a.runScheduledPendingTasks();
+    assertEquals(List.of(), received(a));
+    a.advanceTimeBy(1, TimeUnit.SECONDS);
+    a.runScheduledPendingTasks();
+    List<JsonNode> frames = received(a);
+    assertEquals("Replication connection was not established in time",
+        only(frames, "system").get(4).get("message").asText());
+    assertNotNull(only(frames, "phx_close"));
+    assertEquals(0, rt.topics().topicCount());
+  }
+
+  @Test
+  void aPrivateJoinWhoseDatabaseCannotBeReachedSaysSo() throws Exception {
+    rt = context(Map.of("REALTIME_JOIN_ERROR_DELAY_MS", "0"),
+        (token, key) -> CompletableFuture.failedFuture(new ChannelAuthorizer.DatabaseUnavailable("connection refused")));
+    EmbeddedChannel a = connect(Vsn.V2);
+    List<JsonNode> frames = join(a, "vip", "{\"private\":true}");
+    assertEquals("UnableToConnectToProject: Realtime was unable to connect to the project database",
+        only(frames, "phx_reply").get(4).at("/response/reason").asText());
+  }
+
+  @Test
+  void aNewTokenThatLosesOneKindOfReadEndsTheChannel() throws Exception {
+    Permissions broadcastOnly = new Permissions(true, false, true, false);
+    rt = context(Map.of("REALTIME_JOIN_ERROR_DELAY_MS", "0"), (token, key) -> CompletableFuture.completedFuture(
+        token.role().equals("anon") ? Permissions.ALL : broadcastOnly));
+    EmbeddedChannel a = connect(Vsn.V2);
+    assertEquals("ok", only(join(a, "vip", "{\"private\":true}"), "phx_reply").get(4).get("status").asText());
+    send(a, "[\"1\",\"2\",\"realtime:vip\",\"access_token\",{\"access_token\":\""
+        + token("listener", Duration.ofHours(1)) + "\"}]");
+    List<JsonNode> frames = received(a);
+    assertEquals("You no longer have permission to read from this Channel topic: vip",
+        only(frames, "system").get(4).get("message").asText());
+    assertNotNull(only(frames, "phx_close"));
+  }
+
+  @Test
   void joinErrorsAreDelayed() throws Exception {
     rt = context(Map.of("REALTIME_JOIN_ERROR_DELAY_MS", "5000", "REALTIME_MAX_CHANNELS_PER_CLIENT", "1"));
     EmbeddedChannel a = connect(Vsn.V2);
