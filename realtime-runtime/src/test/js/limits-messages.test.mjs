@@ -87,10 +87,12 @@ describe('REALTIME_MAX_PAYLOAD_KB=1', () => {
       body: JSON.stringify({ messages: [{ topic: 'big', event: 'e', payload: { blob: 'x'.repeat(2048) } }] }),
     });
     assert.equal(big.status, 422, big.text);
+    assert.deepEqual(big.json, { errors: { messages: [{ payload: ['Payload size exceeds tenant limit'] }] } });
     const single = await http(server, '/api/broadcast/big/events/e', {
       method: 'POST', headers, body: JSON.stringify({ blob: 'x'.repeat(2048) }),
     });
     assert.equal(single.status, 422, single.text);
+    assert.deepEqual(single.json, { errors: { payload: ['Payload size exceeds tenant limit'] } });
     const small = await http(server, '/api/broadcast', {
       method: 'POST', headers, body: JSON.stringify({ messages: [{ topic: 'big', event: 'e', payload: { ok: 1 } }] }),
     });

@@ -55,7 +55,7 @@ import org.junit.jupiter.api.Test;
 
 /** The channel protocol of one socket, driven frame by frame on Netty's embedded channel. */
 class SocketSessionTest {
-  private static final String SECRET = "super-secret-jwt-token-with-at-least-32-characters-long";
+  static final String SECRET = "super-secret-jwt-token-with-at-least-32-characters-long";
   private final TestClock clock = new TestClock(Instant.parse("2026-01-01T00:00:00Z"));
   private final List<EmbeddedChannel> sockets = new ArrayList<>();
   private RuntimeContext rt = context(Map.of("REALTIME_JOIN_ERROR_DELAY_MS", "0"));
@@ -64,8 +64,12 @@ class SocketSessionTest {
     return context(env, null);
   }
 
-  /** With {@code authorizer} deciding private channels (null: by role). */
   private RuntimeContext context(Map<String, String> env, ChannelAuthorizer authorizer) {
+    return context(env, authorizer, clock);
+  }
+
+  /** A runtime without database or cluster, {@code authorizer} deciding private channels (null: by role). */
+  static RuntimeContext context(Map<String, String> env, ChannelAuthorizer authorizer, TestClock clock) {
     RuntimeConfig config = RuntimeConfig.fromEnv(env).withJwtSecret(SECRET);
     RuntimeMetrics metrics = new RuntimeMetrics();
     TopicRegistry topics = new TopicRegistry(metrics);
@@ -410,6 +414,32 @@ class SocketSessionTest {
     assertEquals("You no longer have permission to read from this Channel topic: vip",
         only(frames, "system").get(4).get("message").asText());
     assertNotNull(only(frames, "phx_close"));
+  }
+
+  @Test
+  void aTrackOverThePayloadLimitClosesTheChannel() throws Exception {
+    rt = context(Map.of("REALTIME_JOIN_ERROR_DELAY_MS", "0", "REALTIME_MAX_PAYLOAD_KB", "1"));
+    EmbeddedChannel a = connect(Vsn.V2);
+    join(a, "room", "{\"presence\":{\"key\":\"big\"}}");
+    send(a, "[\"1\",\"2\",\"realtime:room\",\"presence\",{\"type\":\"presence\",\"event\":\"track\","
+        + "\"payload\":{\"blob\":\"" + "x".repeat(2000) + "\"}}]");
+    List<JsonNode> frames = received(a);
+    assertEquals("Track message size exceeded", only(frames, "system").get(4).get("message").asText());
+    assertNotNull(only(frames, "phx_close"));
+    assertNull(only(frames, "phx_reply"), "the track itself gets no reply");
+  }
+
+  @Test
+  void aPrivateTrackWithoutWritePermissionIsAnErrorWithAnEmptyResponse() throws Exception {
+    rt = context(Map.of("REALTIME_JOIN_ERROR_DELAY_MS", "0"),
+        (token, key) -> CompletableFuture.completedFuture(new Permissions(true, true, true, false)));
+    EmbeddedChannel a = connect(Vsn.V2);
+    join(a, "vip", "{\"private\":true,\"presence\":{\"key\":\"k\"}}");
+    send(a, "[\"1\",\"2\",\"realtime:vip\",\"presence\",{\"type\":\"presence\",\"event\":\"track\","
+        + "\"payload\":{\"n\":1}}]");
+    JsonNode reply = only(received(a), "phx_reply").get(4);
+    assertEquals("error", reply.get("status").asText());
+    assertEquals(0, reply.get("response").size());
   }
 
   @Test
