@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.netty.buffer.ByteBufAllocator;
 import io.whatssound.realtime.runtime.TestClock;
-import io.whatssound.realtime.runtime.auth.ChannelAuthorizer;
 import io.whatssound.realtime.runtime.auth.ChannelAuthorizer.DatabaseUnavailable;
 import io.whatssound.realtime.runtime.auth.ChannelAuthorizer.Permissions;
+import io.whatssound.realtime.runtime.auth.ChannelAuthorizer;
 import io.whatssound.realtime.runtime.protocol.UserBroadcast;
 import io.whatssound.realtime.runtime.value.TopicKey;
 import io.whatssound.realtime.runtime.value.VerifiedToken;
