@@ -20,8 +20,8 @@ public final class RuntimeConfigModel {
   private RuntimeConfigModel() {}
 
   /** The environment, sorted by name. */
-  public static Map<String, String> environment(
-      RealtimeCluster cluster, String runtimePassword, Optional<String> jwtSecret, OperatorDefaults defaults) {
+  public static Map<String, String> environment(RealtimeCluster cluster, String runtimePassword, String clusterKey,
+      Optional<String> jwtSecret, OperatorDefaults defaults) {
     RealtimeClusterSpec s = cluster.getSpec();
     String name = cluster.getMetadata().getName();
     String ns = cluster.getMetadata().getNamespace();
@@ -54,6 +54,7 @@ public final class RuntimeConfigModel {
     env.put(RuntimeEnv.REALTIME_PRIVATE_ONLY, String.valueOf(s.getPrivateOnly()));
     env.put(RuntimeEnv.REALTIME_CLUSTER_DNS, Names.discoveryService(name) + "." + ns + ".svc." + defaults.clusterDomain());
     env.put(RuntimeEnv.REALTIME_CLUSTER_PORT, String.valueOf(Names.CLUSTER_PORT));
+    env.put(RuntimeEnv.REALTIME_CLUSTER_KEY, clusterKey);
     return env;
   }
 

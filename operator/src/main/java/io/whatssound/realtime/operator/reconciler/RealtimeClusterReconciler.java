@@ -80,6 +80,8 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private final Clock clock;
+  /** What this reconciler last wrote of each owned object (hand edits are restored). */
+  private final Applier.Written written = new Applier.Written();
   private final DatabaseConnector connector;
   private final OperatorDefaults defaults;
   private final Timing timing;
@@ -223,12 +225,13 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     private Optional<String> jwtMissing = Optional.empty();
     private String runtimePassword;
     private String poolerPassword;
+    private String clusterKey;
     private boolean poolerInvalid;
     private boolean dbOk;
 
     Pass(RealtimeCluster cluster, Context<RealtimeCluster> context) {
       this.cluster = cluster;
-      this.applier = new Applier(context.getClient());
+      this.applier = new Applier(context.getClient(), written, new EventRecorder(context.getClient(), clock));
       this.secrets = Applier.cache(context, Secret.class, SECRETS);
       this.services = Applier.cache(context, Service.class, SERVICES);
       this.deployments = Applier.cache(context, Deployment.class, POOLER_DEPLOYMENTS);
@@ -294,6 +297,7 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
       Map<String, String> creds = runtimeCredentials(secrets, applier, cluster);
       runtimePassword = creds.get("password");
       poolerPassword = creds.get("pooler-password");
+      clusterKey = creds.get(CLUSTER_KEY);
     }
 
     /** PgBouncer's configuration, Deployment, Service, NetworkPolicy and budget; all deleted when it is disabled. */
@@ -387,7 +391,7 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     void writeRuntimeConfig() {
       boolean configured = secret(secrets, ns, Names.runtimeConfigSecret(name)).isPresent();
       if (jwtMissing.isEmpty() && (dbOk || configured)) {
-        Map<String, String> env = RuntimeConfigModel.environment(cluster, runtimePassword, jwt, defaults);
+        Map<String, String> env = RuntimeConfigModel.environment(cluster, runtimePassword, clusterKey, jwt, defaults);
         applier.apply(RuntimeConfigModel.secret(cluster, env), cluster, secrets);
       }
       if (!dbOk) {
@@ -580,7 +584,8 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     String secretName = Names.runtimeCredentialsSecret(cluster.getMetadata().getName());
     Map<String, String> data = secret(secrets, ns, secretName).map(RuntimeConfigModel::decode).orElse(Map.of());
     String role = Names.runtimeRole(cluster);
-    if (data.get("password") != null && data.get("pooler-password") != null && role.equals(data.get("username"))) {
+    if (data.get("password") != null && data.get("pooler-password") != null && data.get(CLUSTER_KEY) != null
+        && role.equals(data.get("username"))) {
       return data;
     }
     Map<String, String> fresh = new TreeMap<>();
@@ -588,6 +593,8 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     fresh.put("password", data.getOrDefault("password", generatePassword()));
     fresh.put("pooler-username", Names.poolerAuthRole(cluster));
     fresh.put("pooler-password", data.getOrDefault("pooler-password", generatePassword()));
+    // the key the tenant's pods encrypt their cluster traffic with; a pod without it cannot join
+    fresh.put(CLUSTER_KEY, data.getOrDefault(CLUSTER_KEY, generatePassword()));
     Secret s = new SecretBuilder()
         .withNewMetadata().withName(secretName).withNamespace(ns)
         .withLabels(Names.clusterLabels(cluster.getMetadata().getName(), "runtime")).endMetadata()
@@ -595,6 +602,9 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     applier.apply(s, cluster, secrets);
     return fresh;
   }
+
+  /** The key of the runtime credentials Secret that holds the tenant's cluster key. */
+  static final String CLUSTER_KEY = "cluster-key";
 
   static String generatePassword() {
     String alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";

@@ -52,6 +52,8 @@ public class SessionPoolReconciler implements Reconciler<SessionPool> {
   private static final String PODS = "runtime-pods";
 
   private final Clock clock;
+  /** What this reconciler last wrote of each owned object (hand edits are restored). */
+  private final Applier.Written written = new Applier.Written();
   private final OperatorDefaults defaults;
   private final Timing timing;
   private final ConnectionMeter meter;
@@ -153,7 +155,7 @@ public class SessionPoolReconciler implements Reconciler<SessionPool> {
 
   @Override
   public UpdateControl<SessionPool> reconcile(SessionPool pool, Context<SessionPool> context) {
-    Applier applier = new Applier(context.getClient());
+    Applier applier = new Applier(context.getClient(), written, new EventRecorder(context.getClient(), clock));
     String ns = pool.getMetadata().getNamespace();
     SessionPoolStatus previous = pool.getStatus() == null ? new SessionPoolStatus() : pool.getStatus();
     Conditions conditions = new Conditions(previous.getConditions(), clock, pool.getMetadata().getGeneration());

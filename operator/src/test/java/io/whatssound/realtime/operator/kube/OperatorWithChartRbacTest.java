@@ -104,6 +104,26 @@ class OperatorWithChartRbacTest extends SharedControlPlane {
     assertEquals(3, admin.resources(SessionPool.class).inNamespace(ns).withName(pool.getMetadata().getName()).get()
         .getSpec().getReplicas());
 
+    // A hand edit of an owned object is restored, with an Event on its owner; a label someone else adds stays.
+    String deployment = pool.getMetadata().getName();
+    String image = admin.apps().deployments().inNamespace(ns).withName(deployment).get()
+        .getSpec().getTemplate().getSpec().getContainers().get(0).getImage();
+    cp.kubectl("patch", "deployment", deployment, "-n", ns, "--type=json", "-p",
+        "[{\"op\":\"replace\",\"path\":\"/spec/template/spec/containers/0/image\",\"value\":\"edited:by-hand\"}]")
+        .orFail();
+    cp.kubectl("label", "service", name, "-n", ns, "team=listening").orFail();
+    cp.kubectl("patch", "service", name, "-n", ns, "--type=json", "-p",
+        "[{\"op\":\"replace\",\"path\":\"/spec/ports/0/port\",\"value\":4999}]").orFail();
+    Await.until(WAIT, "the Deployment's image restored", () -> image.equals(admin.apps().deployments().inNamespace(ns)
+        .withName(deployment).get().getSpec().getTemplate().getSpec().getContainers().get(0).getImage()));
+    Await.until(WAIT, "the Service's port restored", () -> admin.services().inNamespace(ns).withName(name).get()
+        .getSpec().getPorts().get(0).getPort() == 4000);
+    assertEquals("listening", admin.services().inNamespace(ns).withName(name).get().getMetadata().getLabels()
+        .get("team"), "a label the operator does not set is left alone");
+    Await.until(WAIT, "Restored Events on the pool and the cluster", () -> admin.v1().events().inNamespace(ns).list()
+        .getItems().stream().filter(e -> "Restored".equals(e.getReason())).map(e -> e.getInvolvedObject().getKind())
+        .collect(Collectors.toSet()).containsAll(List.of("SessionPool", "RealtimeCluster")));
+
     // Deleting the cluster: its pool goes first (the garbage collector takes the pool's Deployment and budget), then
     // the finalizer cleans the database, then the garbage collector removes what the cluster owned.
     admin.resources(RealtimeCluster.class).inNamespace(ns).withName(name).delete();

@@ -29,7 +29,7 @@ class ModelTest {
   final RealtimeCluster cluster = Fixtures.cluster("party42", "db.example", 5432, "app");
 
   private Map<String, String> env(RealtimeCluster c) {
-    return RuntimeConfigModel.environment(c, "pw", Optional.of(Fixtures.JWT), defaults);
+    return RuntimeConfigModel.environment(c, "pw", "cluster-key-for-tests-0123", Optional.of(Fixtures.JWT), defaults);
   }
 
   @Test
@@ -55,6 +55,7 @@ class ModelTest {
     assertEquals("false", env.get("REALTIME_PRIVATE_ONLY"));
     assertEquals("party42-discovery.party.svc.cluster.local", env.get("REALTIME_CLUSTER_DNS"));
     assertEquals("7800", env.get("REALTIME_CLUSTER_PORT"));
+    assertEquals("cluster-key-for-tests-0123", env.get("REALTIME_CLUSTER_KEY"), "the pods encrypt their cluster traffic");
 
     cluster.getSpec().getPooler().setEnabled(false);
     cluster.getSpec().getAuth().setJwksUrl("https://id.example/jwks.json");

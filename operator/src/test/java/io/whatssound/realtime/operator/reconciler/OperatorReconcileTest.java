@@ -175,6 +175,8 @@ class OperatorReconcileTest {
     String role = cluster("ready").getStatus().getRuntimeRole();
     assertTrue(role.matches("realtime_party_ready_[0-9a-f]{8}"), role);
     assertEquals(role, creds.get("username"));
+    assertTrue(creds.get("cluster-key").length() >= 32, "a generated cluster key");
+    assertEquals(creds.get("cluster-key"), env.get("REALTIME_CLUSTER_KEY"), "the pods get the tenant's cluster key");
     assertEquals(get(Secret.class, "ready-runtime-config").getMetadata().getOwnerReferences().get(0).getUid(),
         cluster("ready").getMetadata().getUid(), "owned objects are garbage-collected with the cluster");
 
@@ -205,7 +207,10 @@ class OperatorReconcileTest {
     assertEquals(2, p.getStatus().getReadyReplicas());
     assertEquals(Names.selectorString(Names.poolSelector(p)), p.getStatus().getSelector());
     String json = Serialization.asJson(ready.getStatus()) + Serialization.asJson(p.getStatus());
-    assertFalse(json.contains(creds.get("password")) || json.contains(Fixtures.JWT), "no secret value in status");
+    assertFalse(json.contains(creds.get("password")) || json.contains(Fixtures.JWT)
+        || json.contains(creds.get("cluster-key")), "no secret value in status");
+    assertEquals(creds, RuntimeConfigModel.decode(get(Secret.class, "ready-runtime-credentials")),
+        "generated once and kept");
   }
 
   /**

@@ -27,6 +27,9 @@ import io.whatssound.realtime.runtime.value.TopicKey;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -43,6 +46,8 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import javax.crypto.SecretKey;
+import javax.crypto.spec.SecretKeySpec;
 import org.jgroups.Address;
 import org.jgroups.BytesMessage;
 import org.jgroups.JChannel;
@@ -55,6 +60,7 @@ import org.jgroups.protocols.FD_SOCK2;
 import org.jgroups.protocols.FRAG4;
 import org.jgroups.protocols.MERGE3;
 import org.jgroups.protocols.MFC;
+import org.jgroups.protocols.SYM_ENCRYPT;
 import org.jgroups.protocols.TCP;
 import org.jgroups.protocols.TCPPING;
 import org.jgroups.protocols.UFC;
@@ -218,6 +224,11 @@ public final class ClusterNode implements ClusterRelay, Receiver, AutoCloseable 
     long fd = settings.failureDetection().toMillis();
     p.add(new FD_ALL3().setTimeout(fd).setInterval(Math.max(100, fd / 6)));
     p.add(new VERIFY_SUSPECT2().setTimeout(settings.verifyTimeout().toMillis()));
+    if (settings.key().isPresent()) {
+      // below NAKACK2, so retransmissions are encrypted too; a member with another key cannot read this one's join
+      // or view messages, so it stays out of the cluster
+      p.add(new SYM_ENCRYPT().setSecretKey(clusterKey(settings.key().get())));
+    }
     p.add(new NAKACK2().setXmitInterval(500));
     p.add(new UNICAST3());
     p.add(new STABLE().setDesiredAverageGossip(20_000).setMaxBytes(4_000_000));
@@ -226,6 +237,15 @@ public final class ClusterNode implements ClusterRelay, Receiver, AutoCloseable 
     p.add(new MFC());
     p.add(new FRAG4().setFragSize(60_000));
     return p;
+  }
+
+  /** The AES-256 key of a tenant's cluster key: its SHA-256. */
+  static SecretKey clusterKey(String key) {
+    try {
+      return new SecretKeySpec(MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8)), "AES");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /** Whether this pod is in a view and has the presences of the members it joined (or waited long enough). */

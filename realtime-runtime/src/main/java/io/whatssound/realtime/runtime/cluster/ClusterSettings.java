@@ -28,12 +28,24 @@ import java.util.Optional;
  *                         its presences leave everywhere within about this plus {@link #verifyTimeout()}
  * @param mergeInterval    the longest time between two merge checks after a partition (MERGE3)
  * @param statusInterval   how often a pod shares its connected-user count and slot status
+ * @param key              the tenant's cluster key: with it, every message between pods is encrypted with a key
+ *                         derived from it, and a pod without the same key cannot join
  */
 public record ClusterSettings(
     String name, int port, List<InetSocketAddress> peers, Optional<String> dns, String bind,
-    Duration failureDetection, Duration mergeInterval, Duration statusInterval) {
+    Duration failureDetection, Duration mergeInterval, Duration statusInterval, Optional<String> key) {
 
   public static final int DEFAULT_PORT = 7800;
+  /** The shortest cluster key taken: a key that can be guessed protects nothing. */
+  public static final int MIN_KEY_LENGTH = 16;
+
+  /** Never shows the key. */
+  @Override
+  public String toString() {
+    return "ClusterSettings[name=" + name + ", port=" + port + ", peers=" + peers + ", dns=" + dns + ", bind=" + bind
+        + ", failureDetection=" + failureDetection + ", mergeInterval=" + mergeInterval + ", statusInterval="
+        + statusInterval + ", key=" + (key.isPresent() ? "(set)" : "(none)") + "]";
+  }
 
   public ClusterSettings {
     peers = List.copyOf(peers);
@@ -47,7 +59,7 @@ public record ClusterSettings(
   /** A single node: no cluster messaging at all. */
   public static ClusterSettings single(String name) {
     return new ClusterSettings(name, DEFAULT_PORT, List.of(), Optional.empty(), "127.0.0.1",
-        Duration.ofSeconds(6), Duration.ofSeconds(20), Duration.ofSeconds(1));
+        Duration.ofSeconds(6), Duration.ofSeconds(20), Duration.ofSeconds(1), Optional.empty());
   }
 
   /** How long VERIFY_SUSPECT2 double-checks a suspected pod. */
@@ -80,7 +92,12 @@ public record ClusterSettings(
     Duration fd = Duration.ofMillis(integer(env, RuntimeEnv.REALTIME_CLUSTER_FAILURE_DETECTION_MS, 6000, 500, 600_000));
     Duration merge = Duration.ofMillis(integer(env, RuntimeEnv.REALTIME_CLUSTER_MERGE_INTERVAL_MS, 20_000, 500, 600_000));
     Duration status = Duration.ofMillis(integer(env, RuntimeEnv.REALTIME_CLUSTER_STATUS_INTERVAL_MS, 1000, 50, 60_000));
-    return new ClusterSettings(name, port, peers, dns, bind, fd, merge, status);
+    Optional<String> key = text(env, RuntimeEnv.REALTIME_CLUSTER_KEY);
+    if (key.isPresent() && key.get().length() < MIN_KEY_LENGTH) {
+      throw new ConfigException(RuntimeEnv.REALTIME_CLUSTER_KEY + " must be at least " + MIN_KEY_LENGTH
+          + " characters (e.g. openssl rand -base64 32); the operator generates one per tenant");
+    }
+    return new ClusterSettings(name, port, peers, dns, bind, fd, merge, status, key);
   }
 
   private static InetSocketAddress peer(String var, String hostPort, int defaultPort) {

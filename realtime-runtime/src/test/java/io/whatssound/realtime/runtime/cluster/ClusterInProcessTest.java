@@ -35,7 +35,12 @@ import org.junit.jupiter.api.Test;
 
 /** Three runtimes in one JVM forming a cluster on loopback: broadcast, presence, a partition that heals. */
 class ClusterInProcessTest {
+  /** Every pod of these tests encrypts its cluster traffic with this key. */
+  private static final String KEY = "tenant-cluster-key-0123456789";
   private final List<RealtimeServer> pods = new ArrayList<>();
+  private String clusterName;
+  private List<InetSocketAddress> peers;
+  private RuntimeConfig config;
   private final List<TestSocket> clients = new ArrayList<>();
 
   @AfterEach
@@ -52,15 +57,17 @@ class ClusterInProcessTest {
     String name = "test-" + UUID.randomUUID();
     List<Integer> ports = Ports.clusterPorts(n);
     List<InetSocketAddress> peers = ports.stream().map(p -> InetSocketAddress.createUnresolved("127.0.0.1", p)).toList();
+    this.clusterName = name;
+    this.peers = peers;
     Map<String, String> env = new HashMap<>(Map.of("REALTIME_PORT", "0", "REALTIME_HOST", "127.0.0.1",
         "REALTIME_DB_URL", "none", "REALTIME_JOIN_ERROR_DELAY_MS", "0", "REALTIME_MAX_PRESENCE_CALLS", "1000",
         "REALTIME_MAX_EVENTS_PER_SECOND", "100000"));
     env.putAll(extraEnv);
     RuntimeConfig config = RuntimeConfig.fromEnv(env).withJwtSecret(PodProcess.SECRET);
+    this.config = config;
     List<CompletableFuture<RealtimeServer>> starting = new ArrayList<>();
     for (int port : ports) {
-      ClusterSettings s = new ClusterSettings(name, port, peers, Optional.empty(), "127.0.0.1",
-          Duration.ofSeconds(3), Duration.ofSeconds(2), Duration.ofMillis(200));
+      ClusterSettings s = settings(name, port, peers, KEY);
       starting.add(CompletableFuture.supplyAsync(() -> {
         try {
           return new RealtimeServer(config, s, Clock.systemUTC()).start();
@@ -74,6 +81,11 @@ class ClusterInProcessTest {
     }
     awaitTrue(() -> pods.stream().allMatch(p -> node(p).memberCount() == n && node(p).ready()), Duration.ofSeconds(30),
         () -> "one view of " + n + " members");
+  }
+
+  private static ClusterSettings settings(String name, int port, List<InetSocketAddress> peers, String key) {
+    return new ClusterSettings(name, port, peers, Optional.empty(), "127.0.0.1",
+        Duration.ofSeconds(3), Duration.ofSeconds(2), Duration.ofMillis(200), Optional.of(key));
   }
 
   private static ClusterNode node(RealtimeServer s) {
@@ -129,6 +141,38 @@ class ClusterInProcessTest {
     assertEquals(202, rest.statusCode(), rest.body());
     for (TestSocket x : List.of(a, b, c)) {
       awaitTrue(() -> x.broadcasts("rest").size() == 1, Duration.ofSeconds(10), () -> "rest broadcast");
+    }
+  }
+
+  @Test
+  void aPodWithoutTheTenantsClusterKeyCannotJoin() throws Exception {
+    startPods(2);
+    int port = Ports.clusterPorts(1).get(0);
+    List<InetSocketAddress> withRogue = new ArrayList<>(peers);
+    withRogue.add(InetSocketAddress.createUnresolved("127.0.0.1", port));
+    // same cluster name, same peers, another key
+    RealtimeServer rogue = new RealtimeServer(config, settings(clusterName, port, withRogue, "another-key-0123456789"),
+        Clock.systemUTC());
+    CompletableFuture<Void> joining = CompletableFuture.runAsync(() -> {
+      try {
+        rogue.start();
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    try {
+      // three merge intervals: the rogue finds the pods (discovery is not encrypted) but can join nothing
+      long until = System.nanoTime() + Duration.ofSeconds(6).toNanos();
+      while (System.nanoTime() < until) {
+        for (RealtimeServer p : pods) {
+          assertEquals(2, node(p).memberCount(), "the tenant's pods keep their view of two");
+        }
+        Thread.sleep(100);
+      }
+      assertTrue(rogue.cluster().map(c -> c.memberCount() <= 1).orElse(true), "the rogue is alone");
+    } finally {
+      rogue.shutdown(Duration.ofMillis(200));
+      joining.handle((v, e) -> null).join();
     }
   }
 

@@ -65,6 +65,19 @@ class ClusterSettingsTest {
   }
 
   @Test
+  void aClusterKeyIsTakenWhenLongEnoughAndNeverShown() {
+    ClusterSettings s = ClusterSettings.fromEnv(Map.of("REALTIME_CLUSTER_DNS", "rt.ns.svc",
+        "REALTIME_CLUSTER_KEY", "a-tenant-key-of-some-length"), "x");
+    assertEquals("a-tenant-key-of-some-length", s.key().orElseThrow());
+    assertFalse(s.toString().contains("a-tenant-key"), s.toString());
+    assertTrue(ClusterSettings.fromEnv(Map.of("REALTIME_CLUSTER_DNS", "rt.ns.svc"), "x").key().isEmpty());
+    ConfigException e = assertThrows(ConfigException.class, () -> ClusterSettings.fromEnv(
+        Map.of("REALTIME_CLUSTER_DNS", "rt.ns.svc", "REALTIME_CLUSTER_KEY", "short"), "x"));
+    assertTrue(e.getMessage().contains("REALTIME_CLUSTER_KEY must be at least 16 characters"), e.getMessage());
+    assertFalse(e.getMessage().contains("short"), "the refused key is not repeated");
+  }
+
+  @Test
   void messagesSurviveTheWire() throws Exception {
     ObjectNode meta = Json.MAPPER.createObjectNode().put("id", "m1");
     byte[] payload = "{\"a\":1}".getBytes(StandardCharsets.UTF_8);
