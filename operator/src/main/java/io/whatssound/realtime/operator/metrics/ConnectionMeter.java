@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Reads how many sockets runtime pods hold: the gauge {@value #GAUGE} that the runtime exports on
- * {@code GET http://<pod IP>:4000/metrics} ({@code RuntimeMetrics.connectionsGauge} in realtime-runtime). Ready pods
+ * {@code GET http://<pod IP>:9100/metrics} ({@code RuntimeMetrics.connectionsGauge} in realtime-runtime). Ready pods
  * are read in parallel with a short timeout; a pod that does not answer is logged, counted in
  * {@link OperatorMetrics#connectionRead} and left out, never an error.
  */
@@ -35,7 +35,7 @@ public final class ConnectionMeter {
   private final OperatorMetrics metrics;
 
   /**
-   * @param port    the runtime's HTTP port ({@link Names#HTTP_PORT}; tests point it elsewhere)
+   * @param port    the runtime's metrics port ({@link Names#METRICS_PORT}; tests point it elsewhere)
    * @param timeout for connecting and for the whole answer of one pod
    */
   public ConnectionMeter(int port, Duration timeout, OperatorMetrics metrics) {
@@ -46,7 +46,7 @@ public final class ConnectionMeter {
   }
 
   public static ConnectionMeter standard(OperatorMetrics metrics) {
-    return new ConnectionMeter(Names.HTTP_PORT, TIMEOUT, metrics);
+    return new ConnectionMeter(Names.METRICS_PORT, TIMEOUT, metrics);
   }
 
   /**

@@ -29,6 +29,8 @@ public final class Names {
   /** On a RealtimeCluster: "true" deletes it without cleaning its database (when the database or its owner is gone). */
   public static final String SKIP_DATABASE_CLEANUP = LABEL_PREFIX + "skip-database-cleanup";
   public static final int HTTP_PORT = 4000;
+  /** The runtime's {@code /metrics} (and probes), apart from the public port. */
+  public static final int METRICS_PORT = 9100;
   public static final int CLUSTER_PORT = 7800;
   public static final int POOLER_PORT = 5432;
 

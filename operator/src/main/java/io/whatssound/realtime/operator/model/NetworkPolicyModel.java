@@ -37,6 +37,10 @@ public final class NetworkPolicyModel {
     String name = cluster.getMetadata().getName();
     return policy(cluster, runtimeName(name), "runtime", Names.runtimeSelector(name), List.of(
         new NetworkPolicyIngressRuleBuilder().addToPorts(tcp(Names.HTTP_PORT)).build(),
+        // metrics from pods of any namespace (the operator, Prometheus), never from outside the cluster
+        new NetworkPolicyIngressRuleBuilder()
+            .addToFrom(new NetworkPolicyPeerBuilder().withNamespaceSelector(new LabelSelectorBuilder().build()).build())
+            .addToPorts(tcp(Names.METRICS_PORT)).build(),
         fromRuntimePods(name, Names.CLUSTER_PORT, Names.CLUSTER_PORT + FAILURE_DETECTION_OFFSET)));
   }
 

@@ -29,6 +29,7 @@ public final class RuntimeConfigModel {
     String role = Names.runtimeRole(cluster);
     Map<String, String> env = new TreeMap<>();
     env.put(RuntimeEnv.REALTIME_PORT, String.valueOf(Names.HTTP_PORT));
+    env.put(RuntimeEnv.REALTIME_METRICS_PORT, String.valueOf(Names.METRICS_PORT));
     String direct = postgresUrl(role, runtimePassword, db.getHost(), db.getPort(), db.getName(), db.getSslMode());
     env.put(RuntimeEnv.REALTIME_DB_URL, direct);
     env.put(RuntimeEnv.REALTIME_DB_POOL_URL, poolerEnabled(s)

@@ -110,6 +110,8 @@ public final class RuntimeDeploymentModel {
             .withImagePullPolicy(s.getImagePullPolicy() != null ? s.getImagePullPolicy() : defaults.runtimeImagePullPolicy())
             .withPorts(
                 new ContainerPortBuilder().withName("http").withContainerPort(Names.HTTP_PORT).withProtocol("TCP").build(),
+                new ContainerPortBuilder().withName("metrics").withContainerPort(Names.METRICS_PORT).withProtocol("TCP")
+                    .build(),
                 new ContainerPortBuilder().withName("cluster").withContainerPort(Names.CLUSTER_PORT).withProtocol("TCP").build())
             .addNewEnvFrom().withNewSecretRef().withName(Names.runtimeConfigSecret(cluster)).endSecretRef().endEnvFrom()
             .withEnv(env)

@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.whatssound.realtime.operator.kube.Cli;
 import io.whatssound.realtime.operator.metrics.ConnectionMeter;
+import io.whatssound.realtime.operator.model.Names;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -423,7 +424,7 @@ public abstract class ListeningPartyScenario {
     Map<String, Double> out = new LinkedHashMap<>();
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     for (String pod : readyPods(c, RUNTIME_PODS)) {
-      try (ScenarioCluster.Address a = c.pod(NS, pod, 4000)) {
+      try (ScenarioCluster.Address a = c.pod(NS, pod, Names.METRICS_PORT)) {
         String body = http.send(HttpRequest.newBuilder(URI.create(a.http() + "/metrics")).timeout(Duration.ofSeconds(5))
             .build(), HttpResponse.BodyHandlers.ofString()).body();
         out.put(pod, ConnectionMeter.gauge(body, ConnectionMeter.GAUGE).orElse(0));

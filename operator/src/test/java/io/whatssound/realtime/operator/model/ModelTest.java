@@ -38,6 +38,7 @@ class ModelTest {
     assertTrue(RuntimeEnv.ALL.containsAll(env.keySet()), "every variable written is one the runtime reads: "
         + env.keySet().stream().filter(k -> !RuntimeEnv.ALL.contains(k)).toList());
     assertEquals("4000", env.get("REALTIME_PORT"));
+    assertEquals("9100", env.get("REALTIME_METRICS_PORT"), "metrics off the public port");
     String role = Names.runtimeRole(cluster);
     assertEquals("postgres://" + role + ":pw@db.example:5432/app?sslmode=disable", env.get("REALTIME_DB_URL"));
     assertEquals("postgres://" + role + ":pw@party42-pooler.party.svc:5432/app?sslmode=disable",
@@ -90,7 +91,8 @@ class ModelTest {
     assertEquals("/readyz", c.getReadinessProbe().getHttpGet().getPath());
     assertEquals("/healthz", c.getLivenessProbe().getHttpGet().getPath());
     assertEquals(4000, c.getPorts().get(0).getContainerPort());
-    assertEquals("cluster", c.getPorts().get(1).getName());
+    assertEquals(List.of("http", "metrics", "cluster"), c.getPorts().stream().map(p -> p.getName()).toList());
+    assertEquals(9100, c.getPorts().get(1).getContainerPort());
     assertEquals(List.of("sh", "-c", "sleep 5"), c.getLifecycle().getPreStop().getExec().getCommand());
     assertEquals(5 + 10 + 10, pod.getTerminationGracePeriodSeconds());
     assertEquals("10000", envValue(c, "REALTIME_SHUTDOWN_DRAIN_MS"));
@@ -246,7 +248,12 @@ class ModelTest {
     var clients = runtime.getSpec().getIngress().get(0);
     assertTrue(clients.getFrom() == null || clients.getFrom().isEmpty(), "clients from anywhere");
     assertEquals(4000, clients.getPorts().get(0).getPort().getIntVal());
-    var peers = runtime.getSpec().getIngress().get(1);
+    var scrapers = runtime.getSpec().getIngress().get(1);
+    assertEquals(9100, scrapers.getPorts().get(0).getPort().getIntVal());
+    assertTrue(scrapers.getFrom().get(0).getNamespaceSelector().getMatchLabels() == null
+        || scrapers.getFrom().get(0).getNamespaceSelector().getMatchLabels().isEmpty(),
+        "metrics from pods of any namespace, not from outside the cluster");
+    var peers = runtime.getSpec().getIngress().get(2);
     assertEquals(Names.runtimeSelector("party42"), peers.getFrom().get(0).getPodSelector().getMatchLabels());
     assertEquals(List.of(7800, 7900), peers.getPorts().stream().map(p -> p.getPort().getIntVal()).toList());
     var pooler = NetworkPolicyModel.pooler(cluster);

@@ -29,6 +29,8 @@ import java.util.stream.Collectors;
  * @param slowConsumerDrops messages dropped in a row for a socket that does not read before it is disconnected
  * @param database          the database for Postgres Changes, database broadcasts and replay
  * @param privateOnly       refuse public channels
+ * @param metricsPort       a port of its own for {@code /metrics} (and the probes), which the public port then no
+ *                          longer serves; empty: {@code /metrics} on the public port
  */
 public record RuntimeConfig(
     String host,
@@ -43,7 +45,8 @@ public record RuntimeConfig(
     Set<String> privateRoles,
     int slowConsumerDrops,
     DatabaseSettings database,
-    boolean privateOnly) {
+    boolean privateOnly,
+    Optional<Integer> metricsPort) {
 
   public static final int MIN_FRAME_BYTES = 3 * 1024 * 1024;
 
@@ -79,7 +82,8 @@ public record RuntimeConfig(
             .orElse(Set.of("authenticated", "service_role")),
         r.integer(RuntimeEnv.REALTIME_SLOW_CONSUMER_DROPS, 1000),
         database(r),
-        r.bool(RuntimeEnv.REALTIME_PRIVATE_ONLY, false));
+        r.bool(RuntimeEnv.REALTIME_PRIVATE_ONLY, false),
+        r.string(RuntimeEnv.REALTIME_METRICS_PORT).map(v -> r.port(RuntimeEnv.REALTIME_METRICS_PORT, 0)));
   }
 
   private static DatabaseSettings database(Reader r) {
@@ -108,13 +112,13 @@ public record RuntimeConfig(
   public RuntimeConfig withJwtSecret(String secret) {
     return new RuntimeConfig(
         host, port, Optional.of(secret), jwks, limits, joinErrorDelay, idleTimeout, shutdownDrain,
-        maxFrameBytes, privateRoles, slowConsumerDrops, database, privateOnly);
+        maxFrameBytes, privateRoles, slowConsumerDrops, database, privateOnly, metricsPort);
   }
 
   public RuntimeConfig withDatabase(DatabaseSettings db) {
     return new RuntimeConfig(
         host, port, jwtSecret, jwks, limits, joinErrorDelay, idleTimeout, shutdownDrain,
-        maxFrameBytes, privateRoles, slowConsumerDrops, db, privateOnly);
+        maxFrameBytes, privateRoles, slowConsumerDrops, db, privateOnly, metricsPort);
   }
 
   private static Set<String> csv(String value) {

@@ -63,6 +63,7 @@ public final class RealtimeServer implements AutoCloseable {
   private final Optional<ClusterNode> cluster;
   private volatile boolean accepting;
   private Channel serverChannel;
+  private Channel metricsChannel;
 
   /** A single node (no cluster messaging). */
   public RealtimeServer(RuntimeConfig config, Clock clock) throws IOException {
@@ -153,7 +154,7 @@ public final class RealtimeServer implements AutoCloseable {
         return database.flatMap(RuntimeDatabase::notReached).map(r -> "the database has not answered yet: " + r);
       }
     };
-    Probes probes = new Probes(readiness, rt.metrics());
+    Probes probes = new Probes(readiness, rt.metrics(), c.metricsPort().isEmpty());
     SocketUpgrade upgrade = new SocketUpgrade(rt, readiness, tracker);
     RestBroadcast rest = new RestBroadcast(rt);
     ServerBootstrap b =
@@ -174,6 +175,23 @@ public final class RealtimeServer implements AutoCloseable {
                   }
                 });
     serverChannel = b.bind(c.host(), c.port()).sync().channel();
+    if (c.metricsPort().isPresent()) {
+      Probes own = new Probes(readiness, rt.metrics(), true);
+      metricsChannel = new ServerBootstrap()
+          .group(boss, workers)
+          .channel(channelType)
+          .childHandler(new ChannelInitializer<SocketChannel>() {
+            @Override
+            protected void initChannel(SocketChannel ch) {
+              ch.pipeline()
+                  .addLast("http", new HttpServerCodec())
+                  .addLast("http-aggregator", new HttpObjectAggregator(64 * 1024))
+                  .addLast("probes", own.handler());
+            }
+          })
+          .bind(c.host(), c.metricsPort().get()).sync().channel();
+      LOG.info("Metrics and probes on {}:{} (not on the public port)", c.host(), metricsPort().orElseThrow());
+    }
     if (cluster.isPresent()) {
       try {
         cluster.get().start();
@@ -191,6 +209,11 @@ public final class RealtimeServer implements AutoCloseable {
 
   public int port() {
     return ((InetSocketAddress) serverChannel.localAddress()).getPort();
+  }
+
+  /** The port of {@code /metrics} when it has its own. */
+  public Optional<Integer> metricsPort() {
+    return Optional.ofNullable(metricsChannel).map(ch -> ((InetSocketAddress) ch.localAddress()).getPort());
   }
 
   public boolean accepting() {
@@ -233,6 +256,10 @@ public final class RealtimeServer implements AutoCloseable {
     stream.ifPresent(s -> step("stopping the replication stream", s::close));
     cluster.ifPresent(c -> step("leaving the cluster", c::close));
     database.ifPresent(d -> step("closing the database", d::close));
+    if (metricsChannel != null) {
+      metricsChannel.close().syncUninterruptibly();
+      metricsChannel = null;
+    }
     workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     serverChannel = null;
