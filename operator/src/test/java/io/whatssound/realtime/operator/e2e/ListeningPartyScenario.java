@@ -311,6 +311,10 @@ public abstract class ListeningPartyScenario {
           }
         }
       }
+      // no one edited an owned object: the kubelet's, the controllers' and the API server's writes are not edits
+      String restored = c.kubectl("-n", NS, "get", "events", "--field-selector", "reason=Restored", "-o",
+          "jsonpath={.items[*].message}").orFail().out().trim();
+      assertEquals("", restored, "Restored Events without any hand edit");
     });
   }
 

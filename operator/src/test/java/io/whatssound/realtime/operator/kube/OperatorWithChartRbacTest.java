@@ -105,6 +105,9 @@ class OperatorWithChartRbacTest extends SharedControlPlane {
         .getSpec().getReplicas());
 
     // A hand edit of an owned object is restored, with an Event on its owner; a label someone else adds stays.
+    assertEquals(List.of(), admin.v1().events().inNamespace(ns).list().getItems().stream()
+        .filter(e -> "Restored".equals(e.getReason())).map(e -> e.getMessage()).toList(),
+        "nothing restored before anyone edits: server defaults and controllers' writes are not edits");
     String deployment = pool.getMetadata().getName();
     String image = admin.apps().deployments().inNamespace(ns).withName(deployment).get()
         .getSpec().getTemplate().getSpec().getContainers().get(0).getImage();

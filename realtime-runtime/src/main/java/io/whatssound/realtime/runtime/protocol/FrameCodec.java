@@ -1,5 +1,6 @@
 package io.whatssound.realtime.runtime.protocol;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
@@ -38,7 +39,9 @@ public interface FrameCodec {
   byte[] BODY_PAYLOAD = ",\"payload\":".getBytes(StandardCharsets.UTF_8);
   byte[] BODY_META = ",\"meta\":".getBytes(StandardCharsets.UTF_8);
 
-  static byte[] bytesOf(ByteBuf content) {
-    return ByteBufUtil.getBytes(content, content.readerIndex(), content.readableBytes(), false);
+  /** A text frame's JSON, the envelope both serializers start from. */
+  static JsonNode json(ByteBuf content) throws FrameException {
+    byte[] bytes = ByteBufUtil.getBytes(content, content.readerIndex(), content.readableBytes(), false);
+    return Json.tree(bytes, 0, bytes.length, "message");
   }
 }

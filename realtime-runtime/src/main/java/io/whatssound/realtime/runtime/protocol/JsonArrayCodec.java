@@ -32,8 +32,7 @@ final class JsonArrayCodec implements FrameCodec {
 
   @Override
   public InboundMessage decodeText(ByteBuf content) throws FrameException {
-    byte[] bytes = FrameCodec.bytesOf(content);
-    JsonNode node = Json.tree(bytes, 0, bytes.length, "message");
+    JsonNode node = FrameCodec.json(content);
     if (!(node instanceof ArrayNode a) || a.size() != 5) {
       throw new FrameException("bad_envelope", "a 2.0.0 message must be [join_ref, ref, topic, event, payload]");
     }

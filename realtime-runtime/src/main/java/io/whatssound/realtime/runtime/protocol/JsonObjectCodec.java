@@ -23,8 +23,7 @@ final class JsonObjectCodec implements FrameCodec {
 
   @Override
   public InboundMessage decodeText(ByteBuf content) throws FrameException {
-    byte[] bytes = FrameCodec.bytesOf(content);
-    JsonNode node = Json.tree(bytes, 0, bytes.length, "message");
+    JsonNode node = FrameCodec.json(content);
     if (!(node instanceof ObjectNode o)) {
       throw new FrameException("bad_envelope", "a 1.0.0 message must be a JSON object");
     }

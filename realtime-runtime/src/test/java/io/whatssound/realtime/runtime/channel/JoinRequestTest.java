@@ -44,4 +44,25 @@ class JoinRequestTest {
     assertTrue(legacy.accessToken().isEmpty());
     assertTrue(legacy.postgresChanges().isEmpty());
   }
+
+  @Test
+  void replayParamsAsSupabaseReadsThem() throws Exception {
+    String replay = "{\"config\":{\"private\":true,\"broadcast\":{\"replay\":%s}}}";
+    assertEquals(new JoinRequest.Replay(5, 25), parse(replay.formatted("{\"since\":5}")).replay().orElseThrow(),
+        "limit defaults to 25");
+    assertEquals(1, parse(replay.formatted("{\"since\":5,\"limit\":0}")).replay().orElseThrow().limit());
+    assertEquals(25, parse(replay.formatted("{\"since\":5,\"limit\":100}")).replay().orElseThrow().limit());
+    for (String bad : new String[] {"{\"since\":\"yesterday\"}", "{}", "{\"since\":5,\"limit\":\"x\"}", "null"}) {
+      JoinRequest r = parse(replay.formatted(bad));
+      assertTrue(r.replayAsked(), bad);
+      assertTrue(r.replay().isEmpty(), bad + " is not valid");
+    }
+    assertFalse(parse("{\"config\":{}}").replayAsked());
+  }
+
+  @Test
+  void anApiKeyAsTheAccessTokenMeansTheSocketsToken() throws Exception {
+    assertTrue(parse("{\"config\":{},\"access_token\":\"sb_publishable_x\"}").accessToken().isEmpty());
+    assertTrue(parse("{\"config\":{},\"access_token\":null}").accessToken().isEmpty());
+  }
 }
