@@ -7,6 +7,7 @@ import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.ValidationRule;
+import io.fabric8.kubernetes.api.model.ResourceRequirements;
 import java.util.List;
 import java.util.Map;
 
@@ -223,6 +224,10 @@ public class RealtimeClusterSpec {
     private Map<String, String> parameters;
     /** PgBouncer image override */
     private String image;
+    /** the PgBouncer container's requests and limits (default: 100m CPU and 64Mi requested, 256Mi limit) */
+    private ResourceRequirements resources;
+    /** where PgBouncer pods run, as for a SessionPool */
+    private SessionPoolSpec.Placement placement;
 
     public boolean getEnabled() { return enabled; }
     public void setEnabled(boolean enabled) { this.enabled = enabled; }
@@ -236,6 +241,10 @@ public class RealtimeClusterSpec {
     public void setParameters(Map<String, String> parameters) { this.parameters = parameters; }
     public String getImage() { return image; }
     public void setImage(String image) { this.image = image; }
+    public ResourceRequirements getResources() { return resources; }
+    public void setResources(ResourceRequirements resources) { this.resources = resources; }
+    public SessionPoolSpec.Placement getPlacement() { return placement; }
+    public void setPlacement(SessionPoolSpec.Placement placement) { this.placement = placement; }
   }
 
   /** The runtime's tenant limits (README's defaults when unset). */

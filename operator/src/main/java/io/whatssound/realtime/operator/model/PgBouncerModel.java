@@ -3,6 +3,7 @@ package io.whatssound.realtime.operator.model;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.Service;
@@ -151,7 +152,7 @@ public final class PgBouncerModel {
     String name = cluster.getMetadata().getName();
     RealtimeClusterSpec.Pooler p = cluster.getSpec().getPooler();
     String image = image(cluster, defaults);
-    return new DeploymentBuilder()
+    Deployment d = new DeploymentBuilder()
         .withNewMetadata()
         .withName(Names.pooler(name))
         .withNamespace(cluster.getMetadata().getNamespace())
@@ -161,17 +162,9 @@ public final class PgBouncerModel {
         .withReplicas(p.getInstances())
         .withNewSelector().withMatchLabels(Names.poolerSelector(name)).endSelector()
         .withNewTemplate()
-        .withNewMetadata()
-        .withLabels(Names.clusterLabels(name, "pooler"))
-        .withAnnotations(Map.of(Names.SPEC_HASH, specHash(files, image)))
-        .endMetadata()
         .withNewSpec()
         .withTerminationGracePeriodSeconds(30L)
         .withEnableServiceLinks(false)
-        .addNewTopologySpreadConstraint()
-        .withMaxSkew(1).withTopologyKey("kubernetes.io/hostname").withWhenUnsatisfiable("ScheduleAnyway")
-        .withNewLabelSelector().withMatchLabels(Names.poolerSelector(name)).endLabelSelector()
-        .endTopologySpreadConstraint()
         .withNewSecurityContext()
         .withRunAsNonRoot(true).withRunAsUser(RUN_AS_USER).withRunAsGroup(RUN_AS_USER)
         // the kubelet gives the Secret volume (mode 0440, owner root) this group, so PgBouncer can read its config
@@ -188,10 +181,9 @@ public final class PgBouncerModel {
             .withPeriodSeconds(5).endReadinessProbe()
             .withNewLivenessProbe().withNewTcpSocket().withPort(new IntOrString("pgbouncer")).endTcpSocket()
             .withInitialDelaySeconds(10).withPeriodSeconds(10).endLivenessProbe()
-            .withNewResources()
-            .addToRequests("cpu", new Quantity("100m")).addToRequests("memory", new Quantity("64Mi"))
-            .addToLimits("memory", new Quantity("256Mi"))
-            .endResources()
+            .withResources(p.getResources() != null ? p.getResources() : new ResourceRequirementsBuilder()
+                .addToRequests("cpu", new Quantity("100m")).addToRequests("memory", new Quantity("64Mi"))
+                .addToLimits("memory", new Quantity("256Mi")).build())
             .withNewSecurityContext()
             .withAllowPrivilegeEscalation(false).withReadOnlyRootFilesystem(true)
             .withNewCapabilities().withDrop("ALL").endCapabilities()
@@ -204,6 +196,10 @@ public final class PgBouncerModel {
         .endTemplate()
         .endSpec()
         .build();
+    d.getSpec().setTemplate(Placements.apply(d.getSpec().getTemplate(), p.getPlacement(),
+        Names.clusterLabels(name, "pooler"), Map.of(Names.SPEC_HASH, specHash(files, image)),
+        Names.poolerSelector(name)));
+    return d;
   }
 
   public static Service service(RealtimeCluster cluster) {

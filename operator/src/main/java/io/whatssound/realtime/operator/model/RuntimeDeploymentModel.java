@@ -5,24 +5,19 @@ import io.fabric8.kubernetes.api.model.ContainerPortBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.EnvVarBuilder;
 import io.fabric8.kubernetes.api.model.IntOrString;
-import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.Probe;
 import io.fabric8.kubernetes.api.model.ProbeBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.ResourceRequirements;
 import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
-import io.fabric8.kubernetes.api.model.TopologySpreadConstraint;
-import io.fabric8.kubernetes.api.model.TopologySpreadConstraintBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.whatssound.realtime.operator.api.SessionPool;
 import io.whatssound.realtime.operator.api.SessionPoolSpec;
 import io.whatssound.realtime.postgres.RuntimeEnv;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * The runtime Deployment of one pool. Its pods take the cluster's configuration Secret as environment, add the
@@ -58,28 +53,8 @@ public final class RuntimeDeploymentModel {
     env.add(new EnvVarBuilder().withName("POD_IP").withNewValueFrom().withNewFieldRef()
         .withFieldPath("status.podIP").endFieldRef().endValueFrom().build());
 
-    Map<String, String> podLabels = new LinkedHashMap<>();
-    if (placement.getPodLabels() != null) {
-      podLabels.putAll(new TreeMap<>(placement.getPodLabels()));
-    }
-    podLabels.putAll(Names.poolLabels(pool));
-    Map<String, String> podAnnotations = new TreeMap<>();
-    if (placement.getPodAnnotations() != null) {
-      podAnnotations.putAll(placement.getPodAnnotations());
-    }
-    podAnnotations.put(Names.CONFIG_HASH, configHash);
-
-    List<TopologySpreadConstraint> spread = placement.getTopologySpreadConstraints() != null
-        ? placement.getTopologySpreadConstraints()
-        : List.of(new TopologySpreadConstraintBuilder()
-            .withMaxSkew(1)
-            .withTopologyKey("kubernetes.io/hostname")
-            .withWhenUnsatisfiable("ScheduleAnyway")
-            .withLabelSelector(new LabelSelectorBuilder().withMatchLabels(Names.poolSelector(pool)).build())
-            .build());
-
     int grace = PRE_STOP_SECONDS + s.getShutdownDrainSeconds() + EXIT_MARGIN_SECONDS;
-    return new DeploymentBuilder()
+    Deployment d = new DeploymentBuilder()
         .withMetadata(Names.poolObject(pool))
         .withNewSpec()
         .withReplicas(s.getReplicas())
@@ -89,14 +64,9 @@ public final class RuntimeDeploymentModel {
         .withNewRollingUpdate().withMaxSurge(new IntOrString("25%")).withMaxUnavailable(new IntOrString(0)).endRollingUpdate()
         .endStrategy()
         .withNewTemplate()
-        .withNewMetadata().withLabels(podLabels).withAnnotations(podAnnotations).endMetadata()
         .withNewSpec()
         .withTerminationGracePeriodSeconds((long) grace)
         .withEnableServiceLinks(false)
-        .withPriorityClassName(placement.getPriorityClassName())
-        .withNodeSelector(placement.getNodeSelector() == null ? null : new TreeMap<>(placement.getNodeSelector()))
-        .withTolerations(placement.getTolerations())
-        .withTopologySpreadConstraints(spread)
         .withNewSecurityContext()
         .withRunAsNonRoot(true)
         .withRunAsUser(RUN_AS_USER)
@@ -133,6 +103,9 @@ public final class RuntimeDeploymentModel {
         .endTemplate()
         .endSpec()
         .build();
+    d.getSpec().setTemplate(Placements.apply(d.getSpec().getTemplate(), placement, Names.poolLabels(pool),
+        Map.of(Names.CONFIG_HASH, configHash), Names.poolSelector(pool)));
+    return d;
   }
 
   static ResourceRequirements resources(ResourceRequirements given) {

@@ -33,7 +33,10 @@ class CrdReferenceDocTest {
   static final Map<String, String> KUBERNETES_TYPES = Map.of(
       "SessionPool spec.resources", "core/v1 ResourceRequirements",
       "SessionPool spec.placement.tolerations", "[]core/v1 Toleration",
-      "SessionPool spec.placement.topologySpreadConstraints", "[]core/v1 TopologySpreadConstraint");
+      "SessionPool spec.placement.topologySpreadConstraints", "[]core/v1 TopologySpreadConstraint",
+      "RealtimeCluster spec.pooler.resources", "core/v1 ResourceRequirements",
+      "RealtimeCluster spec.pooler.placement.tolerations", "[]core/v1 Toleration",
+      "RealtimeCluster spec.pooler.placement.topologySpreadConstraints", "[]core/v1 TopologySpreadConstraint");
 
   record Row(String field, String type, String dflt, String constraints) {}
 

@@ -8,13 +8,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
 import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.TolerationBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.whatssound.realtime.operator.Fixtures;
 import io.whatssound.realtime.operator.api.Condition;
 import io.whatssound.realtime.operator.api.RealtimeCluster;
 import io.whatssound.realtime.operator.api.SessionPool;
+import io.whatssound.realtime.operator.api.SessionPoolSpec;
 import io.whatssound.realtime.postgres.RuntimeEnv;
 import java.time.Clock;
 import java.time.Instant;
@@ -224,6 +228,35 @@ class ModelTest {
     Service s = PgBouncerModel.service(cluster);
     assertEquals(Names.poolerSelector("party42"), s.getSpec().getSelector());
     assertEquals(Names.poolerSelector("party42"), a.getSpec().getSelector().getMatchLabels());
+  }
+
+  @Test
+  void thePoolerTakesResourcesAndPlacementLikeAPool() {
+    PgBouncerModel.Files f = PgBouncerModel.render(cluster, creds, PgBouncerModel.CONFIG_DIR);
+    var defaultPod = PgBouncerModel.deployment(cluster, f, defaults).getSpec().getTemplate();
+    assertEquals("256Mi", defaultPod.getSpec().getContainers().get(0).getResources().getLimits().get("memory").toString());
+    assertEquals("kubernetes.io/hostname", defaultPod.getSpec().getTopologySpreadConstraints().get(0).getTopologyKey());
+    assertEquals(Names.poolerSelector("party42"),
+        defaultPod.getSpec().getTopologySpreadConstraints().get(0).getLabelSelector().getMatchLabels());
+
+    var pooler = cluster.getSpec().getPooler();
+    pooler.setResources(new ResourceRequirementsBuilder().addToLimits("memory", new Quantity("512Mi")).build());
+    SessionPoolSpec.Placement placement = new SessionPoolSpec.Placement();
+    placement.setNodeSelector(Map.of("pool", "db-edge"));
+    placement.setTolerations(List.of(new TolerationBuilder().withKey("dedicated").withOperator("Exists").build()));
+    placement.setPriorityClassName("infra");
+    placement.setPodLabels(Map.of("team", "listening", Names.COMPONENT_LABEL, "not-ours-to-change"));
+    placement.setPodAnnotations(Map.of("example.com/scrape", "no"));
+    pooler.setPlacement(placement);
+    var pod = PgBouncerModel.deployment(cluster, f, defaults).getSpec().getTemplate();
+    assertEquals("512Mi", pod.getSpec().getContainers().get(0).getResources().getLimits().get("memory").toString());
+    assertEquals(Map.of("pool", "db-edge"), pod.getSpec().getNodeSelector());
+    assertEquals("dedicated", pod.getSpec().getTolerations().get(0).getKey());
+    assertEquals("infra", pod.getSpec().getPriorityClassName());
+    assertEquals("listening", pod.getMetadata().getLabels().get("team"));
+    assertEquals("pooler", pod.getMetadata().getLabels().get(Names.COMPONENT_LABEL), "the operator's labels win");
+    assertEquals("no", pod.getMetadata().getAnnotations().get("example.com/scrape"));
+    assertTrue(pod.getMetadata().getAnnotations().containsKey(Names.SPEC_HASH));
   }
 
   @Test
