@@ -23,16 +23,29 @@ CREATE OR REPLACE FUNCTION realtime.topic() RETURNS text
   LANGUAGE sql STABLE
 AS $$ SELECT nullif(current_setting('realtime.topic', true), '')::text $$;
 
--- Creates the daily partition holding `day` (UTC) unless it exists.
+-- Creates the daily partition holding `day` (UTC) unless it exists. The new table is made on its own and then
+-- attached: ATTACH takes a SHARE UPDATE EXCLUSIVE lock on realtime.messages, where CREATE TABLE ... PARTITION OF
+-- takes an ACCESS EXCLUSIVE one, so readers and writers of the messages never wait for a new day.
 CREATE OR REPLACE FUNCTION realtime.ensure_partition(day date) RETURNS void
   LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   part text := 'messages_' || to_char(day, 'YYYY_MM_DD');
 BEGIN
-  IF to_regclass(format('realtime.%I', part)) IS NULL THEN
-    EXECUTE format('CREATE TABLE IF NOT EXISTS realtime.%I PARTITION OF realtime.messages FOR VALUES FROM (%L) TO (%L)',
-                   part, day::timestamp, (day + 1)::timestamp);
+  IF NOT EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                 JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = 'realtime' AND c.relname = part
+                   AND i.inhparent = 'realtime.messages'::regclass) THEN
+    EXECUTE format('CREATE TABLE IF NOT EXISTS realtime.%I (LIKE realtime.messages INCLUDING DEFAULTS)', part);
+    BEGIN
+      EXECUTE format('ALTER TABLE realtime.messages ATTACH PARTITION realtime.%I FOR VALUES FROM (%L) TO (%L)',
+                     part, day::timestamp, (day + 1)::timestamp);
+    EXCEPTION WHEN OTHERS THEN
+      -- another session attached it first; anything else is an error
+      IF NOT EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = format('realtime.%I', part)::regclass) THEN
+        RAISE;
+      END IF;
+    END;
   END IF;
 END
 $$;

@@ -2,6 +2,7 @@ package io.whatssound.realtime.postgres;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -19,6 +20,9 @@ import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -48,6 +52,16 @@ class DatabaseContractTest {
     try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
       rs.next();
       return rs.getLong(1);
+    }
+  }
+
+  private static void awaitTrue(Duration timeout, String what, Callable<Boolean> condition) throws Exception {
+    long until = System.nanoTime() + timeout.toNanos();
+    while (!condition.call()) {
+      if (System.nanoTime() > until) {
+        throw new AssertionError("timed out waiting for " + what);
+      }
+      Thread.sleep(50);
     }
   }
 
@@ -155,6 +169,77 @@ class DatabaseContractTest {
     PartitionMaintainer.Report far = new PartitionMaintainer(at("2026-05-01T00:00:00Z")).maintain(c, s);
     assertTrue(far.dropped().containsAll(List.of("messages_2026_03_10", "messages_2026_03_16")));
     assertEquals(Optional.of(LocalDate.parse("2026-04-30")), far.oldest());
+  }
+
+  @Test
+  void anExpiredPartitionIsDetachedWithoutLockingWritersOut() throws Exception {
+    ContractSettings s = ContractSettings.defaults();
+    DatabaseContract.apply(c, s);
+    new PartitionMaintainer(at("2026-03-10T12:00:00Z")).maintain(c, s);
+    try (Connection reader = DB.db().connect(); Connection writer = DB.db().connect()) {
+      // a long reader of the messages keeps the detach waiting
+      reader.setAutoCommit(false);
+      try (Statement st = reader.createStatement()) {
+        st.execute("SELECT count(*) FROM realtime.messages");
+      }
+      CompletableFuture<PartitionMaintainer.Report> run = CompletableFuture.supplyAsync(() -> {
+        try (Connection m = DB.db().connect()) {
+          return new PartitionMaintainer(at("2026-03-13T00:00:05Z")).maintain(m, s);
+        } catch (SQLException e) {
+          throw new IllegalStateException(e);
+        }
+      });
+      awaitTrue(Duration.ofSeconds(20), "the detach to wait for the reader",
+          () -> count("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'ALTER TABLE realtime.messages DETACH%'"
+              + " AND wait_event_type = 'Lock'") == 1);
+      // meanwhile the tenant writes on, without waiting: a lock on the parent would time this out
+      try (Statement st = writer.createStatement()) {
+        st.execute("SET statement_timeout = '2s'");
+        st.execute("INSERT INTO realtime.messages (topic, extension, inserted_at) VALUES ('t', 'broadcast', "
+            + "'2026-03-12 23:59')");
+      }
+      reader.rollback();
+      assertEquals(List.of("messages_2026_03_09"), run.get(30, TimeUnit.SECONDS).dropped());
+    }
+    assertEquals(0, count("SELECT count(*) FROM pg_class WHERE relname = 'messages_2026_03_09'"));
+  }
+
+  @Test
+  void aDetachCutShortIsFinishedByTheNextRun() throws Exception {
+    ContractSettings s = ContractSettings.defaults();
+    DatabaseContract.apply(c, s);
+    new PartitionMaintainer(at("2026-03-10T12:00:00Z")).maintain(c, s);
+    try (Connection reader = DB.db().connect(); Connection other = DB.db().connect()) {
+      reader.setAutoCommit(false);
+      try (Statement st = reader.createStatement()) {
+        st.execute("SELECT count(*) FROM realtime.messages");
+      }
+      try (Statement st = other.createStatement()) {
+        st.execute("SET statement_timeout = '300ms'");
+        assertThrows(SQLException.class, () -> st.execute(
+            "ALTER TABLE realtime.messages DETACH PARTITION realtime.messages_2026_03_11 CONCURRENTLY"));
+      }
+      reader.rollback();
+    }
+    assertEquals(1, count("SELECT count(*) FROM pg_inherits WHERE inhdetachpending"), "left pending");
+    PartitionMaintainer.Report r = new PartitionMaintainer(at("2026-03-10T13:00:00Z")).maintain(c, s);
+    assertEquals(List.of("messages_2026_03_11"), r.dropped(), "finished and dropped, though not yet expired");
+    assertEquals(0, count("SELECT count(*) FROM pg_inherits WHERE inhdetachpending"));
+    PartitionMaintainer.Report again = new PartitionMaintainer(at("2026-03-10T13:00:00Z")).maintain(c, s);
+    assertEquals(List.of("messages_2026_03_11"), again.created(), "a day still wanted is made again");
+  }
+
+  @Test
+  void eachTenantRunsAtItsOwnMinuteAfterMidnight() {
+    Clock clock = at("2026-03-10T12:00:00Z");
+    Instant midnight = Instant.parse("2026-03-11T00:00:00Z");
+    Instant a = new PartitionMaintainer(clock, "tenant_a_slot").nextRun();
+    Instant b = new PartitionMaintainer(clock, "tenant_b_slot").nextRun();
+    assertEquals(a, new PartitionMaintainer(clock, "tenant_a_slot").nextRun(), "the same tenant, the same time");
+    assertNotEquals(a, b);
+    for (Instant t : List.of(a, b)) {
+      assertTrue(t.isAfter(midnight) && t.isBefore(midnight.plusSeconds(PartitionMaintainer.JITTER_SECONDS + 6)), t.toString());
+    }
   }
 
   @Test

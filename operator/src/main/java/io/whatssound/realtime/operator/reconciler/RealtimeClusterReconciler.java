@@ -463,7 +463,7 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
   /** Runs partition maintenance when due; returns the time until the next run. */
   private Duration partitions(Connection c, ContractSettings s, RealtimeClusterStatus status, Conditions conditions)
       throws SQLException {
-    PartitionMaintainer maintainer = new PartitionMaintainer(clock);
+    PartitionMaintainer maintainer = new PartitionMaintainer(clock, s.slot());
     RealtimeClusterStatus.PartitionsStatus ps = status.getPartitions();
     Instant now = clock.instant();
     if (ps == null || ps.getNextMaintenance() == null || !now.isBefore(Instant.parse(ps.getNextMaintenance()))) {

@@ -53,7 +53,7 @@ public final class RuntimeDatabase implements AutoCloseable {
     this.pool = pool(settings.queryUrl());
     this.executor = Executors.newFixedThreadPool(4, named("db"));
     this.scheduler = Executors.newSingleThreadScheduledExecutor(named("db-maintenance"));
-    this.maintainer = new PartitionMaintainer(clock);
+    this.maintainer = new PartitionMaintainer(clock, settings.contract().slot());
     this.clock = clock;
   }
 
