@@ -6,6 +6,7 @@ import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import java.math.BigDecimal;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -14,7 +15,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The first handler of every connection: sends each HTTP request to the part that serves its path (probes and
- * metrics, the WebSocket upgrade, the REST broadcast API) and answers the rest with 404. It holds no logic of those
+ * metrics, the WebSocket upgrade, the REST broadcast API, the server time) and answers the rest with 404. It holds no logic of those
  * parts.
  */
 final class HttpRouter extends SimpleChannelInboundHandler<FullHttpRequest> {
@@ -24,15 +25,18 @@ final class HttpRouter extends SimpleChannelInboundHandler<FullHttpRequest> {
   private final Probes probes;
   private final SocketUpgrade upgrade;
   private final RestBroadcast rest;
+  private final ClockSync clock;
 
-  HttpRouter(Probes probes, SocketUpgrade upgrade, RestBroadcast rest) {
+  HttpRouter(Probes probes, SocketUpgrade upgrade, RestBroadcast rest, ClockSync clock) {
     this.probes = probes;
     this.upgrade = upgrade;
     this.rest = rest;
+    this.clock = clock;
   }
 
   @Override
   protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+    BigDecimal received = clock.now();
     if (!req.decoderResult().isSuccess()) {
       HttpResponses.json(ctx, req, HttpResponseStatus.BAD_REQUEST, Map.of("message", "Malformed HTTP request"));
       return;
@@ -48,6 +52,10 @@ final class HttpRouter extends SimpleChannelInboundHandler<FullHttpRequest> {
       return;
     }
     if (probes.serve(ctx, req, path)) {
+      return;
+    }
+    if (path.equals("/api/time") || path.equals("/realtime/v1/api/time")) {
+      clock.answer(ctx, req, received);
       return;
     }
     if (path.equals("/socket/websocket") || path.equals("/realtime/v1/websocket")) {

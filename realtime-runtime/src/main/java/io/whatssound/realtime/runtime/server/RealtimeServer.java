@@ -157,6 +157,7 @@ public final class RealtimeServer implements AutoCloseable {
     Probes probes = new Probes(readiness, rt.metrics(), c.metricsPort().isEmpty());
     SocketUpgrade upgrade = new SocketUpgrade(rt, readiness, tracker);
     RestBroadcast rest = new RestBroadcast(rt);
+    ClockSync clockSync = new ClockSync(rt.clock());
     ServerBootstrap b =
         new ServerBootstrap()
             .group(boss, workers)
@@ -171,7 +172,7 @@ public final class RealtimeServer implements AutoCloseable {
                     ch.pipeline()
                         .addLast("http", new HttpServerCodec())
                         .addLast("http-aggregator", new HttpObjectAggregator(c.maxFrameBytes()))
-                        .addLast("http-router", new HttpRouter(probes, upgrade, rest));
+                        .addLast("http-router", new HttpRouter(probes, upgrade, rest, clockSync));
                   }
                 });
     serverChannel = b.bind(c.host(), c.port()).sync().channel();

@@ -15,6 +15,7 @@ import io.whatssound.realtime.runtime.protocol.FrameException;
 import io.whatssound.realtime.runtime.protocol.InboundMessage;
 import io.whatssound.realtime.runtime.value.VerifiedToken;
 import java.io.IOException;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Map;
@@ -33,7 +34,7 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
   private static final Logger LOG = LoggerFactory.getLogger(SocketSession.class);
   private static final int LOGGED_MALFORMED = 5;
   private static final Set<String> KNOWN_EVENTS =
-      Set.of("heartbeat", "phx_join", "phx_leave", "broadcast", "presence", "access_token");
+      Set.of("heartbeat", "clock", "phx_join", "phx_leave", "broadcast", "presence", "access_token");
 
   private final RuntimeContext rt;
   private final FrameCodec codec;
@@ -45,6 +46,7 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
   private ClientBroadcasts broadcasts;
   private PresenceMessages presence;
   private AccessTokens tokens;
+  private ClockSync clock;
   private ChannelHandlerContext ctx;
   private int malformedFrames;
 
@@ -64,6 +66,7 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
     this.joins = new JoinFlow(rt, this, tokens, out, link, ctx, socketToken);
     this.broadcasts = new ClientBroadcasts(rt, out, ctx.alloc());
     this.presence = new PresenceMessages(rt, this, out, ctx.alloc());
+    this.clock = new ClockSync(rt.clock());
   }
 
   /** This socket's subscriptions by topic (its event loop only). */
@@ -80,6 +83,7 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
 
   @Override
   protected void channelRead0(ChannelHandlerContext ctx, WebSocketFrame frame) {
+    Instant received = rt.clock().instant(); // t1 of a clock push: before anything else is done with the frame
     InboundMessage m;
     try {
       if (frame instanceof TextWebSocketFrame) {
@@ -95,7 +99,7 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
     }
     rt.metrics().messageIn(KNOWN_EVENTS.contains(m.event()) ? m.event() : "other", frame.content().readableBytes());
     try {
-      dispatch(m);
+      dispatch(m, received);
     } catch (FrameException e) {
       malformed(e, m.event() + " message");
       out.reply(m, "error", SocketOutput.reason(e.getMessage()));
@@ -113,10 +117,12 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
     }
   }
 
-  private void dispatch(InboundMessage m) throws FrameException {
+  private void dispatch(InboundMessage m, Instant received) throws FrameException {
     if ("phoenix".equals(m.topic())) {
       if ("heartbeat".equals(m.event())) {
         out.reply(m, "ok", SocketOutput.EMPTY);
+      } else if ("clock".equals(m.event())) {
+        clock.answer(out, m, ClockSync.millis(received));
       }
       return;
     }

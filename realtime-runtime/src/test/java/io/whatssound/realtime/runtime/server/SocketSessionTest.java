@@ -443,6 +443,24 @@ class SocketSessionTest {
   }
 
   @Test
+  void aClockPushIsAnsweredWithTheServerTimesInMicroseconds() throws Exception {
+    clock.advance(Duration.ofNanos(123_456_789));
+    EmbeddedChannel a = connect(Vsn.V2);
+    send(a, "[null,\"7\",\"phoenix\",\"clock\",{\"t0\":1767225599999.5}]");
+    JsonNode reply = only(received(a), "phx_reply");
+    assertEquals("7", reply.get(1).asText());
+    JsonNode r = reply.get(4).get("response");
+    assertEquals("ok", reply.get(4).get("status").asText());
+    assertEquals(1767225599999.5, r.get("t0").asDouble());
+    assertEquals("1767225600123.456", r.get("t1").decimalValue().toPlainString(), "sub-millisecond, not rounded");
+    assertEquals("1767225600123.456", r.get("t2").decimalValue().toPlainString());
+    EmbeddedChannel v1 = connect(Vsn.V1);
+    send(v1, "{\"topic\":\"phoenix\",\"event\":\"clock\",\"payload\":{},\"ref\":\"8\"}");
+    JsonNode refused = received(v1).get(0);
+    assertEquals("error", refused.at("/payload/status").asText(), refused.toString());
+  }
+
+  @Test
   void joinErrorsAreDelayed() throws Exception {
     rt = context(Map.of("REALTIME_JOIN_ERROR_DELAY_MS", "5000", "REALTIME_MAX_CHANNELS_PER_CLIENT", "1"));
     EmbeddedChannel a = connect(Vsn.V2);
