@@ -12,6 +12,7 @@ import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.whatssound.realtime.operator.db.DatabaseConnector;
+import io.whatssound.realtime.operator.db.ReusedConnections;
 import io.whatssound.realtime.operator.metrics.ConnectionMeter;
 import io.whatssound.realtime.operator.metrics.OperatorMetrics;
 import io.whatssound.realtime.operator.model.OperatorDefaults;
@@ -26,6 +27,9 @@ import java.util.Arrays;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -63,7 +67,16 @@ public final class OperatorMain {
     OperatorMetrics metrics = new OperatorMetrics(registry);
 
     KubernetesClient client = new KubernetesClientBuilder().build();
-    Operator operator = Operators.create(client, Clock.systemUTC(), DatabaseConnector.jdbc(), defaults,
+    // one owner connection per tenant database kept between reconciles, closed after 5 idle minutes
+    ReusedConnections connections = new ReusedConnections(DatabaseConnector.jdbc(), Clock.systemUTC(), Duration.ofMinutes(5));
+    ScheduledExecutorService housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "db-connections");
+      t.setDaemon(true);
+      return t;
+    });
+    housekeeping.scheduleWithFixedDelay(connections::evictIdle, 1, 1, TimeUnit.MINUTES);
+    Runtime.getRuntime().addShutdownHook(new Thread(connections::close, "db-connections-close"));
+    Operator operator = Operators.create(client, Clock.systemUTC(), connections, defaults,
         timing, namespaces, leader, metrics, ConnectionMeter.standard(metrics));
     HttpServer http = HttpServer.create(new InetSocketAddress(healthPort), 0);
     http.createContext("/healthz", x -> respond(x, 200, "ok"));
