@@ -1,6 +1,8 @@
 package io.whatssound.realtime.operator;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.whatssound.realtime.operator.api.RealtimeCluster;
@@ -9,6 +11,7 @@ import io.whatssound.realtime.postgres.ContractSettings;
 import io.whatssound.realtime.postgres.DatabaseContract;
 import io.whatssound.realtime.postgres.EmbeddedDatabase;
 import io.whatssound.realtime.postgres.PoolerAuth;
+import io.whatssound.realtime.postgres.TlsDatabase;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -27,6 +30,7 @@ import java.util.Optional;
 import java.util.Properties;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -64,15 +68,86 @@ class PgBouncerBinaryTest {
     Path dir = Files.createTempDirectory("pgbouncer");
     PgBouncerModel.Files files = PgBouncerModel.render(cluster,
         new PgBouncerModel.Credentials(role, "runtime-pw-1", role + "_pgb", "auth-pw-2"), dir.toString());
+    try (Running pgb = start(files, dir)) {
+      assertEquals(role, pgb.query(role, "runtime-pw-1", "SELECT current_user"));
+    }
+  }
+
+  @Test
+  void withTheDatabasesCaPgBouncerVerifiesTheServerAndRefusesAnother() throws Exception {
+    Path certs = Files.createTempDirectory("tls-db");
+    try (TlsDatabase tls = TlsDatabase.start(certs)) {
+      RealtimeCluster cluster = Fixtures.cluster("pgbtls", "localhost", tls.db().port(), "postgres");
+      cluster.getSpec().getDatabase().setSslMode("verify-full");
+      cluster.getSpec().getPooler().setAuthMode("Userlist");
+      try (Connection owner = tls.db().connect()) {
+        DatabaseContract.apply(owner, ContractSettings.defaults());
+        DatabaseContract.ensureRuntimeRole(owner, "rt_tls", "runtime-pw-3");
+      }
+      PgBouncerModel.Credentials creds = new PgBouncerModel.Credentials("rt_tls", "runtime-pw-3", "unused", "unused");
+      Path dir = Files.createTempDirectory("pgbouncer");
+      try (Running pgb = start(PgBouncerModel.render(cluster, creds, dir.toString(), Optional.of(tls.ca())), dir)) {
+        assertEquals("t", pgb.query("rt_tls", "runtime-pw-3", "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"),
+            "PgBouncer reached the database over TLS, verified");
+      }
+      Path wrong = Files.createTempDirectory("pgbouncer");
+      try (Running pgb = start(PgBouncerModel.render(cluster, creds, wrong.toString(), Optional.of(tls.otherCa())), wrong)) {
+        // PgBouncer cannot log in to a server whose certificate the given CA did not sign: no query gets through
+        assertThrows(AssertionError.class, () -> pgb.query("rt_tls", "runtime-pw-3", "SELECT 1", Duration.ofSeconds(6)));
+        assertTrue(read(wrong.resolve("log")).toLowerCase().contains("certificate"), read(wrong.resolve("log")));
+      }
+    }
+  }
+
+  /** A PgBouncer started on the rendered files in {@code dir}, on a free port. */
+  record Running(Process process, int port, Path dir) implements AutoCloseable {
+    String query(String user, String password, String sql) throws Exception {
+      return query(user, password, sql, Duration.ofSeconds(20));
+    }
+
+    String query(String user, String password, String sql, Duration within) throws Exception {
+      Properties props = new Properties();
+      props.setProperty("user", user);
+      props.setProperty("password", password);
+      props.setProperty("preferQueryMode", "simple");
+      props.setProperty("loginTimeout", "3");
+      String url = "jdbc:postgresql://127.0.0.1:" + port + "/postgres";
+      return Await.until(within, "a query through pgbouncer (log: " + dir.resolve("log") + ")", () -> {
+        if (!process.isAlive()) {
+          throw new IllegalStateException("pgbouncer exited: " + read(dir.resolve("log")));
+        }
+        try (Connection c = DriverManager.getConnection(url, props);
+            Statement st = c.createStatement();
+            ResultSet rs = st.executeQuery(sql)) {
+          rs.next();
+          return rs.getString(1);
+        } catch (SQLException e) {
+          throw new IllegalStateException(e.getMessage() + " / " + read(dir.resolve("log")), e);
+        }
+      });
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      process.destroy();
+      process.waitFor();
+    }
+  }
+
+  static Running start(PgBouncerModel.Files files, Path dir) throws IOException {
     int port;
     try (ServerSocket s = new ServerSocket(0)) {
       port = s.getLocalPort();
     }
     // The rendered listen_port is the Service port; only the port differs on this machine.
     Files.writeString(dir.resolve("pgbouncer.ini"), files.ini().replace("listen_port = 5432", "listen_port = " + port));
-    Files.writeString(dir.resolve("userlist.txt"), files.userlist());
+    for (Map.Entry<String, String> f : files.asMap().entrySet()) {
+      if (!f.getKey().equals("pgbouncer.ini")) {
+        Files.writeString(dir.resolve(f.getKey()), f.getValue());
+      }
+    }
     Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-    for (String f : List.of("pgbouncer.ini", "userlist.txt")) {
+    for (String f : files.asMap().keySet()) {
       Files.setPosixFilePermissions(dir.resolve(f), PosixFilePermissions.fromString("rw-r--r--"));
     }
     List<String> cmd = new ArrayList<>();
@@ -81,30 +156,7 @@ class PgBouncerBinaryTest {
     }
     cmd.addAll(List.of(BINARY.toString(), dir.resolve("pgbouncer.ini").toString()));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("log").toFile()).start();
-    try {
-      Properties props = new Properties();
-      props.setProperty("user", role);
-      props.setProperty("password", "runtime-pw-1");
-      props.setProperty("preferQueryMode", "simple");
-      String url = "jdbc:postgresql://127.0.0.1:" + port + "/postgres";
-      String user = Await.until(Duration.ofSeconds(20), "a query through pgbouncer (log: " + dir.resolve("log") + ")", () -> {
-        if (!p.isAlive()) {
-          throw new IllegalStateException("pgbouncer exited: " + read(dir.resolve("log")));
-        }
-        try (Connection c = DriverManager.getConnection(url, props);
-            Statement st = c.createStatement();
-            ResultSet rs = st.executeQuery("SELECT current_user")) {
-          rs.next();
-          return rs.getString(1);
-        } catch (SQLException e) {
-          throw new IllegalStateException(e.getMessage() + " / " + read(dir.resolve("log")), e);
-        }
-      });
-      assertEquals(role, user);
-    } finally {
-      p.destroy();
-      p.waitFor();
-    }
+    return new Running(p, port, dir);
   }
 
   private static String read(Path p) {

@@ -3,7 +3,9 @@ package io.whatssound.realtime.postgres;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.URLDecoder;
+import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -72,6 +74,12 @@ public record DatabaseUrl(String jdbcUrl, String user, Optional<String> password
 
   private static String decode(String s) {
     return URLDecoder.decode(s, StandardCharsets.UTF_8);
+  }
+
+  /** This URL verifying the server against the CA certificates in {@code file} ({@code sslrootcert}). */
+  public DatabaseUrl withRootCert(Path file) {
+    String param = "sslrootcert=" + URLEncoder.encode(file.toString(), StandardCharsets.UTF_8);
+    return new DatabaseUrl(jdbcUrl + (jdbcUrl.contains("?") ? "&" : "?") + param, user, password);
   }
 
   /** Connection properties with the credentials. */

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
@@ -31,6 +32,12 @@ public final class EmbeddedDatabase implements AutoCloseable {
    * Starts a server. {@code port} 0 picks a free one; {@code dataDir} keeps data across restarts when given.
    */
   public static EmbeddedDatabase start(int port, Optional<Path> dataDir) throws IOException {
+    return start(port, dataDir, Map.of());
+  }
+
+  /** Like {@link #start(int, Optional)}, with more server settings (e.g. {@code ssl}). */
+  public static EmbeddedDatabase start(int port, Optional<Path> dataDir, Map<String, String> settings)
+      throws IOException {
     EmbeddedPostgres.Builder b =
         EmbeddedPostgres.builder()
             .setServerConfig("wal_level", "logical")
@@ -42,6 +49,7 @@ public final class EmbeddedDatabase implements AutoCloseable {
             .setServerConfig("max_connections", "200")
             .setServerConfig("fsync", "off")
             .setPGStartupWait(Duration.ofSeconds(60));
+    settings.forEach(b::setServerConfig);
     if (port > 0) {
       b.setPort(port);
     }

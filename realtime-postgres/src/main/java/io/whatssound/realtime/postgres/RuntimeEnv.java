@@ -18,6 +18,7 @@ public final class RuntimeEnv {
   public static final String REALTIME_CLUSTER_STATUS_INTERVAL_MS = "REALTIME_CLUSTER_STATUS_INTERVAL_MS";
   public static final String REALTIME_DB_POOL_URL = "REALTIME_DB_POOL_URL";
   public static final String REALTIME_DB_PROVISION = "REALTIME_DB_PROVISION";
+  public static final String REALTIME_DB_CA = "REALTIME_DB_CA";
   public static final String REALTIME_DB_URL = "REALTIME_DB_URL";
   public static final String REALTIME_EMBEDDED_DB_PORT = "REALTIME_EMBEDDED_DB_PORT";
   public static final String REALTIME_HOST = "REALTIME_HOST";
@@ -54,6 +55,7 @@ public final class RuntimeEnv {
       REALTIME_CLUSTER_STATUS_INTERVAL_MS,
       REALTIME_DB_POOL_URL,
       REALTIME_DB_PROVISION,
+      REALTIME_DB_CA,
       REALTIME_DB_URL,
       REALTIME_EMBEDDED_DB_PORT,
       REALTIME_HOST,

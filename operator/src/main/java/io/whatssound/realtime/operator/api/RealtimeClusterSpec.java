@@ -88,6 +88,11 @@ public class RealtimeClusterSpec {
     @Pattern("^[a-z_][a-z0-9_]{0,62}$")
     @ValidationRule(value = "self == oldSelf", message = "database.runtimeRole is immutable")
     private String runtimeRole;
+    /**
+     * Secret with the PEM CA certificate(s) that signed the database server's certificate: the operator, the runtime
+     * and PgBouncer verify the server against it (use with sslMode verify-ca or verify-full)
+     */
+    private CaSecret caSecret;
 
     public String getHost() { return host; }
     public void setHost(String host) { this.host = host; }
@@ -97,6 +102,8 @@ public class RealtimeClusterSpec {
     public void setName(String name) { this.name = name; }
     public String getSslMode() { return sslMode; }
     public void setSslMode(String sslMode) { this.sslMode = sslMode; }
+    public CaSecret getCaSecret() { return caSecret; }
+    public void setCaSecret(CaSecret caSecret) { this.caSecret = caSecret; }
     public SecretKeys getCredentialsSecret() { return credentialsSecret; }
     public void setCredentialsSecret(SecretKeys credentialsSecret) { this.credentialsSecret = credentialsSecret; }
     public String getRuntimeRole() { return runtimeRole; }
@@ -140,6 +147,19 @@ public class RealtimeClusterSpec {
 
   /** One key of a Secret. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
+  /** A Secret key holding PEM CA certificates. */
+  public static class CaSecret {
+    @Required
+    private String name;
+    @Default("ca.crt")
+    private String key = "ca.crt";
+
+    public String getName() { return name; }
+    public void setName(String name) { this.name = name; }
+    public String getKey() { return key; }
+    public void setKey(String key) { this.key = key; }
+  }
+
   public static class SecretKeyRef {
     @Required
     private String name;

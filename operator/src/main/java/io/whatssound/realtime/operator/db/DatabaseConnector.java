@@ -1,9 +1,11 @@
 package io.whatssound.realtime.operator.db;
 
 import io.whatssound.realtime.operator.api.RealtimeClusterSpec;
+import io.whatssound.realtime.postgres.DatabaseCa;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.util.Optional;
 import java.util.Properties;
 
 /** Opens owner connections to a tenant's database; tests may point it elsewhere. */
@@ -11,19 +13,40 @@ import java.util.Properties;
 public interface DatabaseConnector {
   Connection connect(RealtimeClusterSpec.Database db, String user, String password) throws SQLException;
 
+  /**
+   * Like {@link #connect(RealtimeClusterSpec.Database, String, String)}, verifying the server against {@code caPem}
+   * (PEM CA certificates, from {@code database.caSecret}) when given; connectors that cannot, ignore it.
+   */
+  default Connection connect(RealtimeClusterSpec.Database db, String user, String password, Optional<String> caPem)
+      throws SQLException {
+    return connect(db, user, password);
+  }
+
   /** PgJDBC with short timeouts, so an unreachable database fails a reconcile quickly instead of hanging it. */
   static DatabaseConnector jdbc() {
-    return (db, user, password) -> {
-      Properties p = new Properties();
-      p.setProperty("user", user);
-      p.setProperty("password", password);
-      p.setProperty("sslmode", db.getSslMode());
-      p.setProperty("connectTimeout", "5");
-      p.setProperty("loginTimeout", "10");
-      p.setProperty("socketTimeout", "60");
-      p.setProperty("ApplicationName", "realtime-operator");
-      return DriverManager.getConnection(
-          "jdbc:postgresql://" + db.getHost() + ":" + db.getPort() + "/" + db.getName(), p);
+    return new DatabaseConnector() {
+      @Override
+      public Connection connect(RealtimeClusterSpec.Database db, String user, String password) throws SQLException {
+        return connect(db, user, password, Optional.empty());
+      }
+
+      @Override
+      public Connection connect(RealtimeClusterSpec.Database db, String user, String password, Optional<String> caPem)
+          throws SQLException {
+        Properties p = new Properties();
+        p.setProperty("user", user);
+        p.setProperty("password", password);
+        p.setProperty("sslmode", db.getSslMode());
+        if (caPem.isPresent()) {
+          p.setProperty("sslrootcert", DatabaseCa.file(caPem.get()).toString());
+        }
+        p.setProperty("connectTimeout", "5");
+        p.setProperty("loginTimeout", "10");
+        p.setProperty("socketTimeout", "60");
+        p.setProperty("ApplicationName", "realtime-operator");
+        return DriverManager.getConnection(
+            "jdbc:postgresql://" + db.getHost() + ":" + db.getPort() + "/" + db.getName(), p);
+      }
     };
   }
 }

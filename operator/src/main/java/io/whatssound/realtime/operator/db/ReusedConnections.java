@@ -10,6 +10,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,8 +41,14 @@ public final class ReusedConnections implements DatabaseConnector, AutoCloseable
 
   @Override
   public Connection connect(RealtimeClusterSpec.Database db, String user, String password) throws SQLException {
+    return connect(db, user, password, Optional.empty());
+  }
+
+  @Override
+  public Connection connect(RealtimeClusterSpec.Database db, String user, String password, Optional<String> caPem)
+      throws SQLException {
     String key = db.getHost() + ":" + db.getPort() + "/" + db.getName() + "?sslmode=" + db.getSslMode() + "&user="
-        + user + "&password=" + Hashing.of(password);
+        + user + "&password=" + Hashing.of(password) + "&ca=" + caPem.map(Hashing::of).orElse("");
     Kept k = kept.remove(key);
     if (k != null) {
       if (valid(k.connection())) {
@@ -49,7 +56,7 @@ public final class ReusedConnections implements DatabaseConnector, AutoCloseable
       }
       quietlyClose(k.connection());
     }
-    return lend(key, open.connect(db, user, password));
+    return lend(key, open.connect(db, user, password, caPem));
   }
 
   private static boolean valid(Connection c) {

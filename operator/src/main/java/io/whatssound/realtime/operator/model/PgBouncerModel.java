@@ -15,6 +15,7 @@ import io.whatssound.realtime.operator.api.RealtimeCluster;
 import io.whatssound.realtime.operator.api.RealtimeClusterSpec;
 import io.whatssound.realtime.postgres.PoolerAuth;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -57,9 +58,15 @@ public final class PgBouncerModel {
   public record Credentials(String runtimeRole, String runtimePassword, String authRole, String authPassword) {}
 
   /** The rendered files. */
-  public record Files(String ini, String userlist) {
+  public record Files(String ini, String userlist, Optional<String> databaseCa) {
+    public Files(String ini, String userlist) {
+      this(ini, userlist, Optional.empty());
+    }
+
     public Map<String, String> asMap() {
-      return new TreeMap<>(Map.of("pgbouncer.ini", ini, "userlist.txt", userlist));
+      TreeMap<String, String> files = new TreeMap<>(Map.of("pgbouncer.ini", ini, "userlist.txt", userlist));
+      databaseCa.ifPresent(pem -> files.put(DATABASE_CA_FILE, pem));
+      return files;
     }
   }
 
@@ -76,13 +83,22 @@ public final class PgBouncerModel {
     return !"Userlist".equals(p.getAuthMode());
   }
 
+  /** The database's CA in the config Secret, when database.caSecret names one. */
+  public static final String DATABASE_CA_FILE = "database-ca.crt";
+
   /** Renders pgbouncer.ini and userlist.txt; {@code configDir} is where both files are found at run time. */
   public static Files render(RealtimeCluster cluster, Credentials creds, String configDir) {
+    return render(cluster, creds, configDir, Optional.empty());
+  }
+
+  /** With the database's CA (PEM), which PgBouncer then verifies the server against ({@code server_tls_ca_file}). */
+  public static Files render(RealtimeCluster cluster, Credentials creds, String configDir, Optional<String> databaseCa) {
     RealtimeClusterSpec s = cluster.getSpec();
     RealtimeClusterSpec.Pooler p = s.getPooler() == null ? new RealtimeClusterSpec.Pooler() : s.getPooler();
     RealtimeClusterSpec.Database db = s.getDatabase();
     TreeMap<String, String> params = new TreeMap<>(DEFAULTS);
     params.put("server_tls_sslmode", db.getSslMode());
+    databaseCa.ifPresent(pem -> params.put("server_tls_ca_file", configDir + "/" + DATABASE_CA_FILE));
     if (p.getParameters() != null) {
       for (var e : new TreeMap<>(p.getParameters()).entrySet()) {
         if (!ALLOWED.contains(e.getKey())) {
@@ -118,7 +134,7 @@ public final class PgBouncerModel {
         .append(" dbname=").append(db.getName()).append('\n');
     ini.append("\n[pgbouncer]\n");
     params.forEach((k, v) -> ini.append(k).append(" = ").append(v).append('\n'));
-    return new Files(ini.toString(), users.toString());
+    return new Files(ini.toString(), users.toString(), databaseCa);
   }
 
   private static String userLine(String user, String password) {
@@ -145,7 +161,8 @@ public final class PgBouncerModel {
 
   /** The hash on the pod template: the configuration files and the image, nothing else. */
   public static String specHash(Files files, String image) {
-    return Hashing.of(image + "\u0000" + files.ini() + "\u0000" + files.userlist());
+    return Hashing.of(image + "\u0000" + files.ini() + "\u0000" + files.userlist()
+        + files.databaseCa().map(ca -> "\u0000" + ca).orElse(""));
   }
 
   public static Deployment deployment(RealtimeCluster cluster, Files files, OperatorDefaults defaults) {

@@ -21,7 +21,7 @@ public final class RuntimeConfigModel {
 
   /** The environment, sorted by name. */
   public static Map<String, String> environment(RealtimeCluster cluster, String runtimePassword, String clusterKey,
-      Optional<String> jwtSecret, OperatorDefaults defaults) {
+      Optional<String> databaseCa, Optional<String> jwtSecret, OperatorDefaults defaults) {
     RealtimeClusterSpec s = cluster.getSpec();
     String name = cluster.getMetadata().getName();
     String ns = cluster.getMetadata().getNamespace();
@@ -37,6 +37,7 @@ public final class RuntimeConfigModel {
             "disable")
         : direct);
     env.put(RuntimeEnv.REALTIME_DB_PROVISION, "false");
+    databaseCa.ifPresent(pem -> env.put(RuntimeEnv.REALTIME_DB_CA, pem));
     RealtimeClusterSpec.Cdc cdc = s.getCdc() == null ? new RealtimeClusterSpec.Cdc() : s.getCdc();
     env.put(RuntimeEnv.REALTIME_PUBLICATION, cdc.getPublication());
     env.put(RuntimeEnv.REALTIME_SLOT, Names.slot(cluster));

@@ -223,6 +223,9 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     private Optional<String[]> ownerCreds = Optional.empty();
     private Optional<String> jwt = Optional.empty();
     private Optional<String> jwtMissing = Optional.empty();
+    /** The database's CA (PEM) from spec.database.caSecret, and why it cannot be read when it cannot. */
+    private Optional<String> caPem = Optional.empty();
+    private Optional<String> caMissing = Optional.empty();
     private String runtimePassword;
     private String poolerPassword;
     private String clusterKey;
@@ -294,6 +297,14 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
               + " (the JWT secret) does not exist in namespace " + ns + "; create it");
         }
       }
+      RealtimeClusterSpec.CaSecret ca = spec.getDatabase().getCaSecret();
+      if (ca != null) {
+        caPem = databaseCa(secrets, ns, ca);
+        if (caPem.isEmpty()) {
+          caMissing = Optional.of("Secret " + ca.getName() + " with key " + ca.getKey() + " (the database's CA, "
+              + "database.caSecret) does not exist in namespace " + ns + "; create it");
+        }
+      }
       Map<String, String> creds = runtimeCredentials(secrets, applier, cluster);
       runtimePassword = creds.get("password");
       poolerPassword = creds.get("pooler-password");
@@ -306,7 +317,7 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
         try {
           PgBouncerModel.Files files = PgBouncerModel.render(cluster,
               new PgBouncerModel.Credentials(Names.runtimeRole(cluster), runtimePassword, Names.poolerAuthRole(cluster),
-                  poolerPassword), PgBouncerModel.CONFIG_DIR);
+                  poolerPassword), PgBouncerModel.CONFIG_DIR, caPem);
           applier.apply(PgBouncerModel.configSecret(cluster, files), cluster, secrets);
           applier.apply(PgBouncerModel.deployment(cluster, files, defaults), cluster, deployments);
           applier.apply(PgBouncerModel.service(cluster), cluster, services);
@@ -330,10 +341,10 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
      * not ready), the pooler's auth function, the partitions and the slot.
      */
     void provisionDatabase() {
-      if (ownerMissing.isPresent()) {
-        conditions.set(DATABASE_READY, false, "SecretMissing", ownerMissing.get());
+      if (ownerMissing.isPresent() || caMissing.isPresent()) {
+        conditions.set(DATABASE_READY, false, "SecretMissing", ownerMissing.orElseGet(caMissing::get));
       } else if (settings.isPresent()) {
-        try (Connection c = connector.connect(spec.getDatabase(), ownerCreds.get()[0], ownerCreds.get()[1])) {
+        try (Connection c = connector.connect(spec.getDatabase(), ownerCreds.get()[0], ownerCreds.get()[1], caPem)) {
           ContractSettings s = settings.get();
           String contractHash = Hashing.of(s + "|" + Names.runtimeRole(cluster) + "|" + Hashing.of(runtimePassword)
               + "|" + pooler.getAuthMode() + "|" + RuntimeConfigModel.poolerEnabled(spec));
@@ -391,7 +402,8 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     void writeRuntimeConfig() {
       boolean configured = secret(secrets, ns, Names.runtimeConfigSecret(name)).isPresent();
       if (jwtMissing.isEmpty() && (dbOk || configured)) {
-        Map<String, String> env = RuntimeConfigModel.environment(cluster, runtimePassword, clusterKey, jwt, defaults);
+        Map<String, String> env =
+            RuntimeConfigModel.environment(cluster, runtimePassword, clusterKey, caPem, jwt, defaults);
         applier.apply(RuntimeConfigModel.secret(cluster, env), cluster, secrets);
       }
       if (!dbOk) {
@@ -574,6 +586,13 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     return e;
   }
 
+  /** The PEM in the key database.caSecret names, when that Secret and key exist. */
+  private static Optional<String> databaseCa(InformerEventSource<Secret, RealtimeCluster> secrets, String ns,
+      RealtimeClusterSpec.CaSecret ca) {
+    return secret(secrets, ns, ca.getName()).map(s -> RuntimeConfigModel.decode(s).get(ca.getKey()))
+        .filter(pem -> !pem.isBlank());
+  }
+
   private static Optional<Secret> secret(InformerEventSource<Secret, RealtimeCluster> secrets, String ns, String name) {
     return secrets.get(new ResourceID(name, ns));
   }
@@ -652,8 +671,11 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
       return DeleteControl.noFinalizerRemoval().rescheduleAfter(deletionRetry(age).toMillis());
     }
     Map<String, String> d = RuntimeConfigModel.decode(ownerSecret.get());
+    Optional<String> ca = spec.getDatabase().getCaSecret() == null ? Optional.empty()
+        : databaseCa(Applier.cache(context, Secret.class, SECRETS), cluster.getMetadata().getNamespace(),
+            spec.getDatabase().getCaSecret());
     try (Connection c = connector.connect(spec.getDatabase(), d.get(spec.getDatabase().getCredentialsSecret().getUsernameKey()),
-        d.get(spec.getDatabase().getCredentialsSecret().getPasswordKey()))) {
+        d.get(spec.getDatabase().getCredentialsSecret().getPasswordKey()), ca)) {
       Optional<String> holder = DatabaseContract.holder(c);
       if (holder.isPresent() && !holder.get().equals(tenant(cluster))) {
         events.normal(cluster, "DeleteSkipped", "database " + spec.getDatabase().getName() + " serves RealtimeCluster "

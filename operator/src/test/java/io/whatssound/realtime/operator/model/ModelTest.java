@@ -33,7 +33,7 @@ class ModelTest {
   final RealtimeCluster cluster = Fixtures.cluster("party42", "db.example", 5432, "app");
 
   private Map<String, String> env(RealtimeCluster c) {
-    return RuntimeConfigModel.environment(c, "pw", "cluster-key-for-tests-0123", Optional.of(Fixtures.JWT), defaults);
+    return RuntimeConfigModel.environment(c, "pw", "cluster-key-for-tests-0123", Optional.empty(), Optional.of(Fixtures.JWT), defaults);
   }
 
   @Test
@@ -228,6 +228,25 @@ class ModelTest {
     Service s = PgBouncerModel.service(cluster);
     assertEquals(Names.poolerSelector("party42"), s.getSpec().getSelector());
     assertEquals(Names.poolerSelector("party42"), a.getSpec().getSelector().getMatchLabels());
+  }
+
+  @Test
+  void theDatabasesCaReachesTheRuntimeAndPgBouncer() {
+    String pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    Map<String, String> env = RuntimeConfigModel.environment(cluster, "pw", "cluster-key-for-tests-0123",
+        Optional.of(pem), Optional.of(Fixtures.JWT), defaults);
+    assertEquals(pem, env.get("REALTIME_DB_CA"));
+    assertFalse(env(cluster).containsKey("REALTIME_DB_CA"), "no CA, no variable");
+    PgBouncerModel.Files plain = PgBouncerModel.render(cluster, creds, PgBouncerModel.CONFIG_DIR);
+    PgBouncerModel.Files verified = PgBouncerModel.render(cluster, creds, PgBouncerModel.CONFIG_DIR, Optional.of(pem));
+    assertFalse(plain.ini().contains("server_tls_ca_file"));
+    assertTrue(verified.ini().contains("server_tls_ca_file = " + PgBouncerModel.CONFIG_DIR + "/database-ca.crt"),
+        verified.ini());
+    assertEquals(pem, verified.asMap().get("database-ca.crt"));
+    String rotated = pem.replace("MIIB", "MIIC");
+    assertNotEquals(PgBouncerModel.specHash(verified, "img"),
+        PgBouncerModel.specHash(PgBouncerModel.render(cluster, creds, PgBouncerModel.CONFIG_DIR, Optional.of(rotated)), "img"),
+        "a new CA rolls the pooler, which reads it at start");
   }
 
   @Test

@@ -11,6 +11,7 @@ import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
@@ -28,6 +29,7 @@ import io.whatssound.realtime.operator.Fixtures;
 import io.whatssound.realtime.operator.Operators;
 import io.whatssound.realtime.operator.api.Condition;
 import io.whatssound.realtime.operator.api.RealtimeCluster;
+import io.whatssound.realtime.operator.api.RealtimeClusterSpec;
 import io.whatssound.realtime.operator.api.SessionPool;
 import io.whatssound.realtime.operator.db.DatabaseConnector;
 import io.whatssound.realtime.operator.model.Conditions;
@@ -429,6 +431,27 @@ class OperatorReconcileTest {
     assertEquals(1, count(db, "SELECT count(*) FROM pg_publication WHERE pubname = 'first_pub'"));
     assertEquals(1, count(db, "SELECT count(*) FROM pg_roles WHERE rolname = '" + role + "'"));
     assertEquals(1, count(db, "SELECT count(*) FROM realtime.tenant WHERE tenant = 'party/first'"));
+  }
+
+  @Test
+  void aMissingCaSecretIsAConditionAndTheCaReachesTheRuntimeOnceItExists() throws Exception {
+    String dbName = createDatabase("tenant_ca");
+    RealtimeCluster c = newCluster("withca", dbName, DB.db().port());
+    RealtimeClusterSpec.CaSecret ca = new RealtimeClusterSpec.CaSecret();
+    ca.setName("withca-db-ca");
+    c.getSpec().getDatabase().setCaSecret(ca);
+    createSecrets("withca");
+    client.resource(c).create();
+    Await.until(WAIT, "SecretMissing for the CA", () -> is(cluster("withca"), "DatabaseReady", "False", "SecretMissing"));
+    assertTrue(condition(cluster("withca"), "DatabaseReady").get().getMessage().contains("withca-db-ca"));
+    String pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    client.resource(new SecretBuilder().withNewMetadata().withName("withca-db-ca").withNamespace(Fixtures.NS).endMetadata()
+        .withData(RuntimeConfigModel.encode(Map.of("ca.crt", pem))).build()).create();
+    Await.until(WAIT, "DatabaseReady", () -> is(cluster("withca"), "DatabaseReady", "True", null));
+    Secret config = Await.until(WAIT, "runtime config", () -> get(Secret.class, "withca-runtime-config"));
+    assertEquals(pem, RuntimeConfigModel.decode(config).get("REALTIME_DB_CA"));
+    Secret pooler = Await.until(WAIT, "pooler config", () -> get(Secret.class, "withca-pooler-config"));
+    assertEquals(pem, RuntimeConfigModel.decode(pooler).get("database-ca.crt"));
   }
 
   @Test

@@ -1,8 +1,11 @@
 package io.whatssound.realtime.runtime.config;
 
 import io.whatssound.realtime.postgres.ContractSettings;
+import io.whatssound.realtime.postgres.DatabaseCa;
 import io.whatssound.realtime.postgres.DatabaseUrl;
 import io.whatssound.realtime.postgres.RuntimeEnv;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Locale;
@@ -105,6 +108,17 @@ public record RuntimeConfig(
     }
     DatabaseUrl direct = r.dbUrl(RuntimeEnv.REALTIME_DB_URL, url.get());
     Optional<DatabaseUrl> pool = r.string(RuntimeEnv.REALTIME_DB_POOL_URL).map(v -> r.dbUrl(RuntimeEnv.REALTIME_DB_POOL_URL, v));
+    Optional<String> ca = r.string(RuntimeEnv.REALTIME_DB_CA);
+    if (ca.isPresent()) {
+      Path file;
+      try {
+        file = DatabaseCa.file(ca.get());
+      } catch (IllegalArgumentException | UncheckedIOException e) {
+        throw new ConfigException(RuntimeEnv.REALTIME_DB_CA + ": " + e.getMessage());
+      }
+      direct = direct.withRootCert(file);
+      pool = pool.map(p -> p.withRootCert(file));
+    }
     boolean provision = r.bool(RuntimeEnv.REALTIME_DB_PROVISION, true);
     return new DatabaseSettings(DatabaseSettings.Mode.URL, Optional.of(direct), pool, provision, contract, embeddedPort);
   }

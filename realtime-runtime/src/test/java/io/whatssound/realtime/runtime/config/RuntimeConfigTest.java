@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.net.URLDecoder;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
@@ -53,5 +56,22 @@ class RuntimeConfigTest {
     assertTrue(e.getMessage().contains("at least 1"), e.getMessage());
     e = assertThrows(RuntimeConfig.ConfigException.class, () -> RuntimeConfig.fromEnv(Map.of("REALTIME_PORT", "70000")));
     assertTrue(e.getMessage().contains("REALTIME_PORT"), e.getMessage());
+  }
+
+  @Test
+  void aDatabaseCaVerifiesTheDirectAndThePooledUrl() throws Exception {
+    String pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    RuntimeConfig c = RuntimeConfig.fromEnv(Map.of(
+        "REALTIME_DB_URL", "postgres://rt:pw@db.example:5432/app?sslmode=verify-full",
+        "REALTIME_DB_POOL_URL", "postgres://rt:pw@pooler:5432/app?sslmode=disable",
+        "REALTIME_DB_CA", pem));
+    String direct = c.database().url().orElseThrow().jdbcUrl();
+    assertTrue(direct.startsWith("jdbc:postgresql://db.example:5432/app?sslmode=verify-full&sslrootcert="), direct);
+    String file = URLDecoder.decode(direct.substring(direct.indexOf("sslrootcert=") + 12), "UTF-8");
+    assertEquals(pem.strip(), Files.readString(Path.of(file)).strip());
+    assertTrue(c.database().poolUrl().orElseThrow().jdbcUrl().contains("sslrootcert="));
+    RuntimeConfig.ConfigException e = assertThrows(RuntimeConfig.ConfigException.class, () -> RuntimeConfig.fromEnv(
+        Map.of("REALTIME_DB_URL", "postgres://rt:pw@db.example/app", "REALTIME_DB_CA", "not a certificate")));
+    assertTrue(e.getMessage().startsWith("REALTIME_DB_CA: "), e.getMessage());
   }
 }
