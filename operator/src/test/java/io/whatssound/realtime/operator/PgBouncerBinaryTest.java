@@ -7,7 +7,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.whatssound.realtime.operator.api.RealtimeCluster;
 import io.whatssound.realtime.operator.model.PgBouncerModel;
+import io.whatssound.realtime.operator.model.PoolerTls;
 import io.whatssound.realtime.postgres.ContractSettings;
+import io.whatssound.realtime.postgres.DatabaseCa;
 import io.whatssound.realtime.postgres.DatabaseContract;
 import io.whatssound.realtime.postgres.EmbeddedDatabase;
 import io.whatssound.realtime.postgres.PoolerAuth;
@@ -23,6 +25,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -86,16 +89,50 @@ class PgBouncerBinaryTest {
       }
       PgBouncerModel.Credentials creds = new PgBouncerModel.Credentials("rt_tls", "runtime-pw-3", "unused", "unused");
       Path dir = Files.createTempDirectory("pgbouncer");
-      try (Running pgb = start(PgBouncerModel.render(cluster, creds, dir.toString(), Optional.of(tls.ca())), dir)) {
+      try (Running pgb = start(PgBouncerModel.render(cluster, creds, dir.toString(),
+          new PgBouncerModel.Tls(Optional.of(tls.ca()), Optional.empty())), dir)) {
         assertEquals("t", pgb.query("rt_tls", "runtime-pw-3", "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"),
             "PgBouncer reached the database over TLS, verified");
       }
       Path wrong = Files.createTempDirectory("pgbouncer");
-      try (Running pgb = start(PgBouncerModel.render(cluster, creds, wrong.toString(), Optional.of(tls.otherCa())), wrong)) {
+      try (Running pgb = start(PgBouncerModel.render(cluster, creds, wrong.toString(),
+          new PgBouncerModel.Tls(Optional.of(tls.otherCa()), Optional.empty())), wrong)) {
         // PgBouncer cannot log in to a server whose certificate the given CA did not sign: no query gets through
         assertThrows(AssertionError.class, () -> pgb.query("rt_tls", "runtime-pw-3", "SELECT 1", Duration.ofSeconds(6)));
         assertTrue(read(wrong.resolve("log")).toLowerCase().contains("certificate"), read(wrong.resolve("log")));
       }
+    }
+  }
+
+  @Test
+  void theRuntimePodsReachPgBouncerOverTlsAndVerifyIt() throws Exception {
+    RealtimeCluster cluster = Fixtures.cluster("pgbclient", "127.0.0.1", db.port(), "postgres");
+    cluster.getSpec().getDatabase().setSslMode("disable"); // this test's database; the clients' side is the point
+    cluster.getSpec().getPooler().setAuthMode("Userlist");
+    try (Connection owner = db.connect()) {
+      DatabaseContract.apply(owner, ContractSettings.defaults());
+      DatabaseContract.ensureRuntimeRole(owner, "rt_client_tls", "runtime-pw-4");
+    }
+    PoolerTls.Material tls = PoolerTls.generate(List.of("localhost"), Instant.now());
+    PgBouncerModel.Credentials creds = new PgBouncerModel.Credentials("rt_client_tls", "runtime-pw-4", "unused", "unused");
+    Path dir = Files.createTempDirectory("pgbouncer");
+    try (Running pgb = start(PgBouncerModel.render(cluster, creds, dir.toString(),
+        new PgBouncerModel.Tls(Optional.empty(), Optional.of(tls))), dir)) {
+      Properties verified = new Properties();
+      verified.setProperty("sslmode", "verify-full");
+      verified.setProperty("sslrootcert", DatabaseCa.file(tls.ca()).toString());
+      assertEquals("rt_client_tls", pgb.query("rt_client_tls", "runtime-pw-4", "SELECT current_user", Duration.ofSeconds(20),
+          "localhost", verified), "verified against the tenant's pooler CA");
+      Properties plain = new Properties();
+      plain.setProperty("sslmode", "disable");
+      assertThrows(AssertionError.class, () -> pgb.query("rt_client_tls", "runtime-pw-4", "SELECT 1", Duration.ofSeconds(3),
+          "localhost", plain), "PgBouncer requires TLS");
+      Properties otherCa = new Properties();
+      otherCa.setProperty("sslmode", "verify-full");
+      otherCa.setProperty("sslrootcert",
+          DatabaseCa.file(PoolerTls.generate(List.of("localhost"), Instant.now()).ca()).toString());
+      assertThrows(AssertionError.class, () -> pgb.query("rt_client_tls", "runtime-pw-4", "SELECT 1", Duration.ofSeconds(3),
+          "localhost", otherCa), "another tenant's CA does not verify it");
     }
   }
 
@@ -106,12 +143,18 @@ class PgBouncerBinaryTest {
     }
 
     String query(String user, String password, String sql, Duration within) throws Exception {
+      return query(user, password, sql, within, "127.0.0.1", new Properties());
+    }
+
+    String query(String user, String password, String sql, Duration within, String host, Properties extra)
+        throws Exception {
       Properties props = new Properties();
+      props.putAll(extra);
       props.setProperty("user", user);
       props.setProperty("password", password);
       props.setProperty("preferQueryMode", "simple");
       props.setProperty("loginTimeout", "3");
-      String url = "jdbc:postgresql://127.0.0.1:" + port + "/postgres";
+      String url = "jdbc:postgresql://" + host + ":" + port + "/postgres";
       return Await.until(within, "a query through pgbouncer (log: " + dir.resolve("log") + ")", () -> {
         if (!process.isAlive()) {
           throw new IllegalStateException("pgbouncer exited: " + read(dir.resolve("log")));

@@ -19,6 +19,7 @@ public final class RuntimeEnv {
   public static final String REALTIME_DB_POOL_URL = "REALTIME_DB_POOL_URL";
   public static final String REALTIME_DB_PROVISION = "REALTIME_DB_PROVISION";
   public static final String REALTIME_DB_CA = "REALTIME_DB_CA";
+  public static final String REALTIME_DB_POOL_CA = "REALTIME_DB_POOL_CA";
   public static final String REALTIME_DB_URL = "REALTIME_DB_URL";
   public static final String REALTIME_EMBEDDED_DB_PORT = "REALTIME_EMBEDDED_DB_PORT";
   public static final String REALTIME_HOST = "REALTIME_HOST";
@@ -56,6 +57,7 @@ public final class RuntimeEnv {
       REALTIME_DB_POOL_URL,
       REALTIME_DB_PROVISION,
       REALTIME_DB_CA,
+      REALTIME_DB_POOL_CA,
       REALTIME_DB_URL,
       REALTIME_EMBEDDED_DB_PORT,
       REALTIME_HOST,

@@ -14,6 +14,7 @@ import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.whatssound.realtime.operator.api.RealtimeCluster;
 import io.whatssound.realtime.operator.api.RealtimeClusterSpec;
 import io.whatssound.realtime.postgres.PoolerAuth;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -57,17 +58,32 @@ public final class PgBouncerModel {
    */
   public record Credentials(String runtimeRole, String runtimePassword, String authRole, String authPassword) {}
 
-  /** The rendered files. */
-  public record Files(String ini, String userlist, Optional<String> databaseCa) {
+  /** The rendered files: pgbouncer.ini, userlist.txt and any certificate files the ini names. */
+  public record Files(String ini, String userlist, Map<String, String> certificates) {
     public Files(String ini, String userlist) {
-      this(ini, userlist, Optional.empty());
+      this(ini, userlist, Map.of());
     }
 
     public Map<String, String> asMap() {
-      TreeMap<String, String> files = new TreeMap<>(Map.of("pgbouncer.ini", ini, "userlist.txt", userlist));
-      databaseCa.ifPresent(pem -> files.put(DATABASE_CA_FILE, pem));
+      TreeMap<String, String> files = new TreeMap<>(certificates);
+      files.put("pgbouncer.ini", ini);
+      files.put("userlist.txt", userlist);
       return files;
     }
+  }
+
+  /**
+   * The TLS PgBouncer takes part in: the database's CA to verify the server (database.caSecret), and its own
+   * certificate for the runtime pods' connections ({@link PoolerTls}; when the database is reached over TLS).
+   */
+  public record Tls(Optional<String> databaseCa, Optional<PoolerTls.Material> clients) {
+    public static final Tls NONE = new Tls(Optional.empty(), Optional.empty());
+  }
+
+  /** Whether the runtime pods reach PgBouncer over TLS: when the database is reached over TLS ({@code require} up). */
+  public static boolean clientTls(RealtimeClusterSpec spec) {
+    return RuntimeConfigModel.poolerEnabled(spec)
+        && List.of("require", "verify-ca", "verify-full").contains(spec.getDatabase().getSslMode());
   }
 
   /** A user parameter outside the allow-list or with a value PgBouncer would misread. */
@@ -85,20 +101,37 @@ public final class PgBouncerModel {
 
   /** The database's CA in the config Secret, when database.caSecret names one. */
   public static final String DATABASE_CA_FILE = "database-ca.crt";
+  /** PgBouncer's own certificate and key for the runtime pods' connections. */
+  public static final String CLIENT_CERT_FILE = "client-tls.crt";
+  public static final String CLIENT_KEY_FILE = "client-tls.key";
 
   /** Renders pgbouncer.ini and userlist.txt; {@code configDir} is where both files are found at run time. */
   public static Files render(RealtimeCluster cluster, Credentials creds, String configDir) {
-    return render(cluster, creds, configDir, Optional.empty());
+    return render(cluster, creds, configDir, Tls.NONE);
   }
 
-  /** With the database's CA (PEM), which PgBouncer then verifies the server against ({@code server_tls_ca_file}). */
-  public static Files render(RealtimeCluster cluster, Credentials creds, String configDir, Optional<String> databaseCa) {
+  /**
+   * With TLS: the database's CA, which PgBouncer verifies the server against ({@code server_tls_ca_file}), and its
+   * own certificate, which it presents to the runtime pods ({@code client_tls_*}, TLS required).
+   */
+  public static Files render(RealtimeCluster cluster, Credentials creds, String configDir, Tls tls) {
     RealtimeClusterSpec s = cluster.getSpec();
     RealtimeClusterSpec.Pooler p = s.getPooler() == null ? new RealtimeClusterSpec.Pooler() : s.getPooler();
     RealtimeClusterSpec.Database db = s.getDatabase();
     TreeMap<String, String> params = new TreeMap<>(DEFAULTS);
     params.put("server_tls_sslmode", db.getSslMode());
-    databaseCa.ifPresent(pem -> params.put("server_tls_ca_file", configDir + "/" + DATABASE_CA_FILE));
+    Map<String, String> certificates = new TreeMap<>();
+    tls.databaseCa().ifPresent(pem -> {
+      params.put("server_tls_ca_file", configDir + "/" + DATABASE_CA_FILE);
+      certificates.put(DATABASE_CA_FILE, pem);
+    });
+    tls.clients().ifPresent(m -> {
+      params.put("client_tls_sslmode", "require");
+      params.put("client_tls_cert_file", configDir + "/" + CLIENT_CERT_FILE);
+      params.put("client_tls_key_file", configDir + "/" + CLIENT_KEY_FILE);
+      certificates.put(CLIENT_CERT_FILE, m.cert());
+      certificates.put(CLIENT_KEY_FILE, m.key());
+    });
     if (p.getParameters() != null) {
       for (var e : new TreeMap<>(p.getParameters()).entrySet()) {
         if (!ALLOWED.contains(e.getKey())) {
@@ -134,7 +167,7 @@ public final class PgBouncerModel {
         .append(" dbname=").append(db.getName()).append('\n');
     ini.append("\n[pgbouncer]\n");
     params.forEach((k, v) -> ini.append(k).append(" = ").append(v).append('\n'));
-    return new Files(ini.toString(), users.toString(), databaseCa);
+    return new Files(ini.toString(), users.toString(), certificates);
   }
 
   private static String userLine(String user, String password) {
@@ -161,8 +194,9 @@ public final class PgBouncerModel {
 
   /** The hash on the pod template: the configuration files and the image, nothing else. */
   public static String specHash(Files files, String image) {
-    return Hashing.of(image + "\u0000" + files.ini() + "\u0000" + files.userlist()
-        + files.databaseCa().map(ca -> "\u0000" + ca).orElse(""));
+    StringBuilder certs = new StringBuilder();
+    new TreeMap<>(files.certificates()).forEach((k, v) -> certs.append('\u0000').append(k).append('\u0000').append(v));
+    return Hashing.of(image + "\u0000" + files.ini() + "\u0000" + files.userlist() + certs);
   }
 
   public static Deployment deployment(RealtimeCluster cluster, Files files, OperatorDefaults defaults) {

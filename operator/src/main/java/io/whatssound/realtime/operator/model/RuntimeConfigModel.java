@@ -21,7 +21,7 @@ public final class RuntimeConfigModel {
 
   /** The environment, sorted by name. */
   public static Map<String, String> environment(RealtimeCluster cluster, String runtimePassword, String clusterKey,
-      Optional<String> databaseCa, Optional<String> jwtSecret, OperatorDefaults defaults) {
+      Optional<String> databaseCa, Optional<String> poolerCa, Optional<String> jwtSecret, OperatorDefaults defaults) {
     RealtimeClusterSpec s = cluster.getSpec();
     String name = cluster.getMetadata().getName();
     String ns = cluster.getMetadata().getNamespace();
@@ -34,10 +34,11 @@ public final class RuntimeConfigModel {
     env.put(RuntimeEnv.REALTIME_DB_URL, direct);
     env.put(RuntimeEnv.REALTIME_DB_POOL_URL, poolerEnabled(s)
         ? postgresUrl(role, runtimePassword, Names.pooler(name) + "." + ns + ".svc", Names.POOLER_PORT, db.getName(),
-            "disable")
+            poolerCa.isPresent() ? "verify-full" : "disable")
         : direct);
     env.put(RuntimeEnv.REALTIME_DB_PROVISION, "false");
     databaseCa.ifPresent(pem -> env.put(RuntimeEnv.REALTIME_DB_CA, pem));
+    poolerCa.filter(pem -> poolerEnabled(s)).ifPresent(pem -> env.put(RuntimeEnv.REALTIME_DB_POOL_CA, pem));
     RealtimeClusterSpec.Cdc cdc = s.getCdc() == null ? new RealtimeClusterSpec.Cdc() : s.getCdc();
     env.put(RuntimeEnv.REALTIME_PUBLICATION, cdc.getPublication());
     env.put(RuntimeEnv.REALTIME_SLOT, Names.slot(cluster));

@@ -33,6 +33,7 @@ import io.whatssound.realtime.operator.model.Names;
 import io.whatssound.realtime.operator.model.NetworkPolicyModel;
 import io.whatssound.realtime.operator.model.OperatorDefaults;
 import io.whatssound.realtime.operator.model.PgBouncerModel;
+import io.whatssound.realtime.operator.model.PoolerTls;
 import io.whatssound.realtime.operator.model.RuntimeConfigModel;
 import io.whatssound.realtime.operator.model.ServiceModels;
 import io.whatssound.realtime.postgres.ContractConflict;
@@ -229,6 +230,8 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     private String runtimePassword;
     private String poolerPassword;
     private String clusterKey;
+    /** PgBouncer's certificate for the runtime pods, when they reach it over TLS. */
+    private Optional<PoolerTls.Material> poolerTls = Optional.empty();
     private boolean poolerInvalid;
     private boolean dbOk;
 
@@ -309,6 +312,9 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
       runtimePassword = creds.get("password");
       poolerPassword = creds.get("pooler-password");
       clusterKey = creds.get(CLUSTER_KEY);
+      poolerTls = PgBouncerModel.clientTls(spec)
+          ? Optional.of(new PoolerTls.Material(creds.get(POOLER_CA), creds.get(POOLER_CERT), creds.get(POOLER_KEY)))
+          : Optional.empty();
     }
 
     /** PgBouncer's configuration, Deployment, Service, NetworkPolicy and budget; all deleted when it is disabled. */
@@ -317,7 +323,7 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
         try {
           PgBouncerModel.Files files = PgBouncerModel.render(cluster,
               new PgBouncerModel.Credentials(Names.runtimeRole(cluster), runtimePassword, Names.poolerAuthRole(cluster),
-                  poolerPassword), PgBouncerModel.CONFIG_DIR, caPem);
+                  poolerPassword), PgBouncerModel.CONFIG_DIR, new PgBouncerModel.Tls(caPem, poolerTls));
           applier.apply(PgBouncerModel.configSecret(cluster, files), cluster, secrets);
           applier.apply(PgBouncerModel.deployment(cluster, files, defaults), cluster, deployments);
           applier.apply(PgBouncerModel.service(cluster), cluster, services);
@@ -403,7 +409,8 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
       boolean configured = secret(secrets, ns, Names.runtimeConfigSecret(name)).isPresent();
       if (jwtMissing.isEmpty() && (dbOk || configured)) {
         Map<String, String> env =
-            RuntimeConfigModel.environment(cluster, runtimePassword, clusterKey, caPem, jwt, defaults);
+            RuntimeConfigModel.environment(cluster, runtimePassword, clusterKey, caPem, poolerTls.map(PoolerTls.Material::ca),
+                jwt, defaults);
         applier.apply(RuntimeConfigModel.secret(cluster, env), cluster, secrets);
       }
       if (!dbOk) {
@@ -597,14 +604,14 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     return secrets.get(new ResourceID(name, ns));
   }
 
-  private static Map<String, String> runtimeCredentials(InformerEventSource<Secret, RealtimeCluster> secrets,
+  private Map<String, String> runtimeCredentials(InformerEventSource<Secret, RealtimeCluster> secrets,
       Applier applier, RealtimeCluster cluster) {
     String ns = cluster.getMetadata().getNamespace();
     String secretName = Names.runtimeCredentialsSecret(cluster.getMetadata().getName());
     Map<String, String> data = secret(secrets, ns, secretName).map(RuntimeConfigModel::decode).orElse(Map.of());
     String role = Names.runtimeRole(cluster);
     if (data.get("password") != null && data.get("pooler-password") != null && data.get(CLUSTER_KEY) != null
-        && role.equals(data.get("username"))) {
+        && data.get(POOLER_CA) != null && role.equals(data.get("username"))) {
       return data;
     }
     Map<String, String> fresh = new TreeMap<>();
@@ -614,6 +621,18 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     fresh.put("pooler-password", data.getOrDefault("pooler-password", generatePassword()));
     // the key the tenant's pods encrypt their cluster traffic with; a pod without it cannot join
     fresh.put(CLUSTER_KEY, data.getOrDefault(CLUSTER_KEY, generatePassword()));
+    // PgBouncer's TLS identity, which the runtime pods verify (used when the database is reached over TLS)
+    if (data.get(POOLER_CA) != null && data.get(POOLER_CERT) != null && data.get(POOLER_KEY) != null) {
+      fresh.put(POOLER_CA, data.get(POOLER_CA));
+      fresh.put(POOLER_CERT, data.get(POOLER_CERT));
+      fresh.put(POOLER_KEY, data.get(POOLER_KEY));
+    } else {
+      PoolerTls.Material tls = PoolerTls.generate(
+          PoolerTls.names(cluster.getMetadata().getName(), ns, defaults.clusterDomain()), clock.instant());
+      fresh.put(POOLER_CA, tls.ca());
+      fresh.put(POOLER_CERT, tls.cert());
+      fresh.put(POOLER_KEY, tls.key());
+    }
     Secret s = new SecretBuilder()
         .withNewMetadata().withName(secretName).withNamespace(ns)
         .withLabels(Names.clusterLabels(cluster.getMetadata().getName(), "runtime")).endMetadata()
@@ -624,6 +643,10 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
 
   /** The key of the runtime credentials Secret that holds the tenant's cluster key. */
   static final String CLUSTER_KEY = "cluster-key";
+  /** The keys of the runtime credentials Secret that hold PgBouncer's CA, certificate and key. */
+  static final String POOLER_CA = "pooler-ca.crt";
+  static final String POOLER_CERT = "pooler-tls.crt";
+  static final String POOLER_KEY = "pooler-tls.key";
 
   static String generatePassword() {
     String alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";

@@ -33,7 +33,8 @@ class ModelTest {
   final RealtimeCluster cluster = Fixtures.cluster("party42", "db.example", 5432, "app");
 
   private Map<String, String> env(RealtimeCluster c) {
-    return RuntimeConfigModel.environment(c, "pw", "cluster-key-for-tests-0123", Optional.empty(), Optional.of(Fixtures.JWT), defaults);
+    return RuntimeConfigModel.environment(c, "pw", "cluster-key-for-tests-0123", Optional.empty(), Optional.empty(),
+        Optional.of(Fixtures.JWT), defaults);
   }
 
   @Test
@@ -234,19 +235,45 @@ class ModelTest {
   void theDatabasesCaReachesTheRuntimeAndPgBouncer() {
     String pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
     Map<String, String> env = RuntimeConfigModel.environment(cluster, "pw", "cluster-key-for-tests-0123",
-        Optional.of(pem), Optional.of(Fixtures.JWT), defaults);
+        Optional.of(pem), Optional.empty(), Optional.of(Fixtures.JWT), defaults);
     assertEquals(pem, env.get("REALTIME_DB_CA"));
     assertFalse(env(cluster).containsKey("REALTIME_DB_CA"), "no CA, no variable");
     PgBouncerModel.Files plain = PgBouncerModel.render(cluster, creds, PgBouncerModel.CONFIG_DIR);
-    PgBouncerModel.Files verified = PgBouncerModel.render(cluster, creds, PgBouncerModel.CONFIG_DIR, Optional.of(pem));
+    PgBouncerModel.Files verified = PgBouncerModel.render(cluster, creds, PgBouncerModel.CONFIG_DIR,
+        new PgBouncerModel.Tls(Optional.of(pem), Optional.empty()));
     assertFalse(plain.ini().contains("server_tls_ca_file"));
     assertTrue(verified.ini().contains("server_tls_ca_file = " + PgBouncerModel.CONFIG_DIR + "/database-ca.crt"),
         verified.ini());
     assertEquals(pem, verified.asMap().get("database-ca.crt"));
     String rotated = pem.replace("MIIB", "MIIC");
     assertNotEquals(PgBouncerModel.specHash(verified, "img"),
-        PgBouncerModel.specHash(PgBouncerModel.render(cluster, creds, PgBouncerModel.CONFIG_DIR, Optional.of(rotated)), "img"),
+        PgBouncerModel.specHash(PgBouncerModel.render(cluster, creds, PgBouncerModel.CONFIG_DIR,
+            new PgBouncerModel.Tls(Optional.of(rotated), Optional.empty())), "img"),
         "a new CA rolls the pooler, which reads it at start");
+  }
+
+  @Test
+  void overTlsToTheDatabaseThePodsReachThePoolerOverTlsVerified() {
+    cluster.getSpec().getDatabase().setSslMode("require");
+    assertTrue(PgBouncerModel.clientTls(cluster.getSpec()));
+    PoolerTls.Material tls = PoolerTls.generate(PoolerTls.names("party42", "party", "cluster.local"),
+        Instant.parse("2026-03-10T12:00:00Z"));
+    assertTrue(tls.ca().startsWith("-----BEGIN CERTIFICATE-----") && tls.key().startsWith("-----BEGIN PRIVATE KEY-----"));
+    Map<String, String> env = RuntimeConfigModel.environment(cluster, "pw", "cluster-key-for-tests-0123",
+        Optional.empty(), Optional.of(tls.ca()), Optional.of(Fixtures.JWT), defaults);
+    assertTrue(env.get("REALTIME_DB_POOL_URL").startsWith("postgres://") && env.get("REALTIME_DB_POOL_URL")
+        .endsWith("@party42-pooler.party.svc:5432/app?sslmode=verify-full"), env.get("REALTIME_DB_POOL_URL"));
+    assertEquals(tls.ca(), env.get("REALTIME_DB_POOL_CA"));
+    PgBouncerModel.Files f = PgBouncerModel.render(cluster, creds, PgBouncerModel.CONFIG_DIR,
+        new PgBouncerModel.Tls(Optional.empty(), Optional.of(tls)));
+    assertTrue(f.ini().contains("client_tls_sslmode = require"), f.ini());
+    assertTrue(f.ini().contains("client_tls_key_file = " + PgBouncerModel.CONFIG_DIR + "/client-tls.key"), f.ini());
+    assertEquals(tls.key(), f.asMap().get("client-tls.key"));
+    cluster.getSpec().getDatabase().setSslMode("prefer");
+    assertFalse(PgBouncerModel.clientTls(cluster.getSpec()), "no TLS to the database, none to the pooler");
+    cluster.getSpec().getDatabase().setSslMode("verify-full");
+    cluster.getSpec().getPooler().setEnabled(false);
+    assertFalse(PgBouncerModel.clientTls(cluster.getSpec()), "no pooler");
   }
 
   @Test

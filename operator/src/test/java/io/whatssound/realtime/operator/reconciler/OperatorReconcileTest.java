@@ -179,6 +179,10 @@ class OperatorReconcileTest {
     assertEquals(role, creds.get("username"));
     assertTrue(creds.get("cluster-key").length() >= 32, "a generated cluster key");
     assertEquals(creds.get("cluster-key"), env.get("REALTIME_CLUSTER_KEY"), "the pods get the tenant's cluster key");
+    assertTrue(creds.get("pooler-ca.crt").startsWith("-----BEGIN CERTIFICATE-----"), "the pooler's CA, made once");
+    // this test's database takes no TLS (sslMode disable), so neither does the pooler (ModelTest covers the other case)
+    assertFalse(env.containsKey("REALTIME_DB_POOL_CA"));
+    assertTrue(env.get("REALTIME_DB_POOL_URL").endsWith("sslmode=disable"), env.get("REALTIME_DB_POOL_URL"));
     assertEquals(get(Secret.class, "ready-runtime-config").getMetadata().getOwnerReferences().get(0).getUid(),
         cluster("ready").getMetadata().getUid(), "owned objects are garbage-collected with the cluster");
 

@@ -108,19 +108,29 @@ public record RuntimeConfig(
     }
     DatabaseUrl direct = r.dbUrl(RuntimeEnv.REALTIME_DB_URL, url.get());
     Optional<DatabaseUrl> pool = r.string(RuntimeEnv.REALTIME_DB_POOL_URL).map(v -> r.dbUrl(RuntimeEnv.REALTIME_DB_POOL_URL, v));
-    Optional<String> ca = r.string(RuntimeEnv.REALTIME_DB_CA);
+    Optional<Path> ca = caFile(r, RuntimeEnv.REALTIME_DB_CA);
+    Optional<Path> poolCa = caFile(r, RuntimeEnv.REALTIME_DB_POOL_CA).or(() -> ca);
     if (ca.isPresent()) {
-      Path file;
-      try {
-        file = DatabaseCa.file(ca.get());
-      } catch (IllegalArgumentException | UncheckedIOException e) {
-        throw new ConfigException(RuntimeEnv.REALTIME_DB_CA + ": " + e.getMessage());
-      }
-      direct = direct.withRootCert(file);
-      pool = pool.map(p -> p.withRootCert(file));
+      direct = direct.withRootCert(ca.get());
+    }
+    if (poolCa.isPresent()) {
+      pool = pool.map(p -> p.withRootCert(poolCa.get()));
     }
     boolean provision = r.bool(RuntimeEnv.REALTIME_DB_PROVISION, true);
     return new DatabaseSettings(DatabaseSettings.Mode.URL, Optional.of(direct), pool, provision, contract, embeddedPort);
+  }
+
+  /** The file holding the PEM CA certificates {@code name} gives, if it is set. */
+  private static Optional<Path> caFile(Reader r, String name) {
+    Optional<String> pem = r.string(name);
+    if (pem.isEmpty()) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(DatabaseCa.file(pem.get()));
+    } catch (IllegalArgumentException | UncheckedIOException e) {
+      throw new ConfigException(name + ": " + e.getMessage());
+    }
   }
 
   public RuntimeConfig withJwtSecret(String secret) {

@@ -70,8 +70,20 @@ class RuntimeConfigTest {
     String file = URLDecoder.decode(direct.substring(direct.indexOf("sslrootcert=") + 12), "UTF-8");
     assertEquals(pem.strip(), Files.readString(Path.of(file)).strip());
     assertTrue(c.database().poolUrl().orElseThrow().jdbcUrl().contains("sslrootcert="));
+    RuntimeConfig own = RuntimeConfig.fromEnv(Map.of(
+        "REALTIME_DB_URL", "postgres://rt:pw@db.example:5432/app?sslmode=verify-full",
+        "REALTIME_DB_POOL_URL", "postgres://rt:pw@pooler:5432/app?sslmode=verify-full",
+        "REALTIME_DB_CA", pem, "REALTIME_DB_POOL_CA", pem.replace("MIIB", "MIIC")));
+    assertTrue(rootCert(own.database().poolUrl().orElseThrow().jdbcUrl()).contains("MIIC"), "the pooler's own CA");
+    assertTrue(rootCert(own.database().url().orElseThrow().jdbcUrl()).contains("MIIB"), "the database's CA");
     RuntimeConfig.ConfigException e = assertThrows(RuntimeConfig.ConfigException.class, () -> RuntimeConfig.fromEnv(
         Map.of("REALTIME_DB_URL", "postgres://rt:pw@db.example/app", "REALTIME_DB_CA", "not a certificate")));
     assertTrue(e.getMessage().startsWith("REALTIME_DB_CA: "), e.getMessage());
+  }
+
+  /** The PEM of the {@code sslrootcert} file a JDBC URL names. */
+  private static String rootCert(String jdbcUrl) throws Exception {
+    String file = URLDecoder.decode(jdbcUrl.substring(jdbcUrl.indexOf("sslrootcert=") + 12), "UTF-8");
+    return Files.readString(Path.of(file));
   }
 }
