@@ -611,7 +611,8 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     Map<String, String> data = secret(secrets, ns, secretName).map(RuntimeConfigModel::decode).orElse(Map.of());
     String role = Names.runtimeRole(cluster);
     if (data.get("password") != null && data.get("pooler-password") != null && data.get(CLUSTER_KEY) != null
-        && data.get(POOLER_CA) != null && role.equals(data.get("username"))) {
+        && data.get(POOLER_CA) != null && data.get(POOLER_CERT) != null && data.get(POOLER_KEY) != null
+        && role.equals(data.get("username"))) {
       return data;
     }
     Map<String, String> fresh = new TreeMap<>();
