@@ -88,9 +88,9 @@ public final class RuntimeDeploymentModel {
             .withResources(resources(s.getResources()))
             .withReadinessProbe(probe("/readyz", 0, 5, 2))
             .withLivenessProbe(probe("/healthz", 20, 10, 3))
-            .withNewLifecycle().withNewPreStop().withNewExec()
-            .withCommand("sh", "-c", "sleep " + PRE_STOP_SECONDS)
-            .endExec().endPreStop().endLifecycle()
+            // the kubelet's own sleep (Kubernetes 1.30+): the image needs no shell
+            .withNewLifecycle().withNewPreStop().withNewSleep().withSeconds((long) PRE_STOP_SECONDS)
+            .endSleep().endPreStop().endLifecycle()
             .withNewSecurityContext()
             .withAllowPrivilegeEscalation(false)
             .withReadOnlyRootFilesystem(true)

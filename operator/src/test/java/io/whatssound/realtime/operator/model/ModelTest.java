@@ -3,6 +3,7 @@ package io.whatssound.realtime.operator.model;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -98,7 +99,8 @@ class ModelTest {
     assertEquals(4000, c.getPorts().get(0).getContainerPort());
     assertEquals(List.of("http", "metrics", "cluster"), c.getPorts().stream().map(p -> p.getName()).toList());
     assertEquals(9100, c.getPorts().get(1).getContainerPort());
-    assertEquals(List.of("sh", "-c", "sleep 5"), c.getLifecycle().getPreStop().getExec().getCommand());
+    assertEquals(5L, c.getLifecycle().getPreStop().getSleep().getSeconds(), "the kubelet sleeps; no shell needed");
+    assertNull(c.getLifecycle().getPreStop().getExec());
     assertEquals(5 + 10 + 10, pod.getTerminationGracePeriodSeconds());
     assertEquals("10000", envValue(c, "REALTIME_SHUTDOWN_DRAIN_MS"));
     assertTrue(envValue(c, "JAVA_TOOL_OPTIONS").contains("-XX:MaxRAMPercentage=70.0"));

@@ -47,6 +47,7 @@ final class JoinFlow {
   private final VerifiedToken socketToken;
   /** Joins waiting on the database for their permissions, by topic. */
   private final Map<String, InboundMessage> pending = new HashMap<>();
+  private boolean draining;
 
   JoinFlow(RuntimeContext rt, SocketSession session, AccessTokens tokens, SocketOutput out, SocketLink link,
       ChannelHandlerContext ctx, VerifiedToken socketToken) {
@@ -59,6 +60,11 @@ final class JoinFlow {
     this.socketToken = socketToken;
   }
 
+  /** From now on every join is refused: the pod drains (its socket will be closed soon). */
+  void refuseAll() {
+    draining = true;
+  }
+
   /** A {@code phx_join} on {@code m.topic()}. */
   void join(InboundMessage m) {
     String topic = m.topic();
@@ -69,6 +75,10 @@ final class JoinFlow {
     String name = topic.substring(TopicKey.PREFIX.length());
     if (name.isEmpty()) {
       refuseJoin(m, "TopicNameRequired", "You must provide a topic name");
+      return;
+    }
+    if (draining) {
+      refuseJoin(m, "ServerShuttingDown", "this server is shutting down; join again after reconnecting");
       return;
     }
     pending.remove(topic); // a newer join supersedes one still waiting

@@ -41,6 +41,8 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
@@ -242,11 +244,27 @@ public final class RealtimeServer implements AutoCloseable {
     accepting = false;
     LOG.info("Shutting down: closing {} client sockets (drain at most {} ms)", sockets.size(), drain.toMillis());
     serverChannel.close().syncUninterruptibly();
-    for (Channel ch : sockets) {
+    // joins refused and presence gone at once; then the sockets go in paced batches (DrainPlan)
+    List<Channel> open = new ArrayList<>(sockets);
+    for (Channel ch : open) {
       SocketSession s = ch.attr(SESSION).get();
       if (s != null) {
-        ch.eventLoop().execute(s::serverDisconnect);
+        ch.eventLoop().execute(s::drainStarted);
       }
+    }
+    List<List<Channel>> batches = DrainPlan.batches(open, drain);
+    for (int i = 0; i < batches.size(); i++) {
+      List<Channel> batch = batches.get(i);
+      boss.schedule(() -> batch.forEach(ch -> {
+        SocketSession s = ch.attr(SESSION).get();
+        if (s != null && ch.isActive()) {
+          ch.eventLoop().execute(s::serverDisconnect);
+        }
+      }), i * DrainPlan.INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+    }
+    if (!batches.isEmpty()) {
+      LOG.info("Draining {} sockets in {} batches over {} ms", open.size(), batches.size(),
+          (batches.size() - 1) * DrainPlan.INTERVAL.toMillis());
     }
     boolean drained = sockets.newCloseFuture().awaitUninterruptibly(drain.toMillis(), TimeUnit.MILLISECONDS);
     if (!drained) {

@@ -182,6 +182,17 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
 
   // ---- server-initiated disconnect and cleanup
 
+  /**
+   * The pod starts to drain: no more joins on this socket, and what it tracked in presence leaves now (on every pod),
+   * not when its turn to be closed comes. Called on the socket's event loop.
+   */
+  void drainStarted() {
+    joins.refuseAll();
+    for (Subscription sub : channels.values()) {
+      presence.ended(sub);
+    }
+  }
+
   /** Graceful shutdown: tell every channel, then close the socket so the client reconnects elsewhere. */
   void serverDisconnect() {
     control.closingNow();

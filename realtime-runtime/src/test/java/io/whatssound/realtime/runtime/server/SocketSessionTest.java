@@ -461,6 +461,25 @@ class SocketSessionTest {
   }
 
   @Test
+  void aDrainingSocketLeavesPresenceAtOnceAndTakesNoMoreJoins() throws Exception {
+    EmbeddedChannel a = connect(Vsn.V2);
+    EmbeddedChannel b = connect(Vsn.V2);
+    join(a, "room", "{\"presence\":{\"key\":\"alice\"}}");
+    join(b, "room", "{\"presence\":{\"key\":\"bob\"}}");
+    send(a, "[\"1\",\"2\",\"realtime:room\",\"presence\",{\"type\":\"presence\",\"event\":\"track\","
+        + "\"payload\":{\"n\":1}}]");
+    received(a);
+    received(b);
+    a.pipeline().get(SocketSession.class).drainStarted();
+    JsonNode diff = only(received(b), "presence_diff");
+    assertTrue(diff.get(4).get("leaves").has("alice"), diff.toString());
+    assertTrue(a.isOpen(), "the socket itself goes later, in its batch");
+    send(a, "[\"3\",\"3\",\"realtime:other\",\"phx_join\",{\"config\":{}}]");
+    assertEquals("ServerShuttingDown: this server is shutting down; join again after reconnecting",
+        only(received(a), "phx_reply").get(4).at("/response/reason").asText());
+  }
+
+  @Test
   void joinErrorsAreDelayed() throws Exception {
     rt = context(Map.of("REALTIME_JOIN_ERROR_DELAY_MS", "5000", "REALTIME_MAX_CHANNELS_PER_CLIENT", "1"));
     EmbeddedChannel a = connect(Vsn.V2);
