@@ -52,9 +52,9 @@ public final class OperatorProcess {
     AtomicLong connects = new AtomicLong();
     DatabaseConnector jdbc = DatabaseConnector.jdbc();
     // Counts owner connections: the cluster reconciler opens exactly one per reconcile that reaches the database.
-    DatabaseConnector counting = (db, user, password) -> {
+    DatabaseConnector counting = (db, user, password, ca) -> {
       connects.incrementAndGet();
-      return jdbc.connect(db, user, password);
+      return jdbc.connect(db, user, password, ca);
     };
     Operator operator = Operators.create(client, Clock.systemUTC(), counting, OperatorDefaults.standard(), timing,
         Set.of(), Optional.empty());

@@ -11,42 +11,34 @@ import java.util.Properties;
 /** Opens owner connections to a tenant's database; tests may point it elsewhere. */
 @FunctionalInterface
 public interface DatabaseConnector {
-  Connection connect(RealtimeClusterSpec.Database db, String user, String password) throws SQLException;
-
   /**
-   * Like {@link #connect(RealtimeClusterSpec.Database, String, String)}, verifying the server against {@code caPem}
-   * (PEM CA certificates, from {@code database.caSecret}) when given; connectors that cannot, ignore it.
+   * A connection as {@code user}, verifying the server against {@code caPem} (PEM CA certificates, from
+   * {@code database.caSecret}) when given.
    */
-  default Connection connect(RealtimeClusterSpec.Database db, String user, String password, Optional<String> caPem)
-      throws SQLException {
-    return connect(db, user, password);
+  Connection connect(RealtimeClusterSpec.Database db, String user, String password, Optional<String> caPem)
+      throws SQLException;
+
+  /** A connection trusting the system's certificate authorities. */
+  default Connection connect(RealtimeClusterSpec.Database db, String user, String password) throws SQLException {
+    return connect(db, user, password, Optional.empty());
   }
 
   /** PgJDBC with short timeouts, so an unreachable database fails a reconcile quickly instead of hanging it. */
   static DatabaseConnector jdbc() {
-    return new DatabaseConnector() {
-      @Override
-      public Connection connect(RealtimeClusterSpec.Database db, String user, String password) throws SQLException {
-        return connect(db, user, password, Optional.empty());
+    return (db, user, password, caPem) -> {
+      Properties p = new Properties();
+      p.setProperty("user", user);
+      p.setProperty("password", password);
+      p.setProperty("sslmode", db.getSslMode());
+      if (caPem.isPresent()) {
+        p.setProperty("sslrootcert", DatabaseCa.file(caPem.get()).toString());
       }
-
-      @Override
-      public Connection connect(RealtimeClusterSpec.Database db, String user, String password, Optional<String> caPem)
-          throws SQLException {
-        Properties p = new Properties();
-        p.setProperty("user", user);
-        p.setProperty("password", password);
-        p.setProperty("sslmode", db.getSslMode());
-        if (caPem.isPresent()) {
-          p.setProperty("sslrootcert", DatabaseCa.file(caPem.get()).toString());
-        }
-        p.setProperty("connectTimeout", "5");
-        p.setProperty("loginTimeout", "10");
-        p.setProperty("socketTimeout", "60");
-        p.setProperty("ApplicationName", "realtime-operator");
-        return DriverManager.getConnection(
-            "jdbc:postgresql://" + db.getHost() + ":" + db.getPort() + "/" + db.getName(), p);
-      }
+      p.setProperty("connectTimeout", "5");
+      p.setProperty("loginTimeout", "10");
+      p.setProperty("socketTimeout", "60");
+      p.setProperty("ApplicationName", "realtime-operator");
+      return DriverManager.getConnection(
+          "jdbc:postgresql://" + db.getHost() + ":" + db.getPort() + "/" + db.getName(), p);
     };
   }
 }

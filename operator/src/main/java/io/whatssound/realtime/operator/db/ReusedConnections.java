@@ -40,11 +40,6 @@ public final class ReusedConnections implements DatabaseConnector, AutoCloseable
   }
 
   @Override
-  public Connection connect(RealtimeClusterSpec.Database db, String user, String password) throws SQLException {
-    return connect(db, user, password, Optional.empty());
-  }
-
-  @Override
   public Connection connect(RealtimeClusterSpec.Database db, String user, String password, Optional<String> caPem)
       throws SQLException {
     String key = db.getHost() + ":" + db.getPort() + "/" + db.getName() + "?sslmode=" + db.getSslMode() + "&user="

@@ -47,7 +47,7 @@ class ReusedConnectionsTest {
 
   private final List<Fake> opened = new ArrayList<>();
   private final MutableClock clock = new MutableClock();
-  private final ReusedConnections pool = new ReusedConnections((db, user, password) -> {
+  private final ReusedConnections pool = new ReusedConnections((db, user, password, ca) -> {
     Fake f = new Fake();
     opened.add(f);
     return f.connection;

@@ -108,9 +108,9 @@ class ListeningPartyExampleTest {
     installCrds();
     AtomicInteger connects = new AtomicInteger();
     DatabaseConnector jdbc = DatabaseConnector.jdbc();
-    DatabaseConnector counting = (d, u, p) -> {
+    DatabaseConnector counting = (d, u, p, ca) -> {
       connects.incrementAndGet();
-      return jdbc.connect(d, u, p);
+      return jdbc.connect(d, u, p, ca);
     };
     OperatorDefaults defaults = new OperatorDefaults("registry.example/realtime-runtime:test",
         "registry.example/pgbouncer:test", "cluster.local");

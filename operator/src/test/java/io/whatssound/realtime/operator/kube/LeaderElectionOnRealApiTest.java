@@ -29,7 +29,7 @@ import org.junit.jupiter.api.Test;
  */
 class LeaderElectionOnRealApiTest extends SharedControlPlane {
   static final Duration WAIT = Duration.ofSeconds(60);
-  static final DatabaseConnector NO_DATABASE = (db, user, password) -> {
+  static final DatabaseConnector NO_DATABASE = (db, user, password, ca) -> {
     throw new SQLException("no database in this test", "08001");
   };
 

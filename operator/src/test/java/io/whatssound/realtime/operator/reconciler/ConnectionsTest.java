@@ -49,7 +49,7 @@ class ConnectionsTest {
     Fixtures.installCrds(client);
     runtime = RuntimePods.MetricsServer.start();
     metrics = new OperatorMetrics(new SimpleMeterRegistry());
-    DatabaseConnector none = (db, user, password) -> {
+    DatabaseConnector none = (db, user, password, ca) -> {
       throw new SQLException("no database in this test", "08001");
     };
     operator = Operators.create(client, Clock.fixed(Instant.parse("2026-03-10T12:00:00Z"), ZoneOffset.UTC), none,
