@@ -2,6 +2,7 @@ package io.whatssound.realtime.operator.db;
 
 import io.whatssound.realtime.operator.api.RealtimeClusterSpec;
 import io.whatssound.realtime.postgres.DatabaseCa;
+import java.io.UncheckedIOException;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -31,7 +32,12 @@ public interface DatabaseConnector {
       p.setProperty("password", password);
       p.setProperty("sslmode", db.getSslMode());
       if (caPem.isPresent()) {
-        p.setProperty("sslrootcert", DatabaseCa.file(caPem.get()).toString());
+        try {
+          p.setProperty("sslrootcert", DatabaseCa.file(caPem.get()).toString());
+        } catch (IllegalArgumentException | UncheckedIOException e) {
+          // a CA that is not PEM (or cannot be written) is a connection the database never sees: say which setting
+          throw new SQLException("database.caSecret: " + e.getMessage(), "08000");
+        }
       }
       p.setProperty("connectTimeout", "5");
       p.setProperty("loginTimeout", "10");

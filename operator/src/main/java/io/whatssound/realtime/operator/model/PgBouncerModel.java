@@ -60,10 +60,6 @@ public final class PgBouncerModel {
 
   /** The rendered files: pgbouncer.ini, userlist.txt and any certificate files the ini names. */
   public record Files(String ini, String userlist, Map<String, String> certificates) {
-    public Files(String ini, String userlist) {
-      this(ini, userlist, Map.of());
-    }
-
     public Map<String, String> asMap() {
       TreeMap<String, String> files = new TreeMap<>(certificates);
       files.put("pgbouncer.ini", ini);

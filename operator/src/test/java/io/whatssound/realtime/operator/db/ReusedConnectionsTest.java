@@ -5,14 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.whatssound.realtime.operator.api.RealtimeClusterSpec;
+import io.whatssound.realtime.postgres.TestClock;
 import java.lang.reflect.Proxy;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -46,31 +44,12 @@ class ReusedConnectionsTest {
   }
 
   private final List<Fake> opened = new ArrayList<>();
-  private final MutableClock clock = new MutableClock();
+  private final TestClock clock = new TestClock(Instant.parse("2026-01-01T00:00:00Z"));
   private final ReusedConnections pool = new ReusedConnections((db, user, password, ca) -> {
     Fake f = new Fake();
     opened.add(f);
     return f.connection;
   }, clock, Duration.ofMinutes(5));
-
-  static final class MutableClock extends Clock {
-    Instant now = Instant.parse("2026-01-01T00:00:00Z");
-
-    @Override
-    public Instant instant() {
-      return now;
-    }
-
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      return this;
-    }
-  }
 
   private static RealtimeClusterSpec.Database db(String name) {
     RealtimeClusterSpec.Database d = new RealtimeClusterSpec.Database();
@@ -115,9 +94,9 @@ class ReusedConnectionsTest {
   @Test
   void idleOrBrokenConnectionsAreClosed() throws SQLException {
     pool.connect(db("party"), "owner", "pw").close();
-    clock.now = clock.now.plus(Duration.ofMinutes(4));
+    clock.advance(Duration.ofMinutes(4));
     assertEquals(0, pool.evictIdle());
-    clock.now = clock.now.plus(Duration.ofMinutes(2));
+    clock.advance(Duration.ofMinutes(2));
     assertEquals(1, pool.evictIdle());
     assertTrue(opened.get(0).closed);
 

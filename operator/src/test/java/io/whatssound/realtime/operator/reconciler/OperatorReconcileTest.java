@@ -448,9 +448,14 @@ class OperatorReconcileTest {
     client.resource(c).create();
     Await.until(WAIT, "SecretMissing for the CA", () -> is(cluster("withca"), "DatabaseReady", "False", "SecretMissing"));
     assertTrue(condition(cluster("withca"), "DatabaseReady").get().getMessage().contains("withca-db-ca"));
-    String pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
     client.resource(new SecretBuilder().withNewMetadata().withName("withca-db-ca").withNamespace(Fixtures.NS).endMetadata()
-        .withData(RuntimeConfigModel.encode(Map.of("ca.crt", pem))).build()).create();
+        .withData(RuntimeConfigModel.encode(Map.of("ca.crt", "not a certificate"))).build()).create();
+    Await.until(WAIT, "a CA that is not PEM named in the condition", () -> condition(cluster("withca"), "DatabaseReady")
+        .map(x -> "False".equals(x.getStatus()) && x.getMessage().contains("database.caSecret") && x.getMessage()
+            .contains("PEM")).orElse(false));
+    String pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    client.secrets().inNamespace(Fixtures.NS).withName("withca-db-ca")
+        .edit(x -> new SecretBuilder(x).withData(RuntimeConfigModel.encode(Map.of("ca.crt", pem))).build());
     Await.until(WAIT, "DatabaseReady", () -> is(cluster("withca"), "DatabaseReady", "True", null));
     Secret config = Await.until(WAIT, "runtime config", () -> get(Secret.class, "withca-runtime-config"));
     assertEquals(pem, RuntimeConfigModel.decode(config).get("REALTIME_DB_CA"));

@@ -14,8 +14,9 @@ import java.util.Map;
 /**
  * The server's side of clock sync (PROTOCOL.md, "Clock"): the {@code phoenix}/{@code clock} push and
  * {@code GET /api/time} answer NTP's t1 (when the request arrived) and t2 (when the answer leaves), in epoch
- * milliseconds with microsecond fractions. t1 is read as the frame comes off the socket, before it is decoded; t2 as
- * the answer is encoded, and it is written and flushed at once. What lies between t2 and the wire (bytes the socket
+ * milliseconds with microsecond fractions. t1 is read once the request is decoded and known to ask for the time (so
+ * no other frame or request pays for a clock read); t2 as the answer is encoded, and it is written and flushed at
+ * once. What lies between t2 and the wire (bytes the socket
  * already had queued) and between the wire and t1 counts as network delay for the client, so the offset's error stays
  * within half the round trip, the bound NTP gives.
  */
@@ -31,7 +32,7 @@ final class ClockSync {
     return millis(clock.instant());
   }
 
-  static BigDecimal millis(Instant t) {
+  private static BigDecimal millis(Instant t) {
     long micros = Math.addExact(Math.multiplyExact(t.getEpochSecond(), 1_000_000L), t.getNano() / 1_000);
     return BigDecimal.valueOf(micros, 3);
   }

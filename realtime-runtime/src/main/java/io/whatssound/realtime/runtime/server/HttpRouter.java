@@ -6,7 +6,6 @@ import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.QueryStringDecoder;
-import java.math.BigDecimal;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -36,7 +35,6 @@ final class HttpRouter extends SimpleChannelInboundHandler<FullHttpRequest> {
 
   @Override
   protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
-    BigDecimal received = clock.now();
     if (!req.decoderResult().isSuccess()) {
       HttpResponses.json(ctx, req, HttpResponseStatus.BAD_REQUEST, Map.of("message", "Malformed HTTP request"));
       return;
@@ -55,7 +53,7 @@ final class HttpRouter extends SimpleChannelInboundHandler<FullHttpRequest> {
       return;
     }
     if (path.equals("/api/time") || path.equals("/realtime/v1/api/time")) {
-      clock.answer(ctx, req, received);
+      clock.answer(ctx, req, clock.now());
       return;
     }
     if (path.equals("/socket/websocket") || path.equals("/realtime/v1/websocket")) {

@@ -15,7 +15,6 @@ import io.whatssound.realtime.runtime.protocol.FrameException;
 import io.whatssound.realtime.runtime.protocol.InboundMessage;
 import io.whatssound.realtime.runtime.value.VerifiedToken;
 import java.io.IOException;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Map;
@@ -83,7 +82,6 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
 
   @Override
   protected void channelRead0(ChannelHandlerContext ctx, WebSocketFrame frame) {
-    Instant received = rt.clock().instant(); // t1 of a clock push: before anything else is done with the frame
     InboundMessage m;
     try {
       if (frame instanceof TextWebSocketFrame) {
@@ -99,7 +97,7 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
     }
     rt.metrics().messageIn(KNOWN_EVENTS.contains(m.event()) ? m.event() : "other", frame.content().readableBytes());
     try {
-      dispatch(m, received);
+      dispatch(m);
     } catch (FrameException e) {
       malformed(e, m.event() + " message");
       out.reply(m, "error", SocketOutput.reason(e.getMessage()));
@@ -117,12 +115,13 @@ final class SocketSession extends SimpleChannelInboundHandler<WebSocketFrame> {
     }
   }
 
-  private void dispatch(InboundMessage m, Instant received) throws FrameException {
+  private void dispatch(InboundMessage m) throws FrameException {
     if ("phoenix".equals(m.topic())) {
       if ("heartbeat".equals(m.event())) {
         out.reply(m, "ok", SocketOutput.EMPTY);
       } else if ("clock".equals(m.event())) {
-        clock.answer(out, m, ClockSync.millis(received));
+        // t1 right after decoding: no clock read on the path of every other frame
+        clock.answer(out, m, clock.now());
       }
       return;
     }

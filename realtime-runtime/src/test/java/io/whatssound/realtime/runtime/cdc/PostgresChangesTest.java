@@ -14,7 +14,7 @@ import io.whatssound.realtime.postgres.ContractSettings;
 import io.whatssound.realtime.postgres.DatabaseContract;
 import io.whatssound.realtime.postgres.DatabaseUrl;
 import io.whatssound.realtime.postgres.EmbeddedDatabase;
-import io.whatssound.realtime.runtime.TestClock;
+import io.whatssound.realtime.postgres.TestClock;
 import io.whatssound.realtime.runtime.channel.Broadcaster;
 import io.whatssound.realtime.runtime.channel.SocketLink;
 import io.whatssound.realtime.runtime.channel.Subscription;

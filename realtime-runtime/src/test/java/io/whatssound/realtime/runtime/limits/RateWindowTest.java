@@ -3,7 +3,7 @@ package io.whatssound.realtime.runtime.limits;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.whatssound.realtime.runtime.TestClock;
+import io.whatssound.realtime.postgres.TestClock;
 import io.whatssound.realtime.runtime.config.TenantLimits;
 import java.time.Duration;
 import java.time.Instant;

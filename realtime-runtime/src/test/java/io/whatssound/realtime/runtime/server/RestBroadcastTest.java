@@ -3,7 +3,7 @@ package io.whatssound.realtime.runtime.server;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.netty.buffer.ByteBufAllocator;
-import io.whatssound.realtime.runtime.TestClock;
+import io.whatssound.realtime.postgres.TestClock;
 import io.whatssound.realtime.runtime.auth.ChannelAuthorizer.DatabaseUnavailable;
 import io.whatssound.realtime.runtime.auth.ChannelAuthorizer.Permissions;
 import io.whatssound.realtime.runtime.auth.ChannelAuthorizer;

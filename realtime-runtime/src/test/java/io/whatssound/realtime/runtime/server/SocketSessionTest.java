@@ -23,7 +23,7 @@ import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.handler.timeout.IdleStateEvent;
-import io.whatssound.realtime.runtime.TestClock;
+import io.whatssound.realtime.postgres.TestClock;
 import io.whatssound.realtime.runtime.auth.ChannelAuthorizer.Permissions;
 import io.whatssound.realtime.runtime.auth.ChannelAuthorizer;
 import io.whatssound.realtime.runtime.auth.JwtVerifier;

@@ -1,4 +1,4 @@
-package io.whatssound.realtime.runtime;
+package io.whatssound.realtime.postgres;
 
 import java.time.Clock;
 import java.time.Duration;
