@@ -89,17 +89,7 @@ public final class PartitionMaintainer {
   private static void drop(Connection c, Plan plan, TreeMap<LocalDate, String> existing, List<String> dropped) {
     for (var e : plan.expired().entrySet()) {
       try {
-        if (!plan.pending().contains(e.getValue())) {
-          Sql.exec(c, "ALTER TABLE realtime.messages DETACH PARTITION realtime." + Sql.ident(e.getValue())
-              + " CONCURRENTLY");
-        } else {
-          Sql.exec(c, "ALTER TABLE realtime.messages DETACH PARTITION realtime." + Sql.ident(e.getValue()) + " FINALIZE");
-        }
-        Sql.inTransaction(c, () -> {
-          Sql.exec(c, "SET LOCAL lock_timeout = '2s'");
-          Sql.exec(c, "DROP TABLE IF EXISTS realtime." + Sql.ident(e.getValue()));
-          return null;
-        });
+        detachAndDrop(c, "realtime", "messages", e.getValue(), plan.pending().contains(e.getValue()), true);
         existing.remove(e.getKey());
         dropped.add(e.getValue());
       } catch (SQLException ex) {
@@ -107,6 +97,33 @@ public final class PartitionMaintainer {
         LOG.warn("Could not drop partition realtime.{} ({}); the next run tries again", e.getValue(), ex.getMessage());
       }
     }
+  }
+
+  /**
+   * Detaches {@code schema.partition} from {@code schema.parent} and drops it; the connection must be in autocommit.
+   * {@code concurrently}: without locking the parent's writers out (not possible beside a default partition), and
+   * {@code pending}: a concurrent detach was cut short and is finished instead.
+   */
+  static void detachAndDrop(Connection c, String schema, String parent, String partition, boolean pending,
+      boolean concurrently) throws SQLException {
+    String parentName = Sql.ident(schema) + "." + Sql.ident(parent);
+    String part = Sql.ident(schema) + "." + Sql.ident(partition);
+    if (pending) {
+      Sql.exec(c, "ALTER TABLE " + parentName + " DETACH PARTITION " + part + " FINALIZE");
+    } else if (concurrently) {
+      Sql.exec(c, "ALTER TABLE " + parentName + " DETACH PARTITION " + part + " CONCURRENTLY");
+    } else {
+      Sql.inTransaction(c, () -> {
+        Sql.exec(c, "SET LOCAL lock_timeout = '2s'");
+        Sql.exec(c, "ALTER TABLE " + parentName + " DETACH PARTITION " + part);
+        return null;
+      });
+    }
+    Sql.inTransaction(c, () -> {
+      Sql.exec(c, "SET LOCAL lock_timeout = '2s'");
+      Sql.exec(c, "DROP TABLE IF EXISTS " + part);
+      return null;
+    });
   }
 
   /** What one run found and made: partitions by day, those it created, those to drop, and detaches left pending. */
@@ -139,7 +156,7 @@ public final class PartitionMaintainer {
         created.add(partitionName(d));
       }
     }
-    List<String> pending = detachPending(c);
+    List<String> pending = detachPending(c, "realtime.messages");
     TreeMap<LocalDate, String> expired = new TreeMap<>();
     Instant cutoff = now.minus(s.retention());
     LocalDate newest = existing.isEmpty() ? null : existing.lastKey();
@@ -152,15 +169,17 @@ public final class PartitionMaintainer {
     return new Plan(false, existing, created, expired, pending);
   }
 
-  /** Our partitions whose concurrent detach was cut short (they still count as attached until finished). */
-  private static List<String> detachPending(Connection c) throws SQLException {
+  /** Partitions of {@code parent} (schema-qualified) whose concurrent detach was cut short: still attached until finished. */
+  static List<String> detachPending(Connection c, String parent) throws SQLException {
     List<String> out = new ArrayList<>();
     try (PreparedStatement ps = c.prepareStatement(
             "SELECT child.relname FROM pg_inherits i JOIN pg_class child ON child.oid = i.inhrelid "
-                + "WHERE i.inhparent = 'realtime.messages'::regclass AND i.inhdetachpending");
-        ResultSet rs = ps.executeQuery()) {
-      while (rs.next()) {
-        out.add(rs.getString(1));
+                + "WHERE i.inhparent = ?::regclass AND i.inhdetachpending")) {
+      ps.setString(1, parent);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(rs.getString(1));
+        }
       }
     }
     return out;

@@ -190,7 +190,7 @@ class DatabaseContractTest {
         }
       });
       awaitTrue(Duration.ofSeconds(20), "the detach to wait for the reader",
-          () -> count("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'ALTER TABLE realtime.messages DETACH%'"
+          () -> count("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'ALTER TABLE \"realtime\".\"messages\" DETACH%'"
               + " AND wait_event_type = 'Lock'") == 1);
       // meanwhile the tenant writes on, without waiting: a lock on the parent would time this out
       try (Statement st = writer.createStatement()) {

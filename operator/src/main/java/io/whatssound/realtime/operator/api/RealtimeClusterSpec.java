@@ -15,6 +15,10 @@ import java.util.Map;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @ValidationRule(value = "(has(oldSelf.cdc) && has(oldSelf.cdc.slot)) == (has(self.cdc) && has(self.cdc.slot))",
     message = "cdc.slot is immutable: set it when creating the cluster, or leave it to the default")
+@ValidationRule(value = "!has(self.history) || !has(self.history.retentionHours) || self.history.retentionHours <= "
+    + "(has(self.partitions) && has(self.partitions.retentionHours) ? self.partitions.retentionHours : 72)",
+    message = "history.retentionHours must not exceed partitions.retentionHours: older messages are dropped with "
+        + "their partitions")
 public class RealtimeClusterSpec {
   /** the tenant's PostgreSQL database */
   @Required
@@ -26,6 +30,8 @@ public class RealtimeClusterSpec {
   private Cdc cdc = new Cdc();
   /** daily partitions of realtime.messages */
   private Partitions partitions = new Partitions();
+
+  private History history;
   /** the PgBouncer pooler in front of the database */
   private Pooler pooler = new Pooler();
   /** the runtime's tenant limits */
@@ -46,6 +52,8 @@ public class RealtimeClusterSpec {
   public void setAuth(Auth auth) { this.auth = auth; }
   public Cdc getCdc() { return cdc; }
   public void setCdc(Cdc cdc) { this.cdc = cdc; }
+  public History getHistory() { return history; }
+  public void setHistory(History history) { this.history = history; }
   public Partitions getPartitions() { return partitions; }
   public void setPartitions(Partitions partitions) { this.partitions = partitions; }
   public Pooler getPooler() { return pooler; }
@@ -207,6 +215,45 @@ public class RealtimeClusterSpec {
     public void setMaxLagBytes(long maxLagBytes) { this.maxLagBytes = maxLagBytes; }
   }
 
+  /** Broadcast history, replay on reconnect and latest values (the runtime's REALTIME_HISTORY_* settings). */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class History {
+    /** globs over topic names without "realtime:" whose broadcasts are stored and may be replayed, e.g. "party:*"; "*" matches any run of characters, ":" included */
+    @ValidationRule(value = "self.all(t, size(t) > 0 && !t.contains(','))",
+        message = "history.topics entries must be non-empty and contain no comma")
+    private List<String> topics;
+    /** how far back a replay reaches; at most partitions.retentionHours, which drops the rows */
+    @Default("72")
+    @Min(1)
+    @Max(8760)
+    private int retentionHours = 72;
+    /** at most one batched INSERT of history per interval per pod */
+    @Default("500")
+    @Min(10)
+    @Max(60000)
+    private int batchIntervalMs = 500;
+    /** the most messages one replay sends */
+    @Default("1000")
+    @Min(1)
+    @Max(100000)
+    private int replayMax = 1000;
+    /** events whose newest message every joiner of a topic receives, e.g. "playback:sync" */
+    @ValidationRule(value = "self.all(e, size(e) > 0 && !e.contains(','))",
+        message = "history.latestEvents entries must be non-empty and contain no comma")
+    private List<String> latestEvents;
+
+    public List<String> getTopics() { return topics; }
+    public void setTopics(List<String> topics) { this.topics = topics; }
+    public int getRetentionHours() { return retentionHours; }
+    public void setRetentionHours(int retentionHours) { this.retentionHours = retentionHours; }
+    public int getBatchIntervalMs() { return batchIntervalMs; }
+    public void setBatchIntervalMs(int batchIntervalMs) { this.batchIntervalMs = batchIntervalMs; }
+    public int getReplayMax() { return replayMax; }
+    public void setReplayMax(int replayMax) { this.replayMax = replayMax; }
+    public List<String> getLatestEvents() { return latestEvents; }
+    public void setLatestEvents(List<String> latestEvents) { this.latestEvents = latestEvents; }
+  }
+
   /** Daily partitions of realtime.messages. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public static class Partitions {
@@ -217,11 +264,52 @@ public class RealtimeClusterSpec {
     @Default("72")
     @Min(1)
     private int retentionHours = 72;
+    /** the application's own tables, created PARTITION BY RANGE on a time column, whose partitions the operator keeps rolling */
+    @ValidationRule(value = "self.all(t, self.exists_one(u, u.table == t.table))",
+        message = "partitions.tables lists a table twice")
+    private List<AppTable> tables;
 
     public int getPremakeDays() { return premakeDays; }
     public void setPremakeDays(int premakeDays) { this.premakeDays = premakeDays; }
     public int getRetentionHours() { return retentionHours; }
     public void setRetentionHours(int retentionHours) { this.retentionHours = retentionHours; }
+    public List<AppTable> getTables() { return tables; }
+    public void setTables(List<AppTable> tables) { this.tables = tables; }
+  }
+
+  /** One application table partitioned by the operator. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class AppTable {
+    /** schema.table or table (public) */
+    @Required
+    @Pattern("^([a-z_][a-z0-9_]{0,62}\\.)?[a-z_][a-z0-9_]{0,50}$")
+    private String table;
+    /** the table's range key: a timestamptz, timestamp or date column */
+    @Required
+    @Pattern("^[a-z_][a-z0-9_]{0,62}$")
+    private String column;
+    @Default("monthly")
+    @Pattern("^(daily|monthly)$")
+    private String interval = "monthly";
+    /** partitions made ahead of the current one */
+    @Default("2")
+    @Min(0)
+    @Max(90)
+    private int premake = 2;
+    /** whole intervals kept before the current one; older partitions are detached and dropped (unset: kept forever) */
+    @Min(1)
+    private Integer retention;
+
+    public String getTable() { return table; }
+    public void setTable(String table) { this.table = table; }
+    public String getColumn() { return column; }
+    public void setColumn(String column) { this.column = column; }
+    public String getInterval() { return interval; }
+    public void setInterval(String interval) { this.interval = interval; }
+    public int getPremake() { return premake; }
+    public void setPremake(int premake) { this.premake = premake; }
+    public Integer getRetention() { return retention; }
+    public void setRetention(Integer retention) { this.retention = retention; }
   }
 
   /** The PgBouncer pooler. */

@@ -75,7 +75,15 @@ public class RealtimeClusterStatus {
     private String newest;
     private Integer count;
     private String nextMaintenance;
+    /** each table of spec.partitions.tables */
+    private List<TableStatus> tables;
+    /** the declaration of those tables last maintained */
+    private String tablesHash;
 
+    public String getTablesHash() { return tablesHash; }
+    public void setTablesHash(String tablesHash) { this.tablesHash = tablesHash; }
+    public List<TableStatus> getTables() { return tables; }
+    public void setTables(List<TableStatus> tables) { this.tables = tables; }
     public String getOldest() { return oldest; }
     public void setOldest(String oldest) { this.oldest = oldest; }
     public String getNewest() { return newest; }
@@ -84,5 +92,32 @@ public class RealtimeClusterStatus {
     public void setCount(Integer count) { this.count = count; }
     public String getNextMaintenance() { return nextMaintenance; }
     public void setNextMaintenance(String nextMaintenance) { this.nextMaintenance = nextMaintenance; }
+  }
+
+  /** The partitions of one application table. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public static class TableStatus {
+    private String table;
+    private Boolean ready;
+    private String reason;
+    private String message;
+    private String oldest;
+    private String newest;
+    private Integer count;
+
+    public String getTable() { return table; }
+    public void setTable(String table) { this.table = table; }
+    public Boolean getReady() { return ready; }
+    public void setReady(Boolean ready) { this.ready = ready; }
+    public String getReason() { return reason; }
+    public void setReason(String reason) { this.reason = reason; }
+    public String getMessage() { return message; }
+    public void setMessage(String message) { this.message = message; }
+    public String getOldest() { return oldest; }
+    public void setOldest(String oldest) { this.oldest = oldest; }
+    public String getNewest() { return newest; }
+    public void setNewest(String newest) { this.newest = newest; }
+    public Integer getCount() { return count; }
+    public void setCount(Integer count) { this.count = count; }
   }
 }

@@ -55,6 +55,15 @@ public final class RuntimeConfigModel {
     env.put(RuntimeEnv.REALTIME_MAX_PRESENCE_CALLS, value(l.getMaxPresenceCalls(), 5));
     env.put(RuntimeEnv.REALTIME_PRESENCE_WINDOW_SECONDS, value(l.getPresenceWindowSeconds(), 30));
     env.put(RuntimeEnv.REALTIME_PRIVATE_ONLY, String.valueOf(s.getPrivateOnly()));
+    RealtimeClusterSpec.History h = s.getHistory();
+    if (h != null) {
+      env.put(RuntimeEnv.REALTIME_HISTORY_TOPICS, h.getTopics() == null ? "" : String.join(",", h.getTopics()));
+      env.put(RuntimeEnv.REALTIME_HISTORY_RETENTION_HOURS, String.valueOf(h.getRetentionHours()));
+      env.put(RuntimeEnv.REALTIME_HISTORY_BATCH_MS, String.valueOf(h.getBatchIntervalMs()));
+      env.put(RuntimeEnv.REALTIME_REPLAY_MAX, String.valueOf(h.getReplayMax()));
+      env.put(RuntimeEnv.REALTIME_LATEST_EVENTS,
+          h.getLatestEvents() == null ? "" : String.join(",", h.getLatestEvents()));
+    }
     env.put(RuntimeEnv.REALTIME_CLUSTER_DNS, Names.discoveryService(name) + "." + ns + ".svc." + defaults.clusterDomain());
     env.put(RuntimeEnv.REALTIME_CLUSTER_PORT, String.valueOf(Names.CLUSTER_PORT));
     env.put(RuntimeEnv.REALTIME_CLUSTER_KEY, clusterKey);

@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
+import io.fabric8.kubernetes.client.utils.Serialization;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -36,6 +37,7 @@ import io.whatssound.realtime.operator.model.PgBouncerModel;
 import io.whatssound.realtime.operator.model.PoolerTls;
 import io.whatssound.realtime.operator.model.RuntimeConfigModel;
 import io.whatssound.realtime.operator.model.ServiceModels;
+import io.whatssound.realtime.postgres.AppPartitions;
 import io.whatssound.realtime.postgres.ContractConflict;
 import io.whatssound.realtime.postgres.ContractSettings;
 import io.whatssound.realtime.postgres.DatabaseContract;
@@ -48,6 +50,7 @@ import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -380,7 +383,7 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
           }
 
           try {
-            next = min(next, partitions(c, s, status, conditions));
+            next = min(next, partitions(c, s, spec, status, conditions));
           } catch (SQLException e) {
             // partitions are their own condition: the database, the slot and the pools carry on
             conditions.set(PARTITIONS_READY, false, "MaintenanceFailed", "partition maintenance of realtime.messages "
@@ -479,27 +482,74 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     return a.compareTo(b) <= 0 ? a : b;
   }
 
-  /** Runs partition maintenance when due; returns the time until the next run. */
-  private Duration partitions(Connection c, ContractSettings s, RealtimeClusterStatus status, Conditions conditions)
-      throws SQLException {
+  /**
+   * Runs partition maintenance when due (daily; the declared application tables also when their declaration changed or
+   * one is not ready yet, every minute); returns the time until the next run.
+   */
+  private Duration partitions(Connection c, ContractSettings s, RealtimeClusterSpec spec, RealtimeClusterStatus status,
+      Conditions conditions) throws SQLException {
     PartitionMaintainer maintainer = new PartitionMaintainer(clock, s.slot());
     RealtimeClusterStatus.PartitionsStatus ps = status.getPartitions();
     Instant now = clock.instant();
-    if (ps == null || ps.getNextMaintenance() == null || !now.isBefore(Instant.parse(ps.getNextMaintenance()))) {
+    List<RealtimeClusterSpec.AppTable> declared =
+        spec.getPartitions() == null || spec.getPartitions().getTables() == null ? List.of()
+            : spec.getPartitions().getTables();
+    String declaredHash = declared.isEmpty() ? null : Hashing.of(Serialization.asJson(declared));
+    boolean due = ps == null || ps.getNextMaintenance() == null || !now.isBefore(Instant.parse(ps.getNextMaintenance()));
+    if (due) {
       PartitionMaintainer.Report r = maintainer.maintain(c, s);
-      ps = new RealtimeClusterStatus.PartitionsStatus();
-      ps.setOldest(r.oldest().map(Object::toString).orElse(null));
-      ps.setNewest(r.newest().map(Object::toString).orElse(null));
-      ps.setCount(r.count());
-      ps.setNextMaintenance(r.skipped() ? now.plusSeconds(60).toString() : maintainer.nextRun().toString());
+      RealtimeClusterStatus.PartitionsStatus fresh = new RealtimeClusterStatus.PartitionsStatus();
+      fresh.setOldest(r.oldest().map(Object::toString).orElse(null));
+      fresh.setNewest(r.newest().map(Object::toString).orElse(null));
+      fresh.setCount(r.count());
+      fresh.setNextMaintenance(r.skipped() ? now.plusSeconds(60).toString() : maintainer.nextRun().toString());
+      fresh.setTables(ps == null ? null : ps.getTables());
+      fresh.setTablesHash(ps == null ? null : ps.getTablesHash());
+      ps = fresh;
       status.setPartitions(ps);
     }
-    boolean ok = ps.getCount() != null && ps.getCount() > 0;
-    conditions.set(PARTITIONS_READY, ok, ok ? "Rolling" : "NoPartitions",
-        ok ? ps.getCount() + " daily partitions from " + ps.getOldest() + " to " + ps.getNewest()
-            : "realtime.messages has no partitions yet; maintenance is retried");
+    boolean tablesPending = ps.getTables() != null && ps.getTables().stream().anyMatch(t -> !Boolean.TRUE.equals(t.getReady()));
+    if (due || tablesPending || !Objects.equals(declaredHash, ps.getTablesHash())) {
+      ps.setTables(declared.isEmpty() ? null : appTables(c, declared));
+      ps.setTablesHash(declaredHash);
+    }
     Duration until = Duration.between(now, Instant.parse(ps.getNextMaintenance()));
+    boolean ok = ps.getCount() != null && ps.getCount() > 0;
+    Optional<RealtimeClusterStatus.TableStatus> notReady = ps.getTables() == null ? Optional.empty()
+        : ps.getTables().stream().filter(t -> !Boolean.TRUE.equals(t.getReady())).findFirst();
+    if (!ok) {
+      conditions.set(PARTITIONS_READY, false, "NoPartitions", "realtime.messages has no partitions yet; maintenance is "
+          + "retried");
+    } else if (notReady.isPresent()) {
+      conditions.set(PARTITIONS_READY, false, notReady.get().getReason(), notReady.get().getMessage());
+      until = Duration.ofMinutes(1).compareTo(until) < 0 ? Duration.ofMinutes(1) : until;
+    } else {
+      conditions.set(PARTITIONS_READY, true, "Rolling", ps.getCount() + " daily partitions of realtime.messages from "
+          + ps.getOldest() + " to " + ps.getNewest() + (ps.getTables() == null ? ""
+              : "; " + ps.getTables().size() + " application tables rolling"));
+    }
     return until.isNegative() ? Duration.ofSeconds(1) : until;
+  }
+
+  /** Maintains each declared application table; a refusal is that table's status, not an error of the run. */
+  private List<RealtimeClusterStatus.TableStatus> appTables(Connection c, List<RealtimeClusterSpec.AppTable> declared)
+      throws SQLException {
+    AppPartitions app = new AppPartitions(clock);
+    List<RealtimeClusterStatus.TableStatus> out = new ArrayList<>();
+    for (RealtimeClusterSpec.AppTable d : declared) {
+      AppPartitions.Result r = app.maintain(c, AppPartitions.Table.of(d.getTable(), d.getColumn(),
+          AppPartitions.Interval.parse(d.getInterval()), d.getPremake(), Optional.ofNullable(d.getRetention())));
+      RealtimeClusterStatus.TableStatus t = new RealtimeClusterStatus.TableStatus();
+      t.setTable(r.table().qualified());
+      t.setReady(r.ready());
+      t.setReason(r.reason());
+      t.setMessage(r.message());
+      t.setOldest(r.oldest().map(Object::toString).orElse(null));
+      t.setNewest(r.newest().map(Object::toString).orElse(null));
+      t.setCount(r.count());
+      out.add(t);
+    }
+    return out;
   }
 
   /** The tenant's name in the database's claim: {@code namespace/name}. */

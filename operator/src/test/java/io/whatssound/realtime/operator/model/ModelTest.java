@@ -18,6 +18,7 @@ import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.whatssound.realtime.operator.Fixtures;
 import io.whatssound.realtime.operator.api.Condition;
 import io.whatssound.realtime.operator.api.RealtimeCluster;
+import io.whatssound.realtime.operator.api.RealtimeClusterSpec;
 import io.whatssound.realtime.operator.api.SessionPool;
 import io.whatssound.realtime.operator.api.SessionPoolSpec;
 import io.whatssound.realtime.postgres.RuntimeEnv;
@@ -73,6 +74,24 @@ class ModelTest {
     assertEquals("https://id.example/jwks.json", direct.get("REALTIME_JWT_JWKS"));
     assertEquals("true", direct.get("REALTIME_PRIVATE_ONLY"));
     assertEquals("5000", direct.get("REALTIME_MAX_CONCURRENT_USERS"));
+  }
+
+  @Test
+  void historyIsOffUntilTheSpecAsksAndThenEverySettingReachesTheRuntime() {
+    assertFalse(env(cluster).keySet().stream().anyMatch(k -> k.startsWith("REALTIME_HISTORY")),
+        "without spec.history the runtime keeps Supabase's behaviour");
+    RealtimeClusterSpec.History h = new RealtimeClusterSpec.History();
+    h.setTopics(List.of("party:*", "dj:*"));
+    h.setLatestEvents(List.of("playback:sync", "now_playing"));
+    h.setRetentionHours(24);
+    cluster.getSpec().setHistory(h);
+    Map<String, String> env = env(cluster);
+    assertEquals("party:*,dj:*", env.get("REALTIME_HISTORY_TOPICS"));
+    assertEquals("24", env.get("REALTIME_HISTORY_RETENTION_HOURS"));
+    assertEquals("500", env.get("REALTIME_HISTORY_BATCH_MS"));
+    assertEquals("1000", env.get("REALTIME_REPLAY_MAX"));
+    assertEquals("playback:sync,now_playing", env.get("REALTIME_LATEST_EVENTS"));
+    assertTrue(RuntimeEnv.ALL.containsAll(env.keySet()));
   }
 
   @Test

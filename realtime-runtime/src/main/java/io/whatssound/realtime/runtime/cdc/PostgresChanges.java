@@ -6,17 +6,16 @@ import io.whatssound.realtime.runtime.channel.Subscription;
 import io.whatssound.realtime.runtime.channel.TopicRegistry;
 import io.whatssound.realtime.runtime.db.RuntimeDatabase;
 import io.whatssound.realtime.runtime.value.ChangeRecord;
-import io.whatssound.realtime.runtime.value.TopicKey;
 import java.time.Clock;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * Postgres Changes, database broadcasts and replay for one tenant, as the rest of the runtime sees them. The work is
+ * Postgres Changes and database broadcasts for one tenant, as the rest of the runtime sees them. The work is
  * done by one class each: {@link BindingValidator} checks a join's bindings against the publication,
  * {@link ChangeRouter} sends row changes to matching bindings, {@link SlotReader} turns the slot's pgoutput into
- * changes, and {@link StoredBroadcasts} sends the rows of {@code realtime.messages} as broadcasts and replays them.
+ * changes, and {@link StoredBroadcasts} sends the rows of {@code realtime.messages} as broadcasts.
  */
 public final class PostgresChanges implements ReplicationStream.Sink {
   public static final String SUBSCRIBED = "Subscribed to PostgreSQL";
@@ -32,7 +31,7 @@ public final class PostgresChanges implements ReplicationStream.Sink {
     this.db = db;
     this.validator = new BindingValidator(db);
     this.router = new ChangeRouter(topics, alloc, Optional.of(new RowSecurity(db.queries(), Clock.systemUTC())));
-    this.stored = new StoredBroadcasts(db, broadcaster, alloc);
+    this.stored = new StoredBroadcasts(broadcaster, alloc);
     this.reader = new SlotReader(db, router, broadcaster, stored);
   }
 
@@ -66,13 +65,6 @@ public final class PostgresChanges implements ReplicationStream.Sink {
   /** A change another pod read from the slot: route it to this pod's bindings. */
   public void routeRelayed(ChangeRecord change) {
     router.route(change);
-  }
-
-  // ---- replay
-
-  /** The topic's stored broadcasts since {@code sinceMillis}, oldest first, at most 25. */
-  public CompletableFuture<List<StoredBroadcasts.Stored>> replay(TopicKey key, long sinceMillis, int limit) {
-    return stored.replay(key, sinceMillis, limit);
   }
 
   // ---- the stream

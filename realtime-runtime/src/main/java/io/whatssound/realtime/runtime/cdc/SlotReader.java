@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.whatssound.realtime.runtime.channel.Broadcaster;
 import io.whatssound.realtime.runtime.db.RuntimeDatabase;
+import io.whatssound.realtime.runtime.history.MessageStore;
 import io.whatssound.realtime.runtime.protocol.Json;
 import io.whatssound.realtime.runtime.value.ChangeRecord;
 import java.sql.Connection;
@@ -48,6 +49,8 @@ final class SlotReader {
   private final List<ChangeRecord> pending = new ArrayList<>();
   /** The transaction the pending changes belong to. */
   private long xid;
+  /** The current transaction stores history: its rows of {@code realtime.messages} went out live already. */
+  private boolean storedHistory;
 
   SlotReader(RuntimeDatabase db, ChangeRouter router, Broadcaster broadcaster, StoredBroadcasts stored) {
     this.db = db;
@@ -59,10 +62,15 @@ final class SlotReader {
   void message(PgOutputMessage m) {
     if (m instanceof PgOutputMessage.Begin b) {
       pending.clear();
+      storedHistory = false;
       xid = b.xid();
       commitTimestamp = COMMIT_TS.format(b.commitTime());
     } else if (m instanceof PgOutputMessage.Commit) {
       flushPending();
+    } else if (m instanceof PgOutputMessage.LogicalMessage lm) {
+      if (lm.transactional() && MessageStore.WAL_MARKER.equals(lm.prefix())) {
+        storedHistory = true;
+      }
     } else if (m instanceof PgOutputMessage.Relation r) {
       relations.put(r.oid(), r);
     } else if (m instanceof PgOutputMessage.Type t) {
@@ -84,7 +92,7 @@ final class SlotReader {
       return;
     }
     if (rel.schema().equals("realtime")) {
-      if (rel.table().equals("messages") && newTuple != null) {
+      if (rel.table().equals("messages") && newTuple != null && !storedHistory) {
         stored.inserted(texts(rel, newTuple));
       }
       return;

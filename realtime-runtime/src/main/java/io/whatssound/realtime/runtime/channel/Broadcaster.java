@@ -2,6 +2,7 @@ package io.whatssound.realtime.runtime.channel;
 
 import io.netty.buffer.ByteBufAllocator;
 import io.whatssound.realtime.runtime.channel.TopicRegistry.Audience;
+import io.whatssound.realtime.runtime.history.History;
 import io.whatssound.realtime.runtime.limits.TenantLimiter;
 import io.whatssound.realtime.runtime.metrics.RuntimeMetrics;
 import io.whatssound.realtime.runtime.presence.PresenceState;
@@ -14,7 +15,8 @@ import io.whatssound.realtime.runtime.value.TopicKey;
  * The one path a message takes out of this pod's logic: encoded once ({@link SharedPush}), delivered to the topic's
  * subscribers on this pod ({@link TopicRegistry}), and, when it started here, handed to the other pods
  * ({@link ClusterRelay}). A broadcast from a client, from REST, from the database and from another pod, and a presence
- * change, all go through here; to change how a message reaches the cluster, change this class.
+ * change, all go through here; to change how a message reaches the cluster, change this class. Broadcasts pass the
+ * {@link History} on their way, which stamps those of history topics and remembers them.
  *
  * <p>The relay is {@link ClusterRelay#LOCAL} (nothing crosses) until {@link #relayThrough} names the cluster.
  */
@@ -22,12 +24,18 @@ public final class Broadcaster {
   private final TopicRegistry topics;
   private final TenantLimiter limiter;
   private final RuntimeMetrics metrics;
+  private final History history;
   private volatile ClusterRelay relay = ClusterRelay.LOCAL;
 
-  public Broadcaster(TopicRegistry topics, TenantLimiter limiter, RuntimeMetrics metrics) {
+  public Broadcaster(TopicRegistry topics, TenantLimiter limiter, RuntimeMetrics metrics, History history) {
     this.topics = topics;
     this.limiter = limiter;
     this.metrics = metrics;
+    this.history = history;
+  }
+
+  public History history() {
+    return history;
   }
 
   /** Where messages that start on this pod go to reach the other pods. */
@@ -48,21 +56,35 @@ public final class Broadcaster {
     return false;
   }
 
-  /** A broadcast sent by a client or through REST: to this pod's subscribers but {@code exclude}, then to the others. */
+  /**
+   * A broadcast sent by a client or through REST: to this pod's subscribers but {@code exclude}, then to the others.
+   * On a history topic it is stamped ({@code meta.id}, {@code meta.at}) and queued for storing first.
+   */
   public void fromClient(TopicKey key, UserBroadcast broadcast, Subscription exclude, ByteBufAllocator alloc) {
-    deliver(key, broadcast, exclude, null, alloc);
-    relay.broadcast(key, broadcast);
+    if (!history.active()) {
+      deliver(key, broadcast, exclude, null, alloc);
+      relay.broadcast(key, broadcast, null);
+      return;
+    }
+    History.Published p = history.publish(key, broadcast);
+    deliver(key, p.broadcast(), exclude, p.stored(), alloc);
+    relay.broadcast(key, p.broadcast(), p.stored());
   }
 
   /** A broadcast stored in {@code realtime.messages} and read from the slot on this pod: here, then the others. */
   public void fromDatabase(TopicKey key, UserBroadcast broadcast, StoredRef stored, ByteBufAllocator alloc) {
-    deliver(key, broadcast, null, stored, alloc);
-    relay.storedBroadcast(key, broadcast, stored);
+    UserBroadcast b = history.active() ? history.seen(key, broadcast, stored) : broadcast;
+    deliver(key, b, null, stored, alloc);
+    relay.storedBroadcast(key, b, stored);
   }
 
-  /** A broadcast another pod relayed ({@code stored} when it came from the database): this pod's subscribers only. */
+  /**
+   * A broadcast another pod relayed ({@code stored} when it has a row in {@code realtime.messages}): this pod's
+   * subscribers only.
+   */
   public void fromOtherPod(TopicKey key, UserBroadcast broadcast, StoredRef stored, ByteBufAllocator alloc) {
-    deliver(key, broadcast, null, stored, alloc);
+    UserBroadcast b = history.active() ? history.seen(key, broadcast, stored) : broadcast;
+    deliver(key, b, null, stored, alloc);
   }
 
   /** A presence change of subscription {@code owner} on this pod, already applied: sent here, then to the others. */

@@ -12,8 +12,11 @@ import io.whatssound.realtime.runtime.value.TopicKey;
  */
 public interface ClusterRelay {
 
-  /** A broadcast from a client or REST, already delivered to the local subscribers. */
-  void broadcast(TopicKey key, UserBroadcast broadcast);
+  /**
+   * A broadcast from a client or REST, already delivered to the local subscribers; {@code stored} when it is kept in
+   * history (its row is written later), else null.
+   */
+  void broadcast(TopicKey key, UserBroadcast broadcast, StoredRef stored);
 
   /** A broadcast stored in {@code realtime.messages}, read from the slot on this pod (its thread may block). */
   void storedBroadcast(TopicKey key, UserBroadcast broadcast, StoredRef stored);
@@ -31,7 +34,7 @@ public interface ClusterRelay {
   ClusterRelay LOCAL =
       new ClusterRelay() {
         @Override
-        public void broadcast(TopicKey key, UserBroadcast broadcast) {}
+        public void broadcast(TopicKey key, UserBroadcast broadcast, StoredRef stored) {}
 
         @Override
         public void storedBroadcast(TopicKey key, UserBroadcast broadcast, StoredRef stored) {}

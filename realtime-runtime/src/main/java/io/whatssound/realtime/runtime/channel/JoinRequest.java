@@ -19,8 +19,8 @@ import java.util.Optional;
  * @param postgresChanges  the requested Postgres Changes bindings, in request order
  * @param accessToken      a JWT for this channel instead of the socket's
  * @param replayAsked      {@code config.broadcast.replay} is there at all (even null): refused on a public channel
- * @param replay           stored broadcasts to send after the join (private channels); empty when not asked or
- *                         when its parameters are not valid
+ * @param replay           stored broadcasts to send after the join; empty when not asked or when its parameters are
+ *                         not valid
  * @param replicationReady {@code config.broadcast.replication_ready}: say when the database's stream is live
  * @param legacy           no {@code config}: the sub-topic names a Postgres Changes subscription
  */
@@ -37,20 +37,34 @@ public record JoinRequest(
     boolean replicationReady,
     boolean legacy) {
 
-  /** {@code config.broadcast.replay}: messages since an epoch-millisecond time, at most {@code limit}. */
-  public record Replay(long sinceMillis, int limit) {
-    /** At most this many messages replay, as in Supabase. */
+  /**
+   * {@code config.broadcast.replay}: messages since an epoch-millisecond time.
+   *
+   * @param sinceMillis the oldest {@code inserted_at} wanted
+   * @param requested   the {@code limit} asked for, or 0 when absent
+   */
+  public record Replay(long sinceMillis, long requested) {
+    /** At most this many messages replay on a topic without history, as in Supabase. */
     public static final int MAX = 25;
 
-    /** {@code {since: integer, limit: integer?}}, with {@code limit} 25 when absent and clamped to 1..25. */
+    /** {@code {since: integer, limit: integer?}}; anything else is not valid. */
     static Optional<Replay> parse(JsonNode replay) {
       JsonNode since = replay.path("since");
       JsonNode limit = replay.path("limit");
       if (!since.isIntegralNumber() || !(limit.isMissingNode() || limit.isNull() || limit.isIntegralNumber())) {
         return Optional.empty();
       }
-      int n = limit.isIntegralNumber() ? (int) Math.max(1, Math.min(MAX, limit.asLong())) : MAX;
-      return Optional.of(new Replay(since.asLong(), n));
+      return Optional.of(new Replay(since.asLong(), limit.isIntegralNumber() ? Math.max(1, limit.asLong()) : 0));
+    }
+
+    /** The limit clamped to 1..{@code max}; {@code max} when none was asked. */
+    public int limit(int max) {
+      return requested == 0 ? max : (int) Math.min(max, requested);
+    }
+
+    /** Supabase's limit: 25 when absent, clamped to 1..25. */
+    public int limit() {
+      return limit(MAX);
     }
   }
 

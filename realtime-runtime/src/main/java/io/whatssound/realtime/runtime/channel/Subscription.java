@@ -31,8 +31,10 @@ public final class Subscription {
   private ChannelAuthorizer.Permissions permissions = ChannelAuthorizer.Permissions.ALL;
   /** Ids of stored messages already sent, while a replay is in progress or done; null without replay. */
   private Set<String> seenStored;
-  /** With replay: stored messages inserted before the join belong to the replay, not to the live stream. */
-  private long replayFrom;
+  /** Between the join and the end of its replay. */
+  private boolean catchingUp;
+  /** With a replay: stored messages older than this (epoch µs) belong to the replay's range or before it. */
+  private long replayFloor = Long.MIN_VALUE;
 
   public Subscription(
       String id, SocketLink link, TopicKey key, String joinRef, boolean self, boolean ack,
@@ -134,12 +136,14 @@ public final class Subscription {
   }
 
   /**
-   * Starts a replay: from now on the live stream sends only stored messages inserted after
-   * {@code joinedAtMillis} that the replay did not send, so nothing arrives twice or out of its window.
+   * Starts catching up (latest values, replay): until {@link #replayDone}, every stored message delivered here, live or
+   * replayed, is remembered so that none goes out twice. Stored messages older than {@code floorMicros} (the replay's
+   * {@code since}) are not sent live: the client did not ask for them.
    */
-  public void trackStoredMessages(long joinedAtMillis) {
+  public void trackStoredMessages(long floorMicros) {
     seenStored = new HashSet<>();
-    replayFrom = joinedAtMillis;
+    catchingUp = true;
+    replayFloor = floorMicros;
   }
 
   /** Whether a stored message is new to this subscription (and remembers it). */
@@ -152,12 +156,27 @@ public final class Subscription {
     if (seenStored == null) {
       return true;
     }
-    return stored.insertedAtMillis() >= replayFrom && firstDelivery(stored.id());
+    if (stored.insertedAtMicros() < replayFloor) {
+      return false;
+    }
+    return catchingUp ? seenStored.add(stored.id()) : !seenStored.contains(stored.id());
   }
 
-  /** After the replay: keep only the replayed ids, the only ones the live stream may still repeat. */
-  public void replayDone(Collection<String> replayedIds) {
-    seenStored = new HashSet<>(replayedIds);
+  /**
+   * After catching up: keep only the ids it sent, the only ones the live stream may still repeat; {@code floorMicros}
+   * is where the replay started (later than {@code since} when the limit cut older messages off).
+   */
+  public void replayDone(Collection<String> sentIds, long floorMicros) {
+    seenStored = new HashSet<>(sentIds);
+    catchingUp = false;
+    replayFloor = floorMicros;
+  }
+
+  /** Long after a replay: nothing live can repeat it any more. */
+  public void forgetReplayed() {
+    if (!catchingUp) {
+      seenStored = null;
+    }
   }
 
   Topic topic() {

@@ -75,7 +75,7 @@ sealed interface ClusterMessage {
         blob(out, u.meta() == null ? null : Json.bytes(u.meta()));
         blob(out, u.payload());
         string(out, b.stored() == null ? null : b.stored().id());
-        out.writeLong(b.stored() == null ? 0 : b.stored().insertedAtMillis());
+        out.writeLong(b.stored() == null ? 0 : b.stored().insertedAtMicros());
       } else if (m instanceof Track t) {
         out.writeByte(TRACK);
         out.writeLong(nowMillis);

@@ -283,8 +283,8 @@ public final class ClusterNode implements ClusterRelay, Receiver, AutoCloseable 
   // ---- outbound
 
   @Override
-  public void broadcast(TopicKey key, UserBroadcast broadcast) {
-    enqueue(ClusterMessage.encode(new Broadcast(key, broadcast, null), clock.millis()));
+  public void broadcast(TopicKey key, UserBroadcast broadcast, StoredRef stored) {
+    enqueue(ClusterMessage.encode(new Broadcast(key, broadcast, stored), clock.millis()));
   }
 
   @Override
@@ -484,6 +484,10 @@ public final class ClusterNode implements ClusterRelay, Receiver, AutoCloseable 
   public void viewAccepted(View view) {
     Set<Address> now = new HashSet<>(view.getMembers());
     Address self = channel == null ? null : channel.getAddress();
+    if (view instanceof MergeView || lastMembers.isEmpty()) {
+      // joining or healing a split: messages of the time apart did not reach this pod's memory of history
+      broadcaster.history().gap();
+    }
     Set<Address> fresh = new HashSet<>(now);
     if (!(view instanceof MergeView)) {
       fresh.removeAll(lastMembers);

@@ -34,6 +34,7 @@ import java.util.stream.Collectors;
  * @param privateOnly       refuse public channels
  * @param metricsPort       a port of its own for {@code /metrics} (and the probes), which the public port then no
  *                          longer serves; empty: {@code /metrics} on the public port
+ * @param history           broadcast history, replay and latest values
  */
 public record RuntimeConfig(
     String host,
@@ -49,7 +50,8 @@ public record RuntimeConfig(
     int slowConsumerDrops,
     DatabaseSettings database,
     boolean privateOnly,
-    Optional<Integer> metricsPort) {
+    Optional<Integer> metricsPort,
+    HistorySettings history) {
 
   public static final int MIN_FRAME_BYTES = 3 * 1024 * 1024;
 
@@ -86,7 +88,20 @@ public record RuntimeConfig(
         r.integer(RuntimeEnv.REALTIME_SLOW_CONSUMER_DROPS, 1000),
         database(r),
         r.bool(RuntimeEnv.REALTIME_PRIVATE_ONLY, false),
-        r.string(RuntimeEnv.REALTIME_METRICS_PORT).map(v -> r.port(RuntimeEnv.REALTIME_METRICS_PORT, 0)));
+        r.string(RuntimeEnv.REALTIME_METRICS_PORT).map(v -> r.port(RuntimeEnv.REALTIME_METRICS_PORT, 0)),
+        history(r));
+  }
+
+  private static HistorySettings history(Reader r) {
+    HistorySettings d = HistorySettings.off();
+    return r.wrap(
+        () -> new HistorySettings(
+            r.string(RuntimeEnv.REALTIME_HISTORY_TOPICS).map(HistorySettings::csv).orElse(d.topics()),
+            Duration.ofHours(r.integer(RuntimeEnv.REALTIME_HISTORY_RETENTION_HOURS, (int) d.retention().toHours())),
+            Duration.ofMillis(r.integer(RuntimeEnv.REALTIME_HISTORY_BATCH_MS, (int) d.batchInterval().toMillis(), 10)),
+            r.integer(RuntimeEnv.REALTIME_REPLAY_MAX, d.replayMax()),
+            r.string(RuntimeEnv.REALTIME_LATEST_EVENTS).map(v -> Set.copyOf(HistorySettings.csv(v)))
+                .orElse(d.latestEvents())));
   }
 
   private static DatabaseSettings database(Reader r) {
@@ -136,13 +151,19 @@ public record RuntimeConfig(
   public RuntimeConfig withJwtSecret(String secret) {
     return new RuntimeConfig(
         host, port, Optional.of(secret), jwks, limits, joinErrorDelay, idleTimeout, shutdownDrain,
-        maxFrameBytes, privateRoles, slowConsumerDrops, database, privateOnly, metricsPort);
+        maxFrameBytes, privateRoles, slowConsumerDrops, database, privateOnly, metricsPort, history);
   }
 
   public RuntimeConfig withDatabase(DatabaseSettings db) {
     return new RuntimeConfig(
         host, port, jwtSecret, jwks, limits, joinErrorDelay, idleTimeout, shutdownDrain,
-        maxFrameBytes, privateRoles, slowConsumerDrops, db, privateOnly, metricsPort);
+        maxFrameBytes, privateRoles, slowConsumerDrops, db, privateOnly, metricsPort, history);
+  }
+
+  public RuntimeConfig withHistory(HistorySettings h) {
+    return new RuntimeConfig(
+        host, port, jwtSecret, jwks, limits, joinErrorDelay, idleTimeout, shutdownDrain,
+        maxFrameBytes, privateRoles, slowConsumerDrops, database, privateOnly, metricsPort, h);
   }
 
   private static Set<String> csv(String value) {

@@ -9,10 +9,11 @@ import io.whatssound.realtime.runtime.auth.ChannelAuthorizer.Permissions;
 import io.whatssound.realtime.runtime.auth.TokenRejected;
 import io.whatssound.realtime.runtime.cdc.ChangeRequest;
 import io.whatssound.realtime.runtime.cdc.PostgresChanges;
-import io.whatssound.realtime.runtime.cdc.StoredBroadcasts;
 import io.whatssound.realtime.runtime.channel.JoinRequest;
 import io.whatssound.realtime.runtime.channel.SocketLink;
 import io.whatssound.realtime.runtime.channel.Subscription;
+import io.whatssound.realtime.runtime.history.History;
+import io.whatssound.realtime.runtime.history.Kept;
 import io.whatssound.realtime.runtime.presence.PresenceState;
 import io.whatssound.realtime.runtime.protocol.InboundMessage;
 import io.whatssound.realtime.runtime.value.TopicKey;
@@ -22,6 +23,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -31,12 +33,14 @@ import org.slf4j.LoggerFactory;
 /**
  * One socket's joins, from {@code phx_join} to a live subscription: the topic, the tenant's and the socket's limits,
  * the token, the permissions (asked of the database for private channels, so possibly later), then the reply, the
- * presence state, the Postgres Changes bindings and a replay. A refusal is answered after the configured delay. Runs on
+ * presence state, the Postgres Changes bindings, the latest values and a replay. A refusal is answered after the configured delay. Runs on
  * the socket's event loop; the {@link SocketSession} keeps the subscriptions.
  */
 final class JoinFlow {
   private static final Logger LOG = LoggerFactory.getLogger(JoinFlow.class);
   static final Duration REPLICATION_READY_TIMEOUT = Duration.ofMinutes(1);
+  /** After a replay, how long live duplicates of what it sent are still looked for. */
+  static final Duration REPLAYED_MEMORY = Duration.ofMinutes(1);
 
   private final RuntimeContext rt;
   private final SocketSession session;
@@ -158,7 +162,8 @@ final class JoinFlow {
       refuseJoin(m, "Unauthorized", "You do not have permissions to read from this Channel topic: " + name);
       return;
     }
-    if (req.replayAsked() && !key.isPrivate()) {
+    boolean kept = rt.broadcaster().history().keeps(key);
+    if (req.replayAsked() && !key.isPrivate() && !kept) {
       refuseJoin(m, "UnableToReplayMessages", "Replay is not allowed for public channels");
       return;
     }
@@ -207,7 +212,7 @@ final class JoinFlow {
       out.push(sub, "presence_state", null, presence::writeState);
     }
     postgresChanges(sub, req, name);
-    req.replay().ifPresent(r -> replay(sub, r));
+    catchUp(sub, req.replay(), kept);
     if (req.replicationReady()) {
       replicationReady(sub);
     }
@@ -264,25 +269,68 @@ final class JoinFlow {
         }));
   }
 
-  /** Sends the topic's stored broadcasts since the requested time, oldest first, marked replayed. */
-  private void replay(Subscription sub, JoinRequest.Replay r) {
-    if (rt.postgres().isEmpty()) {
+  /**
+   * What a joiner gets before the live stream: the topic's latest values, then the replay it asked for (on a history
+   * topic followed by the summary). Live messages that arrive meanwhile go out at once; each message is sent once.
+   */
+  private void catchUp(Subscription sub, Optional<JoinRequest.Replay> replay, boolean kept) {
+    History history = rt.broadcaster().history();
+    boolean latest = !history.settings().latestEvents().isEmpty();
+    if (!latest && replay.isEmpty()) {
       return;
     }
-    sub.trackStoredMessages(rt.clock().millis());
-    rt.postgres().get().replay(sub.key(), r.sinceMillis(), r.limit()).thenAccept(
-        stored -> ctx.executor().execute(() -> {
+    long floor = replay.map(r -> Math.multiplyExact(r.sinceMillis(), 1000L)).orElse(Long.MIN_VALUE);
+    sub.trackStoredMessages(floor);
+    CompletableFuture<List<Kept>> values =
+        latest ? history.latest(sub.key()) : CompletableFuture.completedFuture(List.of());
+    CompletableFuture<History.Replay> replayed;
+    int limit = replay.map(r -> kept ? r.limit(history.settings().replayMax()) : r.limit()).orElse(0);
+    if (replay.isEmpty()) {
+      replayed = CompletableFuture.completedFuture(new History.Replay(List.of(), true));
+    } else if (kept) {
+      JoinRequest.Replay r = replay.get();
+      replayed = history.replay(sub.key(), r.sinceMillis(), limit);
+    } else {
+      JoinRequest.Replay r = replay.get();
+      replayed = history.stored(sub.key(), r.sinceMillis(), limit).thenApply(l -> new History.Replay(l, true));
+    }
+    values.thenCombine(replayed, (v, r) -> new Object[] {v, r}).whenComplete((both, failure) -> ctx.executor().execute(
+        () -> {
           if (!session.holds(sub)) {
             return;
           }
-          List<String> ids = new ArrayList<>();
-          for (StoredBroadcasts.Stored m : stored) {
-            ids.add(m.id());
-            if (sub.firstDelivery(m.id())) {
-              out.broadcast(sub, m.broadcast());
+          if (failure != null) {
+            LOG.warn("Replay on {} failed: {}", sub.topicName(), failure.toString());
+            sub.replayDone(List.of(), floor);
+            return;
+          }
+          @SuppressWarnings("unchecked")
+          List<Kept> latestValues = (List<Kept>) both[0];
+          History.Replay r = (History.Replay) both[1];
+          List<String> sent = new ArrayList<>();
+          for (Kept k : latestValues) {
+            if (k.id() == null || sub.firstDelivery(k.id())) {
+              out.broadcast(sub, k.replayed(true));
+            }
+            if (k.id() != null) {
+              sent.add(k.id());
             }
           }
-          sub.replayDone(ids);
+          int n = 0;
+          for (Kept k : r.messages()) {
+            if (sub.firstDelivery(k.id())) {
+              out.broadcast(sub, k.replayed(false));
+              n++;
+            }
+            sent.add(k.id());
+          }
+          // when the limit cut older messages off, those are not sent live either
+          List<Kept> m = r.messages();
+          sub.replayDone(sent, m.size() >= limit && !m.isEmpty() ? Math.max(floor, m.get(0).at()) : floor);
+          ctx.executor().schedule(sub::forgetReplayed, REPLAYED_MEMORY.toMillis(), TimeUnit.MILLISECONDS);
+          if (replay.isPresent() && kept) {
+            out.replaySummary(sub, n, r.complete());
+          }
         }));
   }
 

@@ -35,6 +35,8 @@ import io.whatssound.realtime.runtime.cluster.ClusterNode;
 import io.whatssound.realtime.runtime.cluster.ClusterSettings;
 import io.whatssound.realtime.runtime.config.RuntimeConfig;
 import io.whatssound.realtime.runtime.db.RuntimeDatabase;
+import io.whatssound.realtime.runtime.history.History;
+import io.whatssound.realtime.runtime.history.MessageStore;
 import io.whatssound.realtime.runtime.limits.TenantLimiter;
 import io.whatssound.realtime.runtime.metrics.RuntimeMetrics;
 import java.io.IOException;
@@ -61,6 +63,7 @@ public final class RealtimeServer implements AutoCloseable {
   private final Class<? extends ServerChannel> channelType;
   private final ChannelGroup sockets = new DefaultChannelGroup("realtime-sockets", GlobalEventExecutor.INSTANCE);
   private final Optional<RuntimeDatabase> database;
+  private final Optional<MessageStore> store;
   private final Optional<ReplicationStream> stream;
   private final Optional<ClusterNode> cluster;
   private volatile boolean accepting;
@@ -84,7 +87,14 @@ public final class RealtimeServer implements AutoCloseable {
     }
     JwtVerifier verifier = new JwtVerifier(config.jwtSecret(), jwks, clock);
     TopicRegistry topics = new TopicRegistry(metrics);
-    Broadcaster broadcaster = new Broadcaster(topics, limiter, metrics);
+    this.database =
+        config.database().enabled() ? Optional.of(RuntimeDatabase.start(config.database(), clock)) : Optional.empty();
+    this.store = database.map(db -> new MessageStore(db.queries(), db.executor(), config.history().batchInterval(),
+        metrics.registry()).start());
+    if (database.isEmpty() && !config.history().topics().isEmpty()) {
+      LOG.warn("History topics are set but there is no database: replays are served from this pod's memory only");
+    }
+    Broadcaster broadcaster = new Broadcaster(topics, limiter, metrics, new History(config.history(), clock, store));
     Optional<ClusterNode> node =
         clusterSettings.enabled()
             ? Optional.of(new ClusterNode(clusterSettings, topics, broadcaster, limiter, metrics, clock,
@@ -96,8 +106,6 @@ public final class RealtimeServer implements AutoCloseable {
       limiter.countElsewhere(n::remoteConnected);
     });
     this.cluster = node;
-    this.database =
-        config.database().enabled() ? Optional.of(RuntimeDatabase.start(config.database(), clock)) : Optional.empty();
     Optional<PostgresChanges> postgres =
         database.map(db -> new PostgresChanges(db, topics, broadcaster, PooledByteBufAllocator.DEFAULT));
     this.stream =
@@ -272,6 +280,7 @@ public final class RealtimeServer implements AutoCloseable {
       sockets.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
     }
     // each step runs even when an earlier one fails, so the event loops always stop and the process exits
+    store.ifPresent(s -> step("storing the last history messages", s::close));
     stream.ifPresent(s -> step("stopping the replication stream", s::close));
     cluster.ifPresent(c -> step("leaving the cluster", c::close));
     database.ifPresent(d -> step("closing the database", d::close));

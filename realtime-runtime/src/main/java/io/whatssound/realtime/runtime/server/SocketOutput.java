@@ -77,6 +77,22 @@ final class SocketOutput {
         });
   }
 
+  /** The {@code system} message that ends a replay on a history topic (PROTOCOL.md). */
+  void replaySummary(Subscription sub, int replayed, boolean complete) {
+    push(
+        sub, "system", null,
+        g -> {
+          g.writeStartObject();
+          g.writeStringField("extension", "broadcast");
+          g.writeStringField("status", "ok");
+          g.writeStringField("message", "Replayed " + replayed + " messages");
+          g.writeStringField("channel", sub.key().subTopic());
+          g.writeNumberField("replayed", replayed);
+          g.writeBooleanField("complete", complete);
+          g.writeEndObject();
+        });
+  }
+
   /** A broadcast to this socket alone (a replayed one). */
   void broadcast(Subscription sub, UserBroadcast broadcast) {
     metrics.messageOut("broadcast");

@@ -22,6 +22,8 @@ import io.whatssound.realtime.runtime.channel.TopicRegistry;
 import io.whatssound.realtime.runtime.config.DatabaseSettings;
 import io.whatssound.realtime.runtime.config.RuntimeConfig;
 import io.whatssound.realtime.runtime.db.RuntimeDatabase;
+import io.whatssound.realtime.runtime.history.History;
+import io.whatssound.realtime.runtime.history.MessageStore;
 import io.whatssound.realtime.runtime.limits.TenantLimiter;
 import io.whatssound.realtime.runtime.metrics.RuntimeMetrics;
 import io.whatssound.realtime.runtime.protocol.Json;
@@ -82,7 +84,7 @@ class PostgresChangesTest {
   @BeforeEach
   void facade() {
     TenantLimiter limiter = new TenantLimiter(RuntimeConfig.fromEnv(Map.of()).limits(), new TestClock(Instant.now()));
-    changes = new PostgresChanges(runtime, topics, new Broadcaster(topics, limiter, metrics), ByteBufAllocator.DEFAULT);
+    changes = new PostgresChanges(runtime, topics, new Broadcaster(topics, limiter, metrics, History.off()), ByteBufAllocator.DEFAULT);
   }
 
   @AfterEach
@@ -173,5 +175,37 @@ class PostgresChangesTest {
     assertEquals("Outro", data.at("/record/title").asText());
     assertEquals("long notes", data.at("/record/notes").asText(), "the unchanged value comes from the old row");
     assertEquals("Intro", data.at("/old_record/title").asText());
+  }
+
+  @Test
+  void storedHistoryIsNotSentAgainButARowFromTheDatabaseIs() throws Exception {
+    Subscription s = subscriber();
+    List<PgOutputMessage.Column> cols = new ArrayList<>();
+    for (String c : List.of("topic", "extension", "payload", "event", "private", "updated_at", "inserted_at", "id",
+        "binary_payload")) {
+      cols.add(new PgOutputMessage.Column(c, 25, -1, false));
+    }
+    PgOutputMessage.Relation messages = new PgOutputMessage.Relation(7002, "realtime", "messages", 'd', cols);
+    Instant at = Instant.parse("2026-03-10T12:00:00Z");
+    for (boolean marked : new boolean[] {true, false}) {
+      changes.message(new PgOutputMessage.Begin(1, at, marked ? 50 : 51));
+      if (marked) {
+        changes.message(new PgOutputMessage.LogicalMessage(true, 1, MessageStore.WAL_MARKER, new byte[0]));
+      }
+      changes.message(messages);
+      changes.message(new PgOutputMessage.Insert(7002, new PgOutputMessage.Tuple(List.of(
+          PgOutputMessage.TupleValue.text("songs"), PgOutputMessage.TupleValue.text("broadcast"),
+          PgOutputMessage.TupleValue.text("{\"marked\":" + marked + "}"), PgOutputMessage.TupleValue.text("chat"),
+          PgOutputMessage.TupleValue.text("f"), PgOutputMessage.TupleValue.text("2026-03-10 12:00:00"),
+          PgOutputMessage.TupleValue.text("2026-03-10 12:00:00.123456"),
+          PgOutputMessage.TupleValue.text(marked ? "7d0c6a43-3c1e-4a43-9b7e-3f1a1c0e0a01"
+              : "7d0c6a43-3c1e-4a43-9b7e-3f1a1c0e0a02"),
+          PgOutputMessage.TupleValue.NULL))));
+      changes.message(new PgOutputMessage.Commit(2, 3, at));
+    }
+    List<JsonNode> got = frames(s);
+    assertEquals(1, got.size(), "only the row written by the database itself: " + got);
+    assertEquals(false, got.get(0).get(4).at("/payload/marked").asBoolean(true));
+    assertEquals("7d0c6a43-3c1e-4a43-9b7e-3f1a1c0e0a02", got.get(0).get(4).at("/meta/id").asText());
   }
 }

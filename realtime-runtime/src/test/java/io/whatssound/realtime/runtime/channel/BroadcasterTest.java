@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.netty.buffer.ByteBufAllocator;
 import io.whatssound.realtime.postgres.TestClock;
 import io.whatssound.realtime.runtime.config.RuntimeConfig;
+import io.whatssound.realtime.runtime.history.History;
 import io.whatssound.realtime.runtime.limits.TenantLimiter;
 import io.whatssound.realtime.runtime.metrics.RuntimeMetrics;
 import io.whatssound.realtime.runtime.presence.PresenceState;
@@ -29,7 +30,7 @@ class BroadcasterTest {
   private final TopicRegistry topics = new TopicRegistry(metrics);
   private final TenantLimiter limiter = new TenantLimiter(
       RuntimeConfig.fromEnv(Map.of("REALTIME_MAX_EVENTS_PER_SECOND", "3")).limits(), clock);
-  private final Broadcaster broadcaster = new Broadcaster(topics, limiter, metrics);
+  private final Broadcaster broadcaster = new Broadcaster(topics, limiter, metrics, History.off());
   private final List<String> relayed = new ArrayList<>();
   private final TopicKey key = new TopicKey("realtime:party", false);
   private final UserBroadcast chat = new UserBroadcast("chat", "{\"text\":\"hi\"}".getBytes(StandardCharsets.UTF_8),
@@ -38,7 +39,7 @@ class BroadcasterTest {
   BroadcasterTest() {
     broadcaster.relayThrough(new ClusterRelay() {
       @Override
-      public void broadcast(TopicKey k, UserBroadcast b) {
+      public void broadcast(TopicKey k, UserBroadcast b, StoredRef stored) {
         relayed.add("broadcast " + k.topic() + " " + b.event());
       }
 
@@ -76,7 +77,7 @@ class BroadcasterTest {
 
   @Test
   void untilAClusterIsNamedNothingIsRelayed() {
-    Broadcaster alone = new Broadcaster(topics, limiter, metrics);
+    Broadcaster alone = new Broadcaster(topics, limiter, metrics, History.off());
     alone.fromClient(key, chat, null, ByteBufAllocator.DEFAULT);
     assertTrue(relayed.isEmpty());
   }

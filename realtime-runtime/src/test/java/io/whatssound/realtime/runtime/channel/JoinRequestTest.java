@@ -48,8 +48,12 @@ class JoinRequestTest {
   @Test
   void replayParamsAsSupabaseReadsThem() throws Exception {
     String replay = "{\"config\":{\"private\":true,\"broadcast\":{\"replay\":%s}}}";
-    assertEquals(new JoinRequest.Replay(5, 25), parse(replay.formatted("{\"since\":5}")).replay().orElseThrow(),
-        "limit defaults to 25");
+    JoinRequest.Replay noLimit = parse(replay.formatted("{\"since\":5}")).replay().orElseThrow();
+    assertEquals(new JoinRequest.Replay(5, 0), noLimit);
+    assertEquals(25, noLimit.limit(), "limit defaults to 25");
+    assertEquals(1000, noLimit.limit(1000), "on a history topic, to the replay maximum");
+    assertEquals(500, parse(replay.formatted("{\"since\":5,\"limit\":500}")).replay().orElseThrow().limit(1000));
+    assertEquals(1000, parse(replay.formatted("{\"since\":5,\"limit\":5000}")).replay().orElseThrow().limit(1000));
     assertEquals(1, parse(replay.formatted("{\"since\":5,\"limit\":0}")).replay().orElseThrow().limit());
     assertEquals(25, parse(replay.formatted("{\"since\":5,\"limit\":100}")).replay().orElseThrow().limit());
     for (String bad : new String[] {"{\"since\":\"yesterday\"}", "{}", "{\"since\":5,\"limit\":\"x\"}", "null"}) {

@@ -33,6 +33,7 @@ import io.whatssound.realtime.runtime.channel.Ids;
 import io.whatssound.realtime.runtime.channel.SharedPush;
 import io.whatssound.realtime.runtime.channel.TopicRegistry;
 import io.whatssound.realtime.runtime.config.RuntimeConfig;
+import io.whatssound.realtime.runtime.history.History;
 import io.whatssound.realtime.runtime.limits.TenantLimiter;
 import io.whatssound.realtime.runtime.metrics.RuntimeMetrics;
 import io.whatssound.realtime.runtime.protocol.Json;
@@ -77,7 +78,7 @@ class SocketSessionTest {
     return new RuntimeContext(
         config, clock, new JwtVerifier(config.jwtSecret(), Optional.empty(), clock),
         authorizer != null ? authorizer : ChannelAuthorizer.byRole(config.privateRoles()), topics,
-        new Broadcaster(topics, limiter, metrics),
+        new Broadcaster(topics, limiter, metrics, History.off()),
         limiter, metrics, new Ids(), Optional.empty());
   }
 
