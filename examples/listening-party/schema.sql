@@ -19,14 +19,30 @@ create table public.sessions (
   created_at timestamptz not null default now()
 );
 
+-- Chat, kept by month: the RealtimeCluster's spec.partitions.tables has the operator make the coming months'
+-- partitions and drop those past the retention. This file makes this month's and next month's now, with the names
+-- the operator uses (chat_messages_pYYYY_MM), so chat can be written before the operator's first run.
 create table public.chat_messages (
-  id         bigint generated always as identity primary key,
+  id         bigserial,
   session_id uuid not null references public.sessions (id) on delete cascade,
   user_id    uuid not null,
   body       text not null check (length(body) between 1 and 1000),
-  created_at timestamptz not null default now()
-);
-create index chat_messages_session_idx on public.chat_messages (session_id, created_at);
+  created_at timestamptz not null default now(),
+  primary key (id, created_at)
+) partition by range (created_at);
+create index chat_messages_session_idx on public.chat_messages (session_id, created_at desc);
+do $$
+declare
+  month timestamp := date_trunc('month', timezone('utc', now()));
+begin
+  for i in 0..1 loop
+    execute format('create table public.%I partition of public.chat_messages for values from (%L) to (%L)',
+                   'chat_messages_p' || to_char(month + make_interval(months => i), 'YYYY_MM'),
+                   (month + make_interval(months => i)) at time zone 'utc',
+                   (month + make_interval(months => i + 1)) at time zone 'utc');
+  end loop;
+end
+$$;
 
 create table public.song_queue (
   id         bigint generated always as identity primary key,
@@ -66,6 +82,7 @@ grant select on public.sessions, public.chat_messages, public.song_queue, public
 grant select, insert on public.tips to authenticated;
 grant insert, update, delete on public.sessions, public.song_queue to authenticated;
 grant insert on public.chat_messages, public.votes to authenticated;
+grant usage on sequence public.chat_messages_id_seq to authenticated;
 grant update (value) on public.votes to authenticated;
 grant delete on public.chat_messages, public.votes to authenticated;
 

@@ -33,10 +33,12 @@
  * @param {(m: {event: string, payload: any, meta?: object}) => void} options.onMessage each message, once
  * @param {(summary: object) => void} [options.onGap] the server could not replay everything that was missed
  * @param {(summary: object) => void} [options.onReplayed] every replay summary, complete or not
+ * @param {(reason: string) => void} [options.onUnavailable] the server keeps no history for this topic: the helper
+ *   goes on without replay (the channel joins again by itself) and messages arrive live only
  * @param {number} [options.rememberIds] how many ids are remembered to drop duplicates (default 10,000)
  */
 export function followHistory(channel, {
-  since = Date.now(), limit, onMessage, onGap, onReplayed, rememberIds = 10_000,
+  since = Date.now(), limit, onMessage, onGap, onReplayed, onUnavailable, rememberIds = 10_000,
 } = {}) {
   if (typeof onMessage !== 'function') throw new TypeError('followHistory needs an onMessage callback');
   const replay = { since: Math.floor(since) };
@@ -51,7 +53,7 @@ export function followHistory(channel, {
   let catchingUp = false;
   let newestDuringCatchUp = replay.since;
   let newestAt = replay.since;
-  const stats = { delivered: 0, duplicates: 0, replays: 0, gaps: 0 };
+  const stats = { delivered: 0, duplicates: 0, replays: 0, gaps: 0, unavailable: false };
 
   const advance = (at) => {
     if (typeof at !== 'number') return;
@@ -98,6 +100,13 @@ export function followHistory(channel, {
     /** Subscribes the channel; `callback` gets supabase-js's statuses. */
     subscribe(callback) {
       channel.subscribe((status, err) => {
+        if (status === 'CHANNEL_ERROR' && /Replay is not allowed/.test(err?.message ?? '')) {
+          // a topic without history: Supabase's refusal of replay on public channels; supabase-js joins again
+          delete channel.params.config.broadcast.replay;
+          stats.unavailable = true;
+          onUnavailable?.(err.message);
+          return;
+        }
         if (status === 'SUBSCRIBED') {
           catchingUp = true;
           newestDuringCatchUp = newestAt;
@@ -110,7 +119,7 @@ export function followHistory(channel, {
     get since() {
       return replay.since;
     },
-    /** Messages handed over, duplicates dropped, replays finished and incomplete replays. */
+    /** Messages handed over, duplicates dropped, replays finished, incomplete replays, and whether history is off. */
     get stats() {
       return { ...stats };
     },

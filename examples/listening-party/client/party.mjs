@@ -1,5 +1,8 @@
 // A listening-party client on the unmodified supabase-js:
-//   chat      -> Broadcast on the channel party:<PARTY_ID> (event "chat")
+//   chat      -> Broadcast on the channel party:<PARTY_ID> (event "chat"), through history.mjs: where the runtime keeps
+//                history for party:* topics (RealtimeCluster spec.history), a reconnect replays what was missed, each
+//                message once; elsewhere chat is live only
+//   playback  -> the DJ's "playback:sync" broadcasts; a late joiner gets the latest one at once (spec.history.latestEvents)
 //   listeners -> Presence on the same channel (one key per listener)
 //   votes     -> Postgres Changes on public.votes for this party (rows inserted by your backend or app)
 //
@@ -18,6 +21,7 @@
 import { createClient } from '@supabase/supabase-js';
 import WebSocket from 'ws';
 import { randomUUID } from 'node:crypto';
+import { followHistory } from './history.mjs';
 
 const env = process.env;
 const url = env.REALTIME_URL ?? 'http://localhost:4000';
@@ -48,8 +52,18 @@ const party = supabase.channel(`party:${partyId}`, {
   config: { broadcast: { self: true }, presence: { key: listener } },
 });
 
+// the only broadcast listener: it drops what a replay repeats and dispatches on the event
+const history = followHistory(party, {
+  onMessage: ({ event, payload, meta }) => {
+    if (event === 'chat') log('chat', payload);
+    else if (event === 'playback:sync') log('playback', { ...payload, latest: meta?.latest === true });
+  },
+  onReplayed: ({ replayed, complete }) => log('replayed', { replayed, complete }),
+  onGap: () => log('history_gap', { hint: 'missed more than the server keeps: refetch from the tables' }),
+  onUnavailable: () => log('history', { status: 'off', hint: 'this runtime keeps no history for party:* topics' }),
+});
+
 party
-  .on('broadcast', { event: 'chat' }, ({ payload }) => log('chat', payload))
   .on('presence', { event: 'sync' }, () => {
     const listeners = Object.keys(party.presenceState()).sort();
     log('listeners', { count: listeners.length, listeners });
@@ -61,7 +75,8 @@ party
     (change) => log('vote', { type: change.eventType, vote: change.new, old: change.old }))
   .on('system', {}, (msg) => {
     if (msg?.extension === 'postgres_changes') log('votes_stream', { status: msg.status, message: msg.message });
-  })
+  });
+history
   .subscribe(async (status, err) => {
     log('status', { status, error: err?.message });
     if (status === 'SUBSCRIBED') {

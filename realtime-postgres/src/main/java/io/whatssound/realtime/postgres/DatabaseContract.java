@@ -75,6 +75,10 @@ public final class DatabaseContract {
     if (!publicationExists(c, s.publication())) {
       Sql.exec(c, "CREATE PUBLICATION " + pub + (s.allTables() ? " FOR ALL TABLES" : ""));
     }
+    // a partitioned table's changes carry the table's name, not its partition's, as subscribers name it
+    if (Sql.exists(c, "SELECT 1 FROM pg_publication WHERE pubname = ? AND NOT pubviaroot", s.publication())) {
+      Sql.exec(c, "ALTER PUBLICATION " + pub + " SET (publish_via_partition_root = true)");
+    }
     if (s.tables().isPresent()) {
       List<String> tables = s.tables().get();
       if (tables.isEmpty()) {

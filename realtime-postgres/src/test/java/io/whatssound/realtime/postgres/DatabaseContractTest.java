@@ -92,6 +92,8 @@ class DatabaseContractTest {
     assertEquals(List.of("realtime.messages"),
         DatabaseContract.publishedTables(c, ContractSettings.MESSAGES_PUBLICATION));
     assertTrue(DatabaseContract.publishedTables(c, "supabase_realtime").isEmpty());
+    assertEquals(1, count("SELECT count(*) FROM pg_publication WHERE pubname = 'supabase_realtime' AND pubviaroot"),
+        "a partitioned table's changes carry the table's own name");
   }
 
   @Test

@@ -35,6 +35,7 @@ import io.whatssound.realtime.operator.model.RuntimeConfigModel;
 import io.whatssound.realtime.operator.reconciler.RealtimeClusterReconciler;
 import io.whatssound.realtime.operator.reconciler.Timing;
 import io.whatssound.realtime.postgres.EmbeddedDatabase;
+import io.whatssound.realtime.postgres.TestClock;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,8 +44,10 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -114,7 +117,8 @@ class ListeningPartyExampleTest {
     };
     OperatorDefaults defaults = new OperatorDefaults("registry.example/realtime-runtime:test",
         "registry.example/pgbouncer:test", "cluster.local");
-    Operator operator = Operators.create(client, Clock.systemUTC(), counting, defaults,
+    TestClock clock = new TestClock(Instant.now());
+    Operator operator = Operators.create(client, clock, counting, defaults,
         new Timing(Duration.ofSeconds(1), Duration.ofMillis(500), Duration.ofSeconds(2)), Set.of(NS), Optional.empty());
     operator.start();
     try {
@@ -142,6 +146,7 @@ class ListeningPartyExampleTest {
       assertFalse(status.contains(jwtSecret()) || status.contains(runtimePassword()), "no secret value in status");
 
       assertDatabase();
+      assertChatPartitionsRollIntoTheNextMonth(clock);
       // The operator keeps reconciling (slot polling); the tables schema.sql published stay published.
       int seen = connects.get();
       Await.until(WAIT, "two more reconciles", () -> connects.get() >= seen + 2);
@@ -295,6 +300,33 @@ class ListeningPartyExampleTest {
     assertEquals(Names.poolSelector(pool()), pdb.getSpec().getSelector().getMatchLabels());
   }
 
+  /**
+   * The example declares chat_messages monthly with two months made ahead: schema.sql made this month's and the
+   * next, the operator the one before and the second ahead. A month later (the operator's clock moved on), the
+   * operator makes the next one.
+   */
+  private void assertChatPartitionsRollIntoTheNextMonth(TestClock clock) throws SQLException {
+    LocalDate month = LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC).withDayOfMonth(1);
+    RealtimeClusterStatus.TableStatus chat = Await.until(WAIT, "chat_messages partitions", () -> {
+      var p = cluster().getStatus().getPartitions();
+      return p == null || p.getTables() == null ? null : p.getTables().get(0);
+    });
+    assertEquals("public.chat_messages", chat.getTable());
+    assertEquals(Boolean.TRUE, chat.getReady(), chat.getMessage());
+    assertEquals(month.minusMonths(1).toString(), chat.getOldest());
+    assertEquals(month.plusMonths(2).toString(), chat.getNewest());
+    assertEquals(4, chat.getCount());
+
+    clock.advance(Duration.between(clock.instant(), month.plusMonths(1).atStartOfDay().toInstant(ZoneOffset.UTC)
+        .plus(Duration.ofHours(1))));
+    String next = month.plusMonths(3).toString();
+    Await.until(WAIT, "the partition of " + next, () -> next.equals(
+        cluster().getStatus().getPartitions().getTables().get(0).getNewest()));
+    assertEquals(1, count("SELECT count(*) FROM pg_class WHERE relname = 'chat_messages_p"
+        + month.plusMonths(3).toString().substring(0, 7).replace('-', '_') + "'"));
+    assertTrue(is(cluster(), RealtimeClusterReconciler.PARTITIONS_READY, "True"));
+  }
+
   private void assertClusterStatus(RealtimeClusterStatus s) {
     assertEquals("ws://listening-party.listening-party.svc:4000/realtime/v1/websocket", s.getEndpoints().getWebsocket());
     assertEquals("http://listening-party.listening-party.svc:4000/realtime/v1/api/broadcast", s.getEndpoints().getRest());
@@ -312,7 +344,7 @@ class ListeningPartyExampleTest {
   private void assertDatabase() throws SQLException {
     assertEquals(APP_TABLES, publishedAppTables());
     assertEquals(5, count("SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace "
-        + "AND relkind = 'r' AND relrowsecurity"), "RLS on every app table");
+        + "AND relkind IN ('r', 'p') AND relrowsecurity"), "RLS on every app table");
     assertTrue(count("SELECT count(*) FROM pg_policies WHERE schemaname = 'public'") >= 15);
     assertEquals(2, count("SELECT count(*) FROM pg_policies WHERE schemaname = 'realtime' AND tablename = 'messages' "
         + "AND policyname LIKE '%live party channels'"), "private channel policies");
