@@ -218,9 +218,7 @@ public class RealtimeClusterSpec {
   /** Broadcast history, replay on reconnect and latest values (the runtime's REALTIME_HISTORY_* settings). */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public static class History {
-    /** globs over topic names without "realtime:" whose broadcasts are stored and may be replayed, e.g. "party:*"; "*" matches any run of characters, ":" included */
-    @ValidationRule(value = "self.all(t, size(t) > 0 && !t.contains(','))",
-        message = "history.topics entries must be non-empty and contain no comma")
+    /** globs over topic names without "realtime:" whose broadcasts are stored and may be replayed, e.g. "party:*"; "*" matches any run of characters, ":" included (the runtime reads them comma-separated) */
     private List<String> topics;
     /** how far back a replay reaches; at most partitions.retentionHours, which drops the rows */
     @Default("72")
@@ -237,9 +235,7 @@ public class RealtimeClusterSpec {
     @Min(1)
     @Max(100000)
     private int replayMax = 1000;
-    /** events whose newest message every joiner of a topic receives, e.g. "playback:sync" */
-    @ValidationRule(value = "self.all(e, size(e) > 0 && !e.contains(','))",
-        message = "history.latestEvents entries must be non-empty and contain no comma")
+    /** events whose newest message every joiner of a topic receives, e.g. "playback:sync" (comma-separated for the runtime) */
     private List<String> latestEvents;
 
     public List<String> getTopics() { return topics; }
@@ -264,9 +260,7 @@ public class RealtimeClusterSpec {
     @Default("72")
     @Min(1)
     private int retentionHours = 72;
-    /** the application's own tables, created PARTITION BY RANGE on a time column, whose partitions the operator keeps rolling */
-    @ValidationRule(value = "self.all(t, self.exists_one(u, u.table == t.table))",
-        message = "partitions.tables lists a table twice")
+    /** the application's own tables, created PARTITION BY RANGE on a time column, whose partitions the operator keeps rolling (a table listed twice is maintained by its first entry) */
     private List<AppTable> tables;
 
     public int getPremakeDays() { return premakeDays; }

@@ -8,9 +8,11 @@ import io.whatssound.realtime.postgres.RuntimeEnv;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.stream.Collectors;
 
 /**
  * The runtime configuration Secret of a cluster: every environment variable a runtime pod of any pool reads
@@ -57,12 +59,11 @@ public final class RuntimeConfigModel {
     env.put(RuntimeEnv.REALTIME_PRIVATE_ONLY, String.valueOf(s.getPrivateOnly()));
     RealtimeClusterSpec.History h = s.getHistory();
     if (h != null) {
-      env.put(RuntimeEnv.REALTIME_HISTORY_TOPICS, h.getTopics() == null ? "" : String.join(",", h.getTopics()));
+      env.put(RuntimeEnv.REALTIME_HISTORY_TOPICS, csv(h.getTopics()));
       env.put(RuntimeEnv.REALTIME_HISTORY_RETENTION_HOURS, String.valueOf(h.getRetentionHours()));
       env.put(RuntimeEnv.REALTIME_HISTORY_BATCH_MS, String.valueOf(h.getBatchIntervalMs()));
       env.put(RuntimeEnv.REALTIME_REPLAY_MAX, String.valueOf(h.getReplayMax()));
-      env.put(RuntimeEnv.REALTIME_LATEST_EVENTS,
-          h.getLatestEvents() == null ? "" : String.join(",", h.getLatestEvents()));
+      env.put(RuntimeEnv.REALTIME_LATEST_EVENTS, csv(h.getLatestEvents()));
     }
     env.put(RuntimeEnv.REALTIME_CLUSTER_DNS, Names.discoveryService(name) + "." + ns + ".svc." + defaults.clusterDomain());
     env.put(RuntimeEnv.REALTIME_CLUSTER_PORT, String.valueOf(Names.CLUSTER_PORT));
@@ -95,6 +96,12 @@ public final class RuntimeConfigModel {
 
   public static boolean poolerEnabled(RealtimeClusterSpec s) {
     return s.getPooler() == null || s.getPooler().getEnabled();
+  }
+
+  /** Non-blank entries, trimmed, comma-separated: the runtime's list form. */
+  private static String csv(List<String> values) {
+    return values == null ? "" : values.stream().filter(v -> v != null && !v.isBlank()).map(String::trim)
+        .collect(Collectors.joining(","));
   }
 
   private static String value(Integer v, int dflt) {

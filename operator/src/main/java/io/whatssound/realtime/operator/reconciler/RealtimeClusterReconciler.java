@@ -536,7 +536,12 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
       throws SQLException {
     AppPartitions app = new AppPartitions(clock);
     List<RealtimeClusterStatus.TableStatus> out = new ArrayList<>();
+    Set<String> seen = new HashSet<>();
     for (RealtimeClusterSpec.AppTable d : declared) {
+      String qualified = d.getTable().contains(".") ? d.getTable() : "public." + d.getTable();
+      if (!seen.add(qualified)) {
+        continue;
+      }
       AppPartitions.Result r = app.maintain(c, AppPartitions.Table.of(d.getTable(), d.getColumn(),
           AppPartitions.Interval.parse(d.getInterval()), d.getPremake(), Optional.ofNullable(d.getRetention())));
       RealtimeClusterStatus.TableStatus t = new RealtimeClusterStatus.TableStatus();

@@ -192,6 +192,14 @@ class CrdsOnRealApiServerTest extends SharedControlPlane {
     rows.put("choose cdc.allTables or cdc.tables, not both", new Row("RealtimeCluster", "CEL cdc",
         c -> ((ObjectNode) c.at("/spec/cdc")).put("allTables", true).putArray("tables").add("public.votes"),
         List.of("spec.cdc", "choose cdc.allTables or cdc.tables, not both")));
+    String retention = "history.retentionHours must not exceed partitions.retentionHours: older messages are dropped "
+        + "with their partitions";
+    rows.put(retention, new Row("RealtimeCluster", "CEL history retention",
+        c -> {
+          ((ObjectNode) c.at("/spec")).putObject("partitions").put("retentionHours", 48);
+          ((ObjectNode) c.at("/spec")).putObject("history").put("retentionHours", 72).putArray("topics").add("party:*");
+        },
+        List.of("spec", retention)));
     return rows;
   }
 
