@@ -5,10 +5,12 @@ import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,7 +28,11 @@ final class HttpRouter extends SimpleChannelInboundHandler<FullHttpRequest> {
   private final RestBroadcast rest;
   private final ClockSync clock;
 
-  HttpRouter(Probes probes, SocketUpgrade upgrade, RestBroadcast rest, ClockSync clock) {
+  /** Whether the server is shutting down: every answer then closes its connection. */
+  private final BooleanSupplier stopping;
+
+  HttpRouter(Probes probes, SocketUpgrade upgrade, RestBroadcast rest, ClockSync clock, BooleanSupplier stopping) {
+    this.stopping = stopping;
     this.probes = probes;
     this.upgrade = upgrade;
     this.rest = rest;
@@ -38,6 +44,10 @@ final class HttpRouter extends SimpleChannelInboundHandler<FullHttpRequest> {
     if (!req.decoderResult().isSuccess()) {
       HttpResponses.json(ctx, req, HttpResponseStatus.BAD_REQUEST, Map.of("message", "Malformed HTTP request"));
       return;
+    }
+    if (stopping.getAsBoolean()) {
+      // a kept-alive connection would hold its client (and kube-proxy's mapping) on this pod until it is gone
+      HttpUtil.setKeepAlive(req, false);
     }
     QueryStringDecoder uri = new QueryStringDecoder(req.uri());
     String path = uri.path();

@@ -67,6 +67,8 @@ public final class RealtimeServer implements AutoCloseable {
   private final Optional<ReplicationStream> stream;
   private final Optional<ClusterNode> cluster;
   private volatile boolean accepting;
+  /** Until the drain ends: REST messages are taken (relayed to the other pods and stored); after, refused with 503. */
+  private volatile boolean publishing = true;
   private Channel serverChannel;
   private Channel metricsChannel;
 
@@ -166,7 +168,7 @@ public final class RealtimeServer implements AutoCloseable {
     };
     Probes probes = new Probes(readiness, rt.metrics(), c.metricsPort().isEmpty());
     SocketUpgrade upgrade = new SocketUpgrade(rt, readiness, tracker);
-    RestBroadcast rest = new RestBroadcast(rt);
+    RestBroadcast rest = new RestBroadcast(rt, () -> publishing);
     ClockSync clockSync = new ClockSync(rt.clock());
     ServerBootstrap b =
         new ServerBootstrap()
@@ -182,7 +184,7 @@ public final class RealtimeServer implements AutoCloseable {
                     ch.pipeline()
                         .addLast("http", new HttpServerCodec())
                         .addLast("http-aggregator", new HttpObjectAggregator(c.maxFrameBytes()))
-                        .addLast("http-router", new HttpRouter(probes, upgrade, rest, clockSync));
+                        .addLast("http-router", new HttpRouter(probes, upgrade, rest, clockSync, () -> !accepting));
                   }
                 });
     serverChannel = b.bind(c.host(), c.port()).sync().channel();
@@ -279,6 +281,8 @@ public final class RealtimeServer implements AutoCloseable {
       LOG.warn("{} sockets still open after the drain time; closing them", sockets.size());
       sockets.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
     }
+    // from here nothing more reaches the other pods or the history store: refuse rather than accept and lose
+    publishing = false;
     // each step runs even when an earlier one fails, so the event loops always stop and the process exits
     store.ifPresent(s -> step("storing the last history messages", s::close));
     stream.ifPresent(s -> step("stopping the replication stream", s::close));

@@ -28,6 +28,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.BooleanSupplier;
 
 /**
  * The REST broadcast API, answering as Supabase's does:
@@ -45,8 +46,18 @@ final class RestBroadcast {
   static final String TOO_LARGE = "Payload size exceeds tenant limit";
 
   private final RuntimeContext rt;
+  private final BooleanSupplier publishing;
 
   RestBroadcast(RuntimeContext rt) {
+    this(rt, () -> true);
+  }
+
+  /**
+   * @param publishing false once the server has stopped publishing while it shuts down: messages are then refused
+   *                   with 503, never accepted and lost
+   */
+  RestBroadcast(RuntimeContext rt, BooleanSupplier publishing) {
+    this.publishing = publishing;
     this.rt = rt;
   }
 
@@ -74,6 +85,11 @@ final class RestBroadcast {
 
   /** Serves one request; {@code sub} is the path after {@code /api/broadcast}. */
   void handle(ChannelHandlerContext ctx, FullHttpRequest req, QueryStringDecoder uri, String sub) {
+    if (!publishing.getAsBoolean()) {
+      HttpResponses.json(ctx, req, HttpResponseStatus.SERVICE_UNAVAILABLE,
+          Map.of("message", "This server is shutting down: send the messages again, another server takes them"));
+      return;
+    }
     VerifiedToken token;
     try {
       token = rt.verifier().verify(bearer(req));
