@@ -64,6 +64,10 @@ The rules the operator needs in a namespace it watches: exactly the calls its re
 - apiGroups: ["realtime.whatssound.io"]
   resources: ["realtimeclusters/finalizers", "sessionpools/finalizers"]
   verbs: ["update"]
+# autoscaling writes replicas through the scale subresource, as an HPA would
+- apiGroups: ["realtime.whatssound.io"]
+  resources: ["sessionpools/scale"]
+  verbs: ["get", "patch", "update"]
 - apiGroups: [""]
   resources: ["secrets", "services"]
   verbs: ["get", "list", "watch", "create", "update", "delete"]
@@ -73,9 +77,10 @@ The rules the operator needs in a namespace it watches: exactly the calls its re
 - apiGroups: ["policy"]
   resources: ["poddisruptionbudgets"]
   verbs: ["get", "list", "watch", "create", "update", "delete"]
+# pods: read for their connections; patched with controller.kubernetes.io/pod-deletion-cost before a scale-down
 - apiGroups: [""]
   resources: ["pods"]
-  verbs: ["list", "watch"]
+  verbs: ["list", "watch", "patch"]
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "get", "update"]

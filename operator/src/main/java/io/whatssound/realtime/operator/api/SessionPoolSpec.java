@@ -47,7 +47,11 @@ public class SessionPoolSpec {
   /** where pods run */
   private Placement placement = new Placement();
   private Disruption disruptionBudget = new Disruption();
+  /** the operator sets replicas from the pods' connections (unset: replicas is yours, or an HPA's) */
+  private Autoscaling autoscaling;
 
+  public Autoscaling getAutoscaling() { return autoscaling; }
+  public void setAutoscaling(Autoscaling autoscaling) { this.autoscaling = autoscaling; }
   public ClusterRef getClusterRef() { return clusterRef; }
   public void setClusterRef(ClusterRef clusterRef) { this.clusterRef = clusterRef; }
   public int getReplicas() { return replicas; }
@@ -68,6 +72,50 @@ public class SessionPoolSpec {
   public void setPlacement(Placement placement) { this.placement = placement; }
   public Disruption getDisruptionBudget() { return disruptionBudget; }
   public void setDisruptionBudget(Disruption disruptionBudget) { this.disruptionBudget = disruptionBudget; }
+
+  /** Connection-aware autoscaling, done by the operator through the scale subresource. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  @ValidationRule(value = "self.minReplicas <= self.maxReplicas", message = "autoscaling.minReplicas must not exceed maxReplicas")
+  public static class Autoscaling {
+    @Default("1")
+    @Min(1)
+    private int minReplicas = 1;
+    @Required
+    @Min(1)
+    private int maxReplicas;
+    /** sockets per pod the pool is sized for: replicas = ceil(connections / target) */
+    @Required
+    @Min(1)
+    private int targetConnectionsPerPod;
+    /** how long more pods must be wanted before they are added (the smallest want of that time is taken) */
+    @Default("15")
+    @Min(0)
+    @Max(3600)
+    private int scaleUpStabilizationSeconds = 15;
+    /** how long fewer pods must be enough before pods go (the largest want of that time is taken) */
+    @Default("300")
+    @Min(0)
+    @Max(86400)
+    private int scaleDownStabilizationSeconds = 300;
+    /** the most pods added or removed by one decision */
+    @Default("4")
+    @Min(1)
+    @Max(100)
+    private int maxStep = 4;
+
+    public int getMinReplicas() { return minReplicas; }
+    public void setMinReplicas(int minReplicas) { this.minReplicas = minReplicas; }
+    public int getMaxReplicas() { return maxReplicas; }
+    public void setMaxReplicas(int maxReplicas) { this.maxReplicas = maxReplicas; }
+    public int getTargetConnectionsPerPod() { return targetConnectionsPerPod; }
+    public void setTargetConnectionsPerPod(int targetConnectionsPerPod) { this.targetConnectionsPerPod = targetConnectionsPerPod; }
+    public int getScaleUpStabilizationSeconds() { return scaleUpStabilizationSeconds; }
+    public void setScaleUpStabilizationSeconds(int s) { this.scaleUpStabilizationSeconds = s; }
+    public int getScaleDownStabilizationSeconds() { return scaleDownStabilizationSeconds; }
+    public void setScaleDownStabilizationSeconds(int s) { this.scaleDownStabilizationSeconds = s; }
+    public int getMaxStep() { return maxStep; }
+    public void setMaxStep(int maxStep) { this.maxStep = maxStep; }
+  }
 
   /** The RealtimeCluster a pool serves. */
   @JsonInclude(JsonInclude.Include.NON_NULL)

@@ -10,8 +10,10 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -55,8 +57,13 @@ public final class ConnectionMeter {
    * @param ready       ready pods (with an IP)
    * @param answered    of those, how many reported the gauge
    * @param connections the sum over the pods that answered
+   * @param byPod       each answering pod's count, by pod name
    */
-  public record Reading(int ready, int answered, long connections) {
+  public record Reading(int ready, int answered, long connections, Map<String, Long> byPod) {
+    public Reading(int ready, int answered, long connections) {
+      this(ready, answered, connections, Map.of());
+    }
+
     /** The sum; empty when pods were ready but none answered (the count is unknown, not zero). */
     public Optional<Integer> total() {
       if (ready > 0 && answered == 0) {
@@ -72,14 +79,16 @@ public final class ConnectionMeter {
     List<CompletableFuture<OptionalDouble>> reads = ready.stream().map(this::read).toList();
     int answered = 0;
     double sum = 0;
-    for (CompletableFuture<OptionalDouble> r : reads) {
-      OptionalDouble v = r.join();
+    Map<String, Long> byPod = new TreeMap<>();
+    for (int i = 0; i < reads.size(); i++) {
+      OptionalDouble v = reads.get(i).join();
       if (v.isPresent()) {
         answered++;
         sum += v.getAsDouble();
+        byPod.put(ready.get(i).getMetadata().getName(), Math.round(v.getAsDouble()));
       }
     }
-    return new Reading(ready.size(), answered, Math.round(sum));
+    return new Reading(ready.size(), answered, Math.round(sum), byPod);
   }
 
   private CompletableFuture<OptionalDouble> read(Pod pod) {

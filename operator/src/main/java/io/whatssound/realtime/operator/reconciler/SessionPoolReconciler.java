@@ -4,6 +4,10 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -16,6 +20,7 @@ import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEven
 import io.javaoperatorsdk.operator.processing.event.source.informer.Mappers;
 import io.whatssound.realtime.operator.api.RealtimeCluster;
 import io.whatssound.realtime.operator.api.SessionPool;
+import io.whatssound.realtime.operator.api.SessionPoolSpec;
 import io.whatssound.realtime.operator.api.SessionPoolStatus;
 import io.whatssound.realtime.operator.metrics.ConnectionMeter;
 import io.whatssound.realtime.operator.metrics.OperatorMetrics;
@@ -32,6 +37,8 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Reconciles a {@link SessionPool}: the runtime Deployment and PodDisruptionBudget, and status (replicas, and the
@@ -45,11 +52,14 @@ import java.util.stream.Collectors;
 public class SessionPoolReconciler implements Reconciler<SessionPool> {
   public static final String READY = "Ready";
   public static final String CLUSTER_READY = "ClusterReady";
+  private static final Logger LOG = LoggerFactory.getLogger(SessionPoolReconciler.class);
   private static final String CLUSTERS = "clusters";
   private static final String CONFIG_SECRETS = "config-secrets";
   private static final String DEPLOYMENTS = "runtime-deployments";
   private static final String DISRUPTION_BUDGETS = "disruption-budgets";
   private static final String PODS = "runtime-pods";
+  /** The ReplicaSet controller removes pods with the lowest cost first. */
+  static final String DELETION_COST = "controller.kubernetes.io/pod-deletion-cost";
 
   private final Clock clock;
   /** What this reconciler last wrote of each owned object (hand edits are restored). */
@@ -210,10 +220,48 @@ public class SessionPoolReconciler implements Reconciler<SessionPool> {
     // Connections: what the ready pods report now; when none answers, the last known count stays.
     ConnectionMeter.Reading reading = meter.read(context.getSecondaryResources(Pod.class));
     status.setConnections(reading.total().orElse(previous.getConnections()));
+    SessionPoolSpec.Autoscaling auto = pool.getSpec().getAutoscaling();
+    if (auto != null && conditions.isTrue(CLUSTER_READY) && conflict.isEmpty()) {
+      autoscale(pool, auto, reading, status, previous, context.getClient());
+    }
 
     applier.writeStatus(pool, status);
     UpdateControl<SessionPool> control = UpdateControl.noUpdate();
+    if (auto != null) {
+      return control.rescheduleAfter(timing.connectionPoll());
+    }
     // Pods with clients are read again after the poll interval; a pool without ready pods has nothing to read.
     return reading.ready() > 0 ? control.rescheduleAfter(timing.connectionPoll()) : control;
+  }
+
+  /**
+   * Applies the autoscaler's decision through the pool's scale subresource. Before pods go, each ready pod's
+   * {@code controller.kubernetes.io/pod-deletion-cost} is set to its connections, so the emptiest pods are removed.
+   */
+  private void autoscale(SessionPool pool, SessionPoolSpec.Autoscaling auto, ConnectionMeter.Reading reading,
+      SessionPoolStatus status, SessionPoolStatus previous, KubernetesClient client) {
+    int current = pool.getSpec().getReplicas();
+    Autoscaler.Decision d = Autoscaler.decide(auto, current, reading.total(), status.getReadyReplicas(),
+        previous.getAutoscaling(), clock.instant());
+    status.setAutoscaling(d.status());
+    if (d.replicas() == current) {
+      return;
+    }
+    String ns = pool.getMetadata().getNamespace();
+    if (d.replicas() < current) {
+      reading.byPod().forEach((pod, connections) -> {
+        try {
+          client.pods().inNamespace(ns).withName(pod).patch(PatchContext.of(PatchType.JSON_MERGE),
+              "{\"metadata\":{\"annotations\":{\"" + DELETION_COST + "\":\"" + Math.min(connections, Integer.MAX_VALUE)
+                  + "\"}}}");
+        } catch (KubernetesClientException e) {
+          LOG.warn("event=deletion_cost_failed namespace={} pod={} error=\"{}\"", ns, pod, e.getMessage());
+        }
+      });
+    }
+    client.resources(SessionPool.class).inNamespace(ns).withName(pool.getMetadata().getName()).scale(d.replicas());
+    d.event().ifPresent(e -> new EventRecorder(client, clock).normal(pool, e[0], e[1]));
+    LOG.info("event=autoscaled namespace={} pool={} from={} to={} reason={}", ns, pool.getMetadata().getName(), current,
+        d.replicas(), d.status().getReason());
   }
 }

@@ -93,7 +93,7 @@ class HelmChartTest {
    * Exactly what the reconcilers call (read RealtimeClusterReconciler, SessionPoolReconciler, Applier,
    * EventRecorder): informers on the custom resources, Secrets, Deployments, Services, PDBs and runtime Pods;
    * create/update/delete through the Applier (get only to take over an object the caches do not show); status
-   * patches and the finalizer; Events.
+   * patches and the finalizer; Events; the scale subresource and pod deletion costs (autoscaling).
    */
   static final Set<String> OPERATOR_GRANTS = expand(Map.of(
       "realtime.whatssound.io realtimeclusters", "get list watch patch update",
@@ -117,6 +117,8 @@ class HelmChartTest {
     out.add("core events update");
     out.add("core pods list");
     out.add("core pods watch");
+    out.add("core pods patch");
+    Stream.of("get patch update".split(" ")).forEach(v -> out.add("realtime.whatssound.io sessionpools/scale " + v));
     return out;
   }
 

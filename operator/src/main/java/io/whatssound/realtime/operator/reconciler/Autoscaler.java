@@ -1,0 +1,85 @@
+package io.whatssound.realtime.operator.reconciler;
+
+import io.whatssound.realtime.operator.api.SessionPoolSpec;
+import io.whatssound.realtime.operator.api.SessionPoolStatus.AutoscalingStatus;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+
+/**
+ * A SessionPool's replicas from its pods' connections: {@code ceil(connections / targetConnectionsPerPod)} within
+ * {@code minReplicas..maxReplicas}, as an HPA on an average-value metric would. A change is made only after it has
+ * been wanted for its stabilization window, and then the most cautious want of that window is taken (the smallest
+ * when scaling up, the largest when scaling down), at most {@code maxStep} pods at a time. Scaling down waits while
+ * pods are still starting. Pure: the state between decisions lives in the pool's status.
+ */
+final class Autoscaler {
+  private Autoscaler() {}
+
+  /**
+   * @param replicas what spec.replicas should be
+   * @param status   the pool's status.autoscaling
+   * @param event    a decision to record as an Event: its reason and message
+   */
+  record Decision(int replicas, AutoscalingStatus status, Optional<String[]> event) {}
+
+  static Decision decide(SessionPoolSpec.Autoscaling a, int current, Optional<Integer> connections, int readyPods,
+      AutoscalingStatus previous, Instant now) {
+    AutoscalingStatus s = new AutoscalingStatus();
+    s.setCurrentReplicas(current);
+    s.setLastScaleTime(previous == null ? null : previous.getLastScaleTime());
+    if (current < a.getMinReplicas() || current > a.getMaxReplicas()) {
+      int bound = current < a.getMinReplicas() ? a.getMinReplicas() : a.getMaxReplicas();
+      String reason = current < a.getMinReplicas() ? "BelowMinimum" : "AboveMaximum";
+      return scaled(s, current, bound, reason, current + " replicas is outside " + a.getMinReplicas() + ".."
+          + a.getMaxReplicas(), now);
+    }
+    if (connections.isEmpty()) {
+      return hold(s, current, "NoMetrics", "no ready pod reported its connections; replicas stay " + current);
+    }
+    int conn = connections.get();
+    int recommended = (int) Math.min(a.getMaxReplicas(), Math.max(a.getMinReplicas(),
+        (conn + (long) a.getTargetConnectionsPerPod() - 1) / a.getTargetConnectionsPerPod()));
+    s.setRecommendedReplicas(recommended);
+    String why = conn + " connections, " + a.getTargetConnectionsPerPod() + " per pod";
+    if (recommended == current) {
+      return hold(s, current, "Steady", why + ": " + current + " pods");
+    }
+    boolean up = recommended > current;
+    if (!up && readyPods < current) {
+      return hold(s, current, "PodsStarting", why + " would need " + recommended + ", but " + (current - readyPods)
+          + " pods are not ready yet");
+    }
+    boolean continuing = previous != null && previous.getPendingSince() != null && previous.getPendingReplicas() != null
+        && (previous.getPendingReplicas() > current) == up && previous.getPendingReplicas() != current;
+    Instant since = continuing ? Instant.parse(previous.getPendingSince()) : now;
+    int pending = !continuing ? recommended
+        : up ? Math.min(previous.getPendingReplicas(), recommended) : Math.max(previous.getPendingReplicas(), recommended);
+    Duration window = Duration.ofSeconds(up ? a.getScaleUpStabilizationSeconds() : a.getScaleDownStabilizationSeconds());
+    if (Duration.between(since, now).compareTo(window) < 0) {
+      Decision d = hold(s, current, up ? "ScaleUpPending" : "ScaleDownPending", why + ": " + pending + " pods wanted since "
+          + since + ", stable for " + window.toSeconds() + " s first");
+      d.status().setPendingSince(since.toString());
+      d.status().setPendingReplicas(pending);
+      return d;
+    }
+    int target = up ? Math.min(current + a.getMaxStep(), pending) : Math.max(current - a.getMaxStep(), pending);
+    return scaled(s, current, target, up ? "ScaledUp" : "ScaledDown", why, now);
+  }
+
+  private static Decision hold(AutoscalingStatus s, int current, String reason, String message) {
+    s.setDesiredReplicas(current);
+    s.setReason(reason);
+    s.setMessage(message);
+    return new Decision(current, s, Optional.empty());
+  }
+
+  private static Decision scaled(AutoscalingStatus s, int from, int to, String reason, String why, Instant now) {
+    s.setDesiredReplicas(to);
+    s.setReason(reason);
+    String message = from + " -> " + to + " replicas: " + why;
+    s.setMessage(message);
+    s.setLastScaleTime(now.toString());
+    return new Decision(to, s, Optional.of(new String[] {reason, message}));
+  }
+}
