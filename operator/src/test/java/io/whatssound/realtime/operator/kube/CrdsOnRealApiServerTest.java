@@ -200,6 +200,10 @@ class CrdsOnRealApiServerTest extends SharedControlPlane {
           ((ObjectNode) c.at("/spec")).putObject("history").put("retentionHours", 72).putArray("topics").add("party:*");
         },
         List.of("spec", retention)));
+    rows.put("autoscaling.minReplicas must not exceed maxReplicas", new Row("SessionPool", "CEL autoscaling bounds",
+        c -> ((ObjectNode) c.at("/spec")).putObject("autoscaling").put("minReplicas", 5).put("maxReplicas", 2)
+            .put("targetConnectionsPerPod", 100),
+        List.of("spec.autoscaling", "autoscaling.minReplicas must not exceed maxReplicas")));
     return rows;
   }
 

@@ -104,6 +104,18 @@ class OperatorWithChartRbacTest extends SharedControlPlane {
     assertEquals(3, admin.resources(SessionPool.class).inNamespace(ns).withName(pool.getMetadata().getName()).get()
         .getSpec().getReplicas());
 
+    // Autoscaling with the chart's RBAC: below its minimum, the operator scales the pool through the scale subresource
+    // (no pods run here, so the connections are unknown and nothing else is decided).
+    cp.kubectl("patch", "spool/" + pool.getMetadata().getName(), "-n", ns, "--type=merge", "-p",
+        "{\"spec\":{\"autoscaling\":{\"minReplicas\":4,\"maxReplicas\":6,\"targetConnectionsPerPod\":100}}}")
+        .orFail();
+    Await.until(WAIT, "the autoscaler to raise the pool to its minimum", () -> admin.resources(SessionPool.class)
+        .inNamespace(ns).withName(pool.getMetadata().getName()).get().getSpec().getReplicas() == 4);
+    Await.until(WAIT, "a ScaledUp-or-BelowMinimum Event", () -> admin.v1().events().inNamespace(ns).list().getItems()
+        .stream().anyMatch(e -> "BelowMinimum".equals(e.getReason()) && e.getMessage().startsWith("3 -> 4 replicas")));
+    cp.kubectl("patch", "spool/" + pool.getMetadata().getName(), "-n", ns, "--type=json", "-p",
+        "[{\"op\":\"remove\",\"path\":\"/spec/autoscaling\"}]").orFail();
+
     // A hand edit of an owned object is restored, with an Event on its owner; a label someone else adds stays.
     assertEquals(List.of(), admin.v1().events().inNamespace(ns).list().getItems().stream()
         .filter(e -> "Restored".equals(e.getReason())).map(e -> e.getMessage()).toList(),
