@@ -2,7 +2,8 @@
 # Builds the test cluster's binaries from their Go modules, at the versions pinned in e2e/build/*/go.mod, into the
 # cache folder laid out as io.fabric8:kube-api-test reads it:
 #   $KUBE_API_TEST_DIR/k8s/<kubernetes version>-linux-amd64/{kube-apiserver,kube-controller-manager,etcd,kubectl,helm}
-# and, for the single-node cluster of e2e/cluster.sh, kubelet, kube-scheduler, kube-proxy, coredns and pause
+# and, for the single-node cluster of e2e/cluster.sh, kubelet, kube-scheduler, kube-proxy, coredns and pause, and
+# promtool for the chart's alert rules
 # (KUBE_API_TEST_DIR defaults to ~/.kubeapitest). A group is rebuilt only when its module files change; Go's own
 # build cache keeps a rebuild on the same machine short. Prints the binaries' folder as its last line.
 set -euo pipefail
@@ -20,7 +21,7 @@ mkdir -p "$out"
 build() {
   local module=$1 ldflags=$2; shift 2
   local dir=$here/build/$module stamp
-  stamp=$(cd "$dir" && cat go.mod $(ls go.sum 2>/dev/null) $(find . -name '*.go' | sort) | sha256sum | cut -c1-16)
+  stamp=$(cd "$dir" && cat go.mod $(ls go.sum 2>/dev/null) $(find . -name '*.go' -o -name '*.package' | sort) | sha256sum | cut -c1-16)
   local current=1
   for b in "$@"; do [ -x "$out/$b" ] || current=0; done
   if [ "$current" = 1 ] && [ "$(cat "$out/.$module.stamp" 2>/dev/null)" = "$stamp" ]; then
@@ -30,7 +31,9 @@ build() {
   echo "e2e/build.sh: building $* from e2e/build/$module" >&2
   local start=$SECONDS pkgs=()
   for b in "$@"; do
-    if [ -d "$dir/cmd/$b" ]; then pkgs+=("./cmd/$b"); else pkgs+=("."); fi
+    # <binary>.package names a command of another module (pinned in go.mod), built as it is
+    if [ -f "$dir/$b.package" ]; then pkgs+=("$(cat "$dir/$b.package")");
+    elif [ -d "$dir/cmd/$b" ]; then pkgs+=("./cmd/$b"); else pkgs+=("."); fi
   done
   (cd "$dir" && GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath -ldflags "$ldflags" -o "$out/" "${pkgs[@]}")
   for b in "$@"; do [ -x "$out/$b" ] || { echo "e2e/build.sh: $b was not built" >&2; exit 1; }; done
@@ -48,6 +51,8 @@ build helm "-s -w -X helm.sh/helm/v4/internal/version.version=v$helm_version" he
 # the single-node cluster's DNS and pod sandbox (e2e/cluster.sh); static, so that each is an image of one file
 CGO_ENABLED=0 build coredns "-s -w" coredns
 CGO_ENABLED=0 build pause "-s -w" pause
+# promtool, for the chart's alert rules and their unit tests (AlertRulesTest)
+CGO_ENABLED=0 build promtool "-s -w" promtool
 
 # The CloudNativePG Cluster CRD, from its Go module, against which examples/listening-party/cloudnative-pg.yaml is
 # checked by the API server (CrdsOnRealApiServerTest).

@@ -48,7 +48,7 @@ public final class Operators {
           .withMetrics(metrics);
       leader.ifPresent(o::withLeaderElectionConfiguration);
     });
-    operator.register(new RealtimeClusterReconciler(clock, connector, defaults, timing), c -> {
+    operator.register(new RealtimeClusterReconciler(clock, connector, defaults, timing, metrics), c -> {
       if (!namespaces.isEmpty()) {
         c.settingNamespaces(namespaces);
       }

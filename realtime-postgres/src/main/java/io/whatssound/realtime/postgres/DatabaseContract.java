@@ -153,7 +153,9 @@ public final class DatabaseContract {
             "SELECT active, active_pid, wal_status, "
                 + "CASE WHEN pg_is_in_recovery() THEN NULL "
                 + "ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint END, "
-                + "confirmed_flush_lsn::text FROM pg_replication_slots "
+                + "confirmed_flush_lsn::text, "
+                + "CASE WHEN pg_is_in_recovery() THEN NULL "
+                + "ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint END FROM pg_replication_slots "
                 + "WHERE slot_name = ? AND database = current_database()")) {
       ps.setString(1, slot);
       try (ResultSet rs = ps.executeQuery()) {
@@ -165,10 +167,12 @@ public final class DatabaseContract {
         boolean pidKnown = !rs.wasNull();
         long lag = rs.getLong(4);
         boolean lagKnown = !rs.wasNull();
+        long retained = rs.getLong(6);
+        boolean retainedKnown = !rs.wasNull();
         return Optional.of(
             new SlotStatus(slot, active, pidKnown ? Optional.of(pid) : Optional.empty(),
                 Optional.ofNullable(rs.getString(3)), lagKnown ? Optional.of(lag) : Optional.empty(),
-                Optional.ofNullable(rs.getString(5))));
+                Optional.ofNullable(rs.getString(5)), retainedKnown ? Optional.of(retained) : Optional.empty()));
       }
     }
   }

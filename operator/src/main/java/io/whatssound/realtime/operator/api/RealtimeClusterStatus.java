@@ -56,12 +56,16 @@ public class RealtimeClusterStatus {
     private String slot;
     private Boolean active;
     private Long lagBytes;
+    /** WAL the server keeps for the slot: written since its restart_lsn */
+    private Long retainedBytes;
     private String walStatus;
 
     public String getSlot() { return slot; }
     public void setSlot(String slot) { this.slot = slot; }
     public Boolean getActive() { return active; }
     public void setActive(Boolean active) { this.active = active; }
+    public Long getRetainedBytes() { return retainedBytes; }
+    public void setRetainedBytes(Long retainedBytes) { this.retainedBytes = retainedBytes; }
     public Long getLagBytes() { return lagBytes; }
     public void setLagBytes(Long lagBytes) { this.lagBytes = lagBytes; }
     public String getWalStatus() { return walStatus; }

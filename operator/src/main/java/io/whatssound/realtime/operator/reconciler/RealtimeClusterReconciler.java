@@ -27,6 +27,7 @@ import io.whatssound.realtime.operator.api.RealtimeClusterStatus;
 import io.whatssound.realtime.operator.api.SessionPool;
 import io.whatssound.realtime.operator.api.SessionPoolSpec;
 import io.whatssound.realtime.operator.db.DatabaseConnector;
+import io.whatssound.realtime.operator.metrics.OperatorMetrics;
 import io.whatssound.realtime.operator.model.Conditions;
 import io.whatssound.realtime.operator.model.DisruptionBudgetModel;
 import io.whatssound.realtime.operator.model.Hashing;
@@ -58,6 +59,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -89,8 +91,11 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
   private final DatabaseConnector connector;
   private final OperatorDefaults defaults;
   private final Timing timing;
+  private final OperatorMetrics metrics;
 
-  public RealtimeClusterReconciler(Clock clock, DatabaseConnector connector, OperatorDefaults defaults, Timing timing) {
+  public RealtimeClusterReconciler(Clock clock, DatabaseConnector connector, OperatorDefaults defaults, Timing timing,
+      OperatorMetrics metrics) {
+    this.metrics = metrics;
     this.clock = clock;
     this.connector = connector;
     this.defaults = defaults;
@@ -220,6 +225,7 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     private final RealtimeClusterStatus previous;
     private final RealtimeClusterStatus status = new RealtimeClusterStatus();
     private final Conditions conditions;
+    private final Context<RealtimeCluster> context;
     private Duration next = timing.slotPoll();
     private Optional<ContractSettings> settings = Optional.empty();
     /** Why the owner credentials cannot be read, when they cannot. */
@@ -239,6 +245,7 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     private boolean dbOk;
 
     Pass(RealtimeCluster cluster, Context<RealtimeCluster> context) {
+      this.context = context;
       this.cluster = cluster;
       this.applier = new Applier(context.getClient(), written, new EventRecorder(context.getClient(), clock));
       this.secrets = Applier.cache(context, Secret.class, SECRETS);
@@ -460,6 +467,9 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     UpdateControl<RealtimeCluster> finish() {
       status.setConditions(conditions.list());
       applier.writeStatus(cluster, status);
+      metrics.cluster(cluster, status, clock.instant());
+      metrics.retainPools(ns, name, context.getSecondaryResources(SessionPool.class).stream()
+          .map(p -> p.getMetadata().getName()).collect(Collectors.toSet()));
       UpdateControl<RealtimeCluster> control = UpdateControl.noUpdate();
       boolean invalid = Conditions.find(conditions.list(), DATABASE_READY)
           .map(c -> "InvalidSpec".equals(c.getReason())).orElse(false);
@@ -599,6 +609,9 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
     r.setActive(st.active());
     r.setLagBytes(reportedLag(previousLag, st.lagBytes().orElse(null), max));
     r.setWalStatus(st.walStatus().orElse(null));
+    // damped like the lag, so that WAL written between two reconciles does not rewrite the status each time
+    Long previousRetained = status.getReplication() == null ? null : status.getReplication().getRetainedBytes();
+    r.setRetainedBytes(reportedLag(previousRetained, st.retainedBytes().orElse(null), max));
     status.setReplication(r);
     if ("lost".equals(r.getWalStatus())) {
       conditions.set(REPLICATION_READY, false, "SlotLost", "slot " + s.slot()
@@ -722,6 +735,7 @@ public class RealtimeClusterReconciler implements Reconciler<RealtimeCluster>, C
 
   @Override
   public DeleteControl cleanup(RealtimeCluster cluster, Context<RealtimeCluster> context) {
+    metrics.forget("cluster", cluster.getMetadata().getNamespace(), cluster.getMetadata().getName());
     EventRecorder events = new EventRecorder(context.getClient(), clock);
     RealtimeClusterSpec spec = cluster.getSpec();
     Duration age = deletionAge(cluster);

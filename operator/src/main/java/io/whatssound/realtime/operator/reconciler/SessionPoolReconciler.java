@@ -226,6 +226,7 @@ public class SessionPoolReconciler implements Reconciler<SessionPool> {
     }
 
     applier.writeStatus(pool, status);
+    metrics.pool(pool, status);
     UpdateControl<SessionPool> control = UpdateControl.noUpdate();
     if (auto != null) {
       return control.rescheduleAfter(timing.connectionPoll());

@@ -9,6 +9,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.whatssound.realtime.operator.RuntimePods;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
 import org.junit.jupiter.api.AfterEach;
@@ -56,7 +57,8 @@ class ConnectionMeterTest {
     assertFalse(ConnectionMeter.ready(notReady));
 
     ConnectionMeter.Reading r = meter.read(List.of(a, b, notReady, refused));
-    assertEquals(new ConnectionMeter.Reading(3, 2, 10), r);
+    assertEquals(new ConnectionMeter.Reading(3, 2, 10, Map.of("pool-a", 5L, "pool-b", 5L)), r,
+        "each answering pod's count by name (its deletion cost when the pool shrinks)");
     assertEquals(Optional.of(10), r.total());
     assertEquals(2, metrics.connectionReads(true));
     assertEquals(1, metrics.connectionReads(false));

@@ -79,6 +79,11 @@ class ConnectionsTest {
     return client.resources(RealtimeCluster.class).inNamespace(Fixtures.NS).withName("live").get();
   }
 
+  double gauge(String name, String tag, String value) {
+    var g = metrics.registry().find(name).tag(tag, value).gauge();
+    return g == null ? Double.NaN : g.value();
+  }
+
   static Integer connections(SessionPool p) {
     return p == null || p.getStatus() == null ? null : p.getStatus().getConnections();
   }
@@ -103,6 +108,9 @@ class ConnectionsTest {
     Await.until(WAIT, "pool b: 1 answering pod x 7", () -> Objects.equals(7, connections(pool("live-b"))));
     Await.until(WAIT, "the cluster: the sum of its pools", () -> Objects.equals(21, connections(cluster())));
     assertTrue(metrics.connectionReads(false) >= 1, "the unreachable pod is counted");
+    Await.until(WAIT, "the per-tenant gauges", () -> gauge(OperatorMetrics.POOL_CONNECTIONS, "pool", "live-a") == 14
+        && gauge(OperatorMetrics.CLUSTER_CONNECTIONS, "cluster", "live") == 21);
+    assertEquals(3, gauge(OperatorMetrics.POOL_DESIRED, "pool", "live-a"));
 
     // Nothing changed: pools keep reading (every POLL) but write nothing.
     String poolVersion = pool("live-a").getMetadata().getResourceVersion();
