@@ -9,6 +9,8 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /** Runtime pods for tests: Pod objects as a Deployment of a pool makes them, and a runtime's metrics endpoint. */
@@ -33,6 +35,9 @@ public final class RuntimePods {
    */
   public static final class MetricsServer implements AutoCloseable {
     public final AtomicInteger connections = new AtomicInteger();
+    /** {@code POST /admin/shed} requests, as "query | Authorization"; answered 202, or 401 without {@link #KEY}. */
+    public final List<String> sheds = new CopyOnWriteArrayList<>();
+    public static final String KEY = "runtime-pods-cluster-key-0123";
     private final HttpServer http;
 
     private MetricsServer(HttpServer http) {
@@ -54,6 +59,13 @@ public final class RuntimePods {
         try (OutputStream o = x.getResponseBody()) {
           o.write(body);
         }
+      });
+      http.createContext("/admin/shed", x -> {
+        String auth = x.getRequestHeaders().getFirst("Authorization");
+        server.sheds.add(x.getRequestURI().getQuery() + " | " + auth);
+        int status = ("Bearer " + KEY).equals(auth) && "POST".equals(x.getRequestMethod()) ? 202 : 401;
+        x.sendResponseHeaders(status, -1);
+        x.close();
       });
       http.start();
       return server;

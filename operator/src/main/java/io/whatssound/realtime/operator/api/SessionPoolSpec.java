@@ -102,6 +102,14 @@ public class SessionPoolSpec {
     @Min(1)
     @Max(100)
     private int maxStep = 4;
+    /** rebalancing: the most clients per second the operator asks a full pod to send to emptier ones */
+    @Default("20")
+    @Min(1)
+    @Max(10000)
+    private int maxReconnectsPerSecond = 20;
+
+    public int getMaxReconnectsPerSecond() { return maxReconnectsPerSecond; }
+    public void setMaxReconnectsPerSecond(int v) { this.maxReconnectsPerSecond = v; }
 
     public int getMinReplicas() { return minReplicas; }
     public void setMinReplicas(int minReplicas) { this.minReplicas = minReplicas; }

@@ -3,6 +3,7 @@ package io.whatssound.realtime.operator.metrics;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.whatssound.realtime.operator.model.Names;
 import io.whatssound.realtime.postgres.RuntimeEnv;
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -115,6 +116,33 @@ public final class ConnectionMeter {
           }
           return value;
         });
+  }
+
+  /**
+   * Asks a runtime pod to let {@code count} of its sockets go over {@code window} ({@code POST /admin/shed} on its
+   * metrics port, with the tenant's cluster key); returns whether it accepted.
+   */
+  public boolean shed(Pod pod, long count, Duration window, String clusterKey) {
+    String ip = pod.getStatus().getPodIP();
+    URI uri = URI.create("http://" + (ip.contains(":") ? "[" + ip + "]" : ip) + ":" + port + "/admin/shed?count=" + count
+        + "&seconds=" + Math.max(1, window.toSeconds()));
+    HttpRequest request = HttpRequest.newBuilder(uri).timeout(timeout).header("Authorization", "Bearer " + clusterKey)
+        .POST(HttpRequest.BodyPublishers.noBody()).build();
+    try {
+      int status = http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
+      if (status != 202) {
+        LOG.warn("event=shed_refused namespace={} pod={} status={}", pod.getMetadata().getNamespace(),
+            pod.getMetadata().getName(), status);
+      }
+      return status == 202;
+    } catch (IOException e) {
+      LOG.warn("event=shed_failed namespace={} pod={} error=\"{}\"", pod.getMetadata().getNamespace(),
+          pod.getMetadata().getName(), e.toString());
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
   }
 
   /** A pod the client Service sends traffic to: Ready, with an IP, not terminating. */

@@ -4,6 +4,7 @@ import io.whatssound.realtime.operator.api.SessionPoolSpec;
 import io.whatssound.realtime.operator.api.SessionPoolStatus.AutoscalingStatus;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -65,6 +66,33 @@ final class Autoscaler {
     }
     int target = up ? Math.min(current + a.getMaxStep(), pending) : Math.max(current - a.getMaxStep(), pending);
     return scaled(s, current, target, up ? "ScaledUp" : "ScaledDown", why, now);
+  }
+
+  /** Ask {@code pod} to let {@code count} sockets go. */
+  record Shed(String pod, long count, String message) {}
+
+  /**
+   * Rebalancing, once the pool is at its size with every pod ready: when one pod holds more than 1.2 times the target
+   * while another has less than 0.8 times it (a scale-up's new pods get no existing sockets), the fullest pod is asked
+   * to shed down to the average, at most {@code maxReconnectsPerSecond} for each second of {@code window}.
+   */
+  static Optional<Shed> rebalance(SessionPoolSpec.Autoscaling a, Map<String, Long> byPod, int replicas,
+      int readyPods, Duration window) {
+    if (byPod.size() < 2 || byPod.size() < replicas || readyPods < replicas) {
+      return Optional.empty();
+    }
+    var max = byPod.entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow();
+    long min = byPod.values().stream().mapToLong(Long::longValue).min().orElseThrow();
+    long total = byPod.values().stream().mapToLong(Long::longValue).sum();
+    long average = (total + byPod.size() - 1) / byPod.size();
+    double target = a.getTargetConnectionsPerPod();
+    if (max.getValue() <= target * 1.2 || min >= target * 0.8 || max.getValue() <= average) {
+      return Optional.empty();
+    }
+    long count = Math.min(max.getValue() - average, (long) a.getMaxReconnectsPerSecond() * window.toSeconds());
+    return Optional.of(new Shed(max.getKey(), count, "pod " + max.getKey() + " holds " + max.getValue()
+        + " sockets and another " + min + " (target " + a.getTargetConnectionsPerPod() + "): " + count
+        + " of its clients reconnect elsewhere over " + window.toSeconds() + " s"));
   }
 
   private static Decision hold(AutoscalingStatus s, int current, String reason, String message) {

@@ -31,6 +31,7 @@ import io.whatssound.realtime.operator.model.Names;
 import io.whatssound.realtime.operator.model.OperatorDefaults;
 import io.whatssound.realtime.operator.model.RuntimeConfigModel;
 import io.whatssound.realtime.operator.model.RuntimeDeploymentModel;
+import io.whatssound.realtime.postgres.RuntimeEnv;
 import java.time.Clock;
 import java.util.List;
 import java.util.Objects;
@@ -222,7 +223,10 @@ public class SessionPoolReconciler implements Reconciler<SessionPool> {
     status.setConnections(reading.total().orElse(previous.getConnections()));
     SessionPoolSpec.Autoscaling auto = pool.getSpec().getAutoscaling();
     if (auto != null && conditions.isTrue(CLUSTER_READY) && conflict.isEmpty()) {
-      autoscale(pool, auto, reading, status, previous, context.getClient());
+      Optional<String> clusterKey = Optional.ofNullable(
+          RuntimeConfigModel.decode(config.orElseThrow()).get(RuntimeEnv.REALTIME_CLUSTER_KEY));
+      autoscale(pool, auto, reading, status, previous, context.getClient(), context.getSecondaryResources(Pod.class),
+          clusterKey);
     }
 
     applier.writeStatus(pool, status);
@@ -240,12 +244,14 @@ public class SessionPoolReconciler implements Reconciler<SessionPool> {
    * {@code controller.kubernetes.io/pod-deletion-cost} is set to its connections, so the emptiest pods are removed.
    */
   private void autoscale(SessionPool pool, SessionPoolSpec.Autoscaling auto, ConnectionMeter.Reading reading,
-      SessionPoolStatus status, SessionPoolStatus previous, KubernetesClient client) {
+      SessionPoolStatus status, SessionPoolStatus previous, KubernetesClient client, Set<Pod> pods,
+      Optional<String> clusterKey) {
     int current = pool.getSpec().getReplicas();
     Autoscaler.Decision d = Autoscaler.decide(auto, current, reading.total(), status.getReadyReplicas(),
         previous.getAutoscaling(), clock.instant());
     status.setAutoscaling(d.status());
     if (d.replicas() == current) {
+      rebalance(pool, auto, reading, status, client, pods, clusterKey);
       return;
     }
     String ns = pool.getMetadata().getNamespace();
@@ -264,5 +270,24 @@ public class SessionPoolReconciler implements Reconciler<SessionPool> {
     d.event().ifPresent(e -> new EventRecorder(client, clock).normal(pool, e[0], e[1]));
     LOG.info("event=autoscaled namespace={} pool={} from={} to={} reason={}", ns, pool.getMetadata().getName(), current,
         d.replicas(), d.status().getReason());
+  }
+
+  /**
+   * After a scale-up the new pods hold nothing: the fullest pod is asked to let some clients go, at most
+   * {@code maxReconnectsPerSecond} over the poll interval, and they reconnect through the Service.
+   */
+  private void rebalance(SessionPool pool, SessionPoolSpec.Autoscaling auto, ConnectionMeter.Reading reading,
+      SessionPoolStatus status, KubernetesClient client, Set<Pod> pods, Optional<String> clusterKey) {
+    Optional<Autoscaler.Shed> shed = Autoscaler.rebalance(auto, reading.byPod(), pool.getSpec().getReplicas(),
+        status.getReadyReplicas(), timing.connectionPoll());
+    if (shed.isEmpty() || clusterKey.isEmpty()) {
+      return;
+    }
+    Optional<Pod> pod = pods.stream().filter(p -> p.getMetadata().getName().equals(shed.get().pod())).findFirst();
+    if (pod.isPresent() && meter.shed(pod.get(), shed.get().count(), timing.connectionPoll(), clusterKey.get())) {
+      status.getAutoscaling().setReason("Rebalancing");
+      status.getAutoscaling().setMessage(shed.get().message());
+      new EventRecorder(client, clock).normal(pool, "Rebalancing", shed.get().message());
+    }
   }
 }

@@ -67,4 +67,17 @@ class ConnectionMeterTest {
     assertEquals(Optional.of(0), meter.read(List.of(notReady)).total(), "no ready pod: no connections");
     assertTrue(metrics.connectionReads(false) >= 2);
   }
+
+  @Test
+  void aPodIsAskedToShedWithTheClusterKeyAndARefusalIsReported() throws Exception {
+    try (RuntimePods.MetricsServer server = RuntimePods.MetricsServer.start()) {
+      ConnectionMeter meter = new ConnectionMeter(server.port(), Duration.ofSeconds(2), metrics);
+      Pod full = RuntimePods.pod("pool", "cluster", "full", "127.0.0.1", true);
+      assertTrue(meter.shed(full, 120, Duration.ofSeconds(30), RuntimePods.MetricsServer.KEY));
+      assertEquals("count=120&seconds=30 | Bearer " + RuntimePods.MetricsServer.KEY, server.sheds.get(0));
+      assertFalse(meter.shed(full, 5, Duration.ofSeconds(30), "another-key"), "refused: reported, not thrown");
+      Pod gone = RuntimePods.pod("pool", "cluster", "gone", "127.0.0.3", true);
+      assertFalse(meter.shed(gone, 5, Duration.ofSeconds(30), RuntimePods.MetricsServer.KEY));
+    }
+  }
 }

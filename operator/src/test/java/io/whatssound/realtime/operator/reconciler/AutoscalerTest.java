@@ -8,6 +8,7 @@ import io.whatssound.realtime.operator.api.SessionPoolSpec;
 import io.whatssound.realtime.operator.api.SessionPoolStatus.AutoscalingStatus;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
@@ -129,5 +130,25 @@ class AutoscalerTest {
     assertEquals(5, poll(5000).replicas());
     assertEquals(2, poll(10).replicas(), "5 - 3");
     assertEquals(Duration.ZERO, Duration.ofSeconds(a.getScaleDownStabilizationSeconds()));
+  }
+
+  @Test
+  void afterAScaleUpTheFullestPodShedsTowardsTheAverageAtABoundedRate() {
+    a.setMaxReconnectsPerSecond(20);
+    Duration poll = Duration.ofSeconds(30);
+    Map<String, Long> justScaled = Map.of("old-1", 2400L, "old-2", 2300L, "new-1", 0L, "new-2", 0L);
+    Autoscaler.Shed shed = Autoscaler.rebalance(a, justScaled, 4, 4, poll).orElseThrow();
+    assertEquals("old-1", shed.pod());
+    assertEquals(600, shed.count(), "20 reconnects a second over the 30 s poll, not the 1,225 to the average");
+    a.setMaxReconnectsPerSecond(1000);
+    assertEquals(2400 - 1175, Autoscaler.rebalance(a, justScaled, 4, 4, poll).orElseThrow().count(),
+        "down to the average when the rate allows");
+    assertTrue(Autoscaler.rebalance(a, justScaled, 4, 3, poll).isEmpty(), "not while a pod is still starting");
+    assertTrue(Autoscaler.rebalance(a, justScaled, 5, 5, poll).isEmpty(), "not before every pod answered");
+    assertTrue(Autoscaler.rebalance(a, Map.of("a", 1100L, "b", 900L), 2, 2, poll).isEmpty(), "close enough");
+    assertTrue(Autoscaler.rebalance(a, Map.of("a", 900L, "b", 0L), 2, 2, poll).isEmpty(),
+        "no pod above its target: nothing to move yet");
+    assertTrue(Autoscaler.rebalance(a, Map.of("a", 1500L, "b", 1400L), 2, 2, poll).isEmpty(),
+        "no pod with room: moving clients helps nobody");
   }
 }

@@ -66,6 +66,7 @@ public final class RealtimeServer implements AutoCloseable {
   private final Optional<MessageStore> store;
   private final Optional<ReplicationStream> stream;
   private final Optional<ClusterNode> cluster;
+  private final Optional<String> clusterKey;
   private volatile boolean accepting;
   /** Until the drain ends: REST messages are taken (relayed to the other pods and stored); after, refused with 503. */
   private volatile boolean publishing = true;
@@ -108,6 +109,7 @@ public final class RealtimeServer implements AutoCloseable {
       limiter.countElsewhere(n::remoteConnected);
     });
     this.cluster = node;
+    this.clusterKey = clusterSettings.key();
     Optional<PostgresChanges> postgres =
         database.map(db -> new PostgresChanges(db, topics, broadcaster, PooledByteBufAllocator.DEFAULT));
     this.stream =
@@ -198,8 +200,10 @@ public final class RealtimeServer implements AutoCloseable {
             protected void initChannel(SocketChannel ch) {
               ch.pipeline()
                   .addLast("http", new HttpServerCodec())
-                  .addLast("http-aggregator", new HttpObjectAggregator(64 * 1024))
-                  .addLast("probes", own.handler());
+                  .addLast("http-aggregator", new HttpObjectAggregator(64 * 1024));
+              // rebalancing: only where the operator, which holds the tenant's cluster key, can ask
+              clusterKey.ifPresent(k -> ch.pipeline().addLast("admin", new AdminEndpoint(k, RealtimeServer.this::shed)));
+              ch.pipeline().addLast("probes", own.handler());
             }
           })
           .bind(c.host(), c.metricsPort().get()).sync().channel();
@@ -262,19 +266,10 @@ public final class RealtimeServer implements AutoCloseable {
         ch.eventLoop().execute(s::drainStarted);
       }
     }
-    List<List<Channel>> batches = DrainPlan.batches(open, drain);
-    for (int i = 0; i < batches.size(); i++) {
-      List<Channel> batch = batches.get(i);
-      boss.schedule(() -> batch.forEach(ch -> {
-        SocketSession s = ch.attr(SESSION).get();
-        if (s != null && ch.isActive()) {
-          ch.eventLoop().execute(s::serverDisconnect);
-        }
-      }), i * DrainPlan.INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
-    }
-    if (!batches.isEmpty()) {
-      LOG.info("Draining {} sockets in {} batches over {} ms", open.size(), batches.size(),
-          (batches.size() - 1) * DrainPlan.INTERVAL.toMillis());
+    int batches = disconnectPaced(open, drain);
+    if (batches > 0) {
+      LOG.info("Draining {} sockets in {} batches over {} ms", open.size(), batches,
+          (batches - 1) * DrainPlan.INTERVAL.toMillis());
     }
     boolean drained = sockets.newCloseFuture().awaitUninterruptibly(drain.toMillis(), TimeUnit.MILLISECONDS);
     if (!drained) {
@@ -296,6 +291,37 @@ public final class RealtimeServer implements AutoCloseable {
     boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     serverChannel = null;
     LOG.info("Shutdown complete");
+  }
+
+  /** Tells {@code channels} to reconnect elsewhere, in paced batches over most of {@code window}; returns the batches. */
+  private int disconnectPaced(List<Channel> channels, Duration window) {
+    List<List<Channel>> batches = DrainPlan.batches(channels, window);
+    for (int i = 0; i < batches.size(); i++) {
+      List<Channel> batch = batches.get(i);
+      boss.schedule(() -> batch.forEach(ch -> {
+        SocketSession s = ch.attr(SESSION).get();
+        if (s != null && ch.isActive()) {
+          ch.eventLoop().execute(s::serverDisconnect);
+        }
+      }), i * DrainPlan.INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+    }
+    return batches.size();
+  }
+
+  /**
+   * Rebalancing: lets {@code count} of this pod's sockets go (the most recently opened last), paced over
+   * {@code window}, as a drain does, while the pod keeps serving; returns how many.
+   */
+  int shed(int count, Duration window) {
+    List<Channel> open = new ArrayList<>();
+    for (Channel ch : sockets) {
+      if (ch.isActive() && ch.attr(SESSION).get() != null) {
+        open.add(ch);
+      }
+    }
+    List<Channel> chosen = open.subList(0, Math.min(count, open.size()));
+    disconnectPaced(List.copyOf(chosen), window);
+    return chosen.size();
   }
 
   private static void step(String what, Runnable r) {

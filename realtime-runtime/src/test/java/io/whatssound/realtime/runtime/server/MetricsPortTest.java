@@ -3,6 +3,7 @@ package io.whatssound.realtime.runtime.server;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.whatssound.realtime.runtime.TestSocket;
 import io.whatssound.realtime.runtime.cluster.ClusterSettings;
 import io.whatssound.realtime.runtime.config.RuntimeConfig;
 import java.net.URI;
@@ -11,8 +12,11 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -29,11 +33,15 @@ class MetricsPortTest {
   }
 
   private RealtimeServer start(Map<String, String> extra) throws Exception {
+    return start(extra, ClusterSettings.single("metrics-test"));
+  }
+
+  private RealtimeServer start(Map<String, String> extra, ClusterSettings cluster) throws Exception {
     Map<String, String> env = new HashMap<>(Map.of("REALTIME_PORT", "0", "REALTIME_HOST", "127.0.0.1",
         "REALTIME_DB_URL", "none"));
     env.putAll(extra);
     RuntimeConfig config = RuntimeConfig.fromEnv(env).withJwtSecret(SocketSessionTest.SECRET);
-    server = new RealtimeServer(config, ClusterSettings.single("metrics-test"), Clock.systemUTC()).start();
+    server = new RealtimeServer(config, cluster, Clock.systemUTC()).start();
     return server;
   }
 
@@ -60,5 +68,54 @@ class MetricsPortTest {
     RealtimeServer s = start(Map.of());
     assertTrue(s.metricsPort().isEmpty());
     assertEquals(200, get(s.port(), "/metrics").statusCode());
+  }
+
+  private HttpResponse<String> shed(int port, String query, String auth) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/admin/shed" + query))
+        .POST(HttpRequest.BodyPublishers.noBody());
+    if (auth != null) {
+      b.header("Authorization", auth);
+    }
+    return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void theOperatorCanAskAPodToShedSocketsWithTheClusterKey() throws Exception {
+    String key = "shed-test-key-0123456789";
+    ClusterSettings single = ClusterSettings.single("metrics-test");
+    ClusterSettings withKey = new ClusterSettings(single.name(), single.port(), single.peers(), single.dns(),
+        single.bind(), single.failureDetection(), single.mergeInterval(), single.statusInterval(), Optional.of(key));
+    RealtimeServer s = start(Map.of("REALTIME_METRICS_PORT", "0"), withKey);
+    int metrics = s.metricsPort().orElseThrow();
+    List<TestSocket> clients = new ArrayList<>();
+    try {
+      for (int i = 0; i < 5; i++) {
+        TestSocket c = new TestSocket(s.port(), TestSocket.token(SocketSessionTest.SECRET, "anon"));
+        c.join("shed", "k" + i, false, false);
+        clients.add(c);
+      }
+      assertEquals(401, shed(metrics, "?count=2", null).statusCode());
+      assertEquals(401, shed(metrics, "?count=2", "Bearer wrong-key-0123456789").statusCode());
+      assertEquals(400, shed(metrics, "?count=0", "Bearer " + key).statusCode());
+      assertEquals(404, shed(s.port(), "?count=2", "Bearer " + key).statusCode(), "never on the public port");
+      HttpResponse<String> ok = shed(metrics, "?count=2&seconds=1", "Bearer " + key);
+      assertEquals(202, ok.statusCode(), ok.body());
+      assertTrue(ok.body().contains("\"shedding\":2"), ok.body());
+      TestSocket.awaitTrue(() -> clients.stream().filter(c -> c.received.stream().anyMatch(m ->
+          m.toString().contains("Server requested disconnect"))).count() == 2, Duration.ofSeconds(10),
+          () -> "two clients told to reconnect");
+      Thread.sleep(300); // none more follows: the other three stay
+      assertEquals(2, clients.stream().filter(c -> c.received.stream().anyMatch(m ->
+          m.toString().contains("Server requested disconnect"))).count());
+      assertTrue(s.accepting(), "the pod keeps serving");
+    } finally {
+      clients.forEach(TestSocket::close);
+    }
+  }
+
+  @Test
+  void withoutAClusterKeyThereIsNoAdminEndpoint() throws Exception {
+    RealtimeServer s = start(Map.of("REALTIME_METRICS_PORT", "0"));
+    assertEquals(404, shed(s.metricsPort().orElseThrow(), "?count=1", "Bearer anything").statusCode());
   }
 }
