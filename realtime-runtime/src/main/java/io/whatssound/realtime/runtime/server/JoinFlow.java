@@ -269,6 +269,9 @@ final class JoinFlow {
         }));
   }
 
+  /** The latest values and the replay of one join, once both are read. */
+  private record CatchUp(List<Kept> latest, History.Replay replay) {}
+
   /**
    * What a joiner gets before the live stream: the topic's latest values, then the replay it asked for (on a history
    * topic followed by the summary). Live messages that arrive meanwhile go out at once; each message is sent once.
@@ -276,7 +279,7 @@ final class JoinFlow {
   private void catchUp(Subscription sub, Optional<JoinRequest.Replay> replay, boolean kept) {
     History history = rt.broadcaster().history();
     boolean latest = !history.settings().latestEvents().isEmpty();
-    if (!latest && replay.isEmpty()) {
+    if (!latest && replay.isEmpty() || !sub.permissions().readBroadcast()) {
       return;
     }
     long floor = replay.map(r -> Math.multiplyExact(r.sinceMillis(), 1000L)).orElse(Long.MIN_VALUE);
@@ -294,7 +297,7 @@ final class JoinFlow {
       JoinRequest.Replay r = replay.get();
       replayed = history.stored(sub.key(), r.sinceMillis(), limit).thenApply(l -> new History.Replay(l, true));
     }
-    values.thenCombine(replayed, (v, r) -> new Object[] {v, r}).whenComplete((both, failure) -> ctx.executor().execute(
+    values.thenCombine(replayed, CatchUp::new).whenComplete((both, failure) -> ctx.executor().execute(
         () -> {
           if (!session.holds(sub)) {
             return;
@@ -304,9 +307,8 @@ final class JoinFlow {
             sub.replayDone(List.of(), floor);
             return;
           }
-          @SuppressWarnings("unchecked")
-          List<Kept> latestValues = (List<Kept>) both[0];
-          History.Replay r = (History.Replay) both[1];
+          List<Kept> latestValues = both.latest();
+          History.Replay r = both.replay();
           List<String> sent = new ArrayList<>();
           for (Kept k : latestValues) {
             if (k.id() == null || sub.firstDelivery(k.id())) {
