@@ -262,4 +262,20 @@ describe('postgres changes, database broadcasts and replay', { concurrency: fals
     assert.equal(got[0].meta.replayed, true);
     assert.equal(got[2].meta.replayed, undefined);
   });
+
+  it('a bulk UPDATE of 10,000 rows in one transaction delivers all 10,000 changes', async () => {
+    await db.query(`CREATE TABLE public.bulk (id int PRIMARY KEY, v int);
+      ALTER PUBLICATION ${PUBLICATION} ADD TABLE public.bulk;
+      INSERT INTO public.bulk SELECT g, 0 FROM generate_series(1, 10000) g;`);
+    const c = await client();
+    const got = new Set();
+    const ch = c.channel(uniqueName('bulk'))
+      .on('postgres_changes', { event: 'UPDATE', schema: 'public', table: 'bulk' }, (p) => got.add(p.new.id));
+    const system = systemMessages(ch);
+    await subscribed(ch);
+    await waitFor(() => system.some((m) => m.extension === 'postgres_changes' && m.status === 'ok'), 10_000,
+      'the subscription live');
+    await db.query('UPDATE public.bulk SET v = v + 1');
+    await waitFor(() => got.size === 10_000, 60_000, 'all 10,000 changes of the one transaction');
+  });
 });
