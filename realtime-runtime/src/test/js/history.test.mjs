@@ -33,34 +33,37 @@ function portFree(port) {
 async function databaseProxy(target) {
   const port = await freePort();
   const sockets = new Set();
-  let server;
-  const open = () => new Promise((res) => {
-    server = createServer((client) => {
-      const upstream = connect(target, '127.0.0.1');
-      sockets.add(client);
-      sockets.add(upstream);
-      client.pipe(upstream).pipe(client);
-      const drop = () => {
-        client.destroy();
-        upstream.destroy();
-        sockets.delete(client);
-        sockets.delete(upstream);
-      };
-      client.on('error', drop).on('close', drop);
-      upstream.on('error', drop).on('close', drop);
-    });
-    server.listen(port, '127.0.0.1', res);
+  // while cut, the port stays bound and refuses at once: released, another test's server could take it
+  let down = false;
+  const server = createServer((client) => {
+    if (down) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(target, '127.0.0.1');
+    sockets.add(client);
+    sockets.add(upstream);
+    client.pipe(upstream).pipe(client);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
   });
-  await open();
+  await new Promise((res) => server.listen(port, '127.0.0.1', res));
   return {
     port,
     async cut() {
-      const closed = new Promise((res) => server.close(res));
+      down = true;
       for (const s of sockets) s.destroy();
       sockets.clear();
-      await closed;
     },
-    restore: open,
+    async restore() {
+      down = false;
+    },
     close() {
       server.close();
       for (const s of sockets) s.destroy();
@@ -286,10 +289,17 @@ describe('history, replay and latest values across a cluster', { concurrency: fa
 
   it('a late joiner gets the latest playback:sync, on any pod and from the database after restarts', async () => {
     const topic = uniqueName('party:latest');
+    // a listener on the other pod shows when the relay has brought all five there
+    const early = client(pods[1]);
+    const relayed = [];
+    const earlyChannel = early.channel(topic);
+    earlyChannel.on('broadcast', { event: '*' }, (m) => relayed.push(m));
+    await subscribed(earlyChannel);
     for (let i = 1; i <= 3; i++) {
       await rest(pods[0], topic, [{ event: 'playback:sync', payload: { songId: 's1', positionMs: i * 1000 } }]);
     }
     await rest(pods[0], topic, chat(0, 2));
+    await waitFor(() => relayed.length === 5, 10_000, 'the five messages relayed to the other pod');
     const late = client(pods[1]);
     const got = [];
     const ch = late.channel(topic);

@@ -130,16 +130,16 @@ public final class AppPartitions {
       return Result.refused(t, "InvalidName", "table " + t.qualified() + ": partitioned tables must have lower-case "
           + "names of at most " + MAX_TABLE_NAME + " characters, so that partition names fit PostgreSQL's 63");
     }
-    Optional<Result> refusal = check(c, t);
-    if (refusal.isPresent()) {
-      return refusal.get();
+    Checked checked = check(c, t);
+    if (checked.refusal().isPresent()) {
+      return checked.refusal().get();
     }
+    String keyType = checked.keyType();
     LocalDate today = LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC);
     LocalDate current = t.interval().start(today);
     boolean auto = c.getAutoCommit();
     c.setAutoCommit(true);
     try {
-      String keyType = keyType(c, t);
       TreeMap<LocalDate, String> existing = partitions(c, t);
       List<String> created = new ArrayList<>();
       // periods in a partition of the user's own (a yearly one, say) count as covered
@@ -190,8 +190,14 @@ public final class AppPartitions {
     }
   }
 
-  /** A reason not to touch the table, if there is one. */
-  private static Optional<Result> check(Connection c, Table t) throws SQLException {
+  /** A reason not to touch the table, or the type of its range key. */
+  private record Checked(Optional<Result> refusal, String keyType) {
+    static Checked refused(Result r) {
+      return new Checked(Optional.of(r), null);
+    }
+  }
+
+  private static Checked check(Connection c, Table t) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(
         "SELECT p.partstrat, p.partnatts, a.attname FROM pg_class cl "
             + "JOIN pg_namespace n ON n.oid = cl.relnamespace "
@@ -202,27 +208,27 @@ public final class AppPartitions {
       ps.setString(2, t.name());
       try (ResultSet rs = ps.executeQuery()) {
         if (!rs.next()) {
-          return Optional.of(Result.refused(t, "TableMissing", "table " + t.qualified() + " does not exist: create it "
+          return Checked.refused(Result.refused(t, "TableMissing", "table " + t.qualified() + " does not exist: create it "
               + "PARTITION BY RANGE (" + t.column() + ")"));
         }
         String strategy = rs.getString(1);
         if (strategy == null) {
-          return Optional.of(Result.refused(t, "NotPartitioned", "table " + t.qualified() + " is not partitioned: "
+          return Checked.refused(Result.refused(t, "NotPartitioned", "table " + t.qualified() + " is not partitioned: "
               + "create it PARTITION BY RANGE (" + t.column() + ") (an existing table has to be recreated and its "
               + "rows copied)"));
         }
         if (!"r".equals(strategy) || rs.getInt(2) != 1 || !t.column().equals(rs.getString(3))) {
-          return Optional.of(Result.refused(t, "WrongKey", "table " + t.qualified() + " is not partitioned BY RANGE ("
+          return Checked.refused(Result.refused(t, "WrongKey", "table " + t.qualified() + " is not partitioned BY RANGE ("
               + t.column() + ") alone, as partitions.tables declares; change the declaration or the table"));
         }
       }
     }
     String type = keyType(c, t);
     if (!KEY_TYPES.contains(type)) {
-      return Optional.of(Result.refused(t, "WrongKey", "column " + t.column() + " of " + t.qualified() + " is " + type
+      return Checked.refused(Result.refused(t, "WrongKey", "column " + t.column() + " of " + t.qualified() + " is " + type
           + "; daily and monthly partitions need timestamptz, timestamp or date"));
     }
-    return Optional.empty();
+    return new Checked(Optional.empty(), type);
   }
 
   private static String keyType(Connection c, Table t) throws SQLException {

@@ -34,6 +34,7 @@ import io.whatssound.realtime.operator.model.RuntimeDeploymentModel;
 import io.whatssound.realtime.postgres.RuntimeEnv;
 import java.time.Clock;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -179,6 +180,7 @@ public class SessionPoolReconciler implements Reconciler<SessionPool> {
 
     Optional<RealtimeCluster> cluster = context.getSecondaryResource(RealtimeCluster.class, CLUSTERS);
     Optional<Secret> config = context.getSecondaryResource(Secret.class, CONFIG_SECRETS);
+    Map<String, String> environment = Map.of();
     if (cluster.isEmpty()) {
       conditions.set(CLUSTER_READY, false, "ClusterNotFound", "RealtimeCluster " + clusterName
           + " does not exist in namespace " + ns + "; the pool starts when it does");
@@ -190,7 +192,8 @@ public class SessionPoolReconciler implements Reconciler<SessionPool> {
       InformerEventSource<Deployment, SessionPool> deployments = Applier.cache(context, Deployment.class, DEPLOYMENTS);
       InformerEventSource<PodDisruptionBudget, SessionPool> budgets =
           Applier.cache(context, PodDisruptionBudget.class, DISRUPTION_BUDGETS);
-      String configHash = Hashing.ofMap(RuntimeConfigModel.decode(config.get()));
+      environment = RuntimeConfigModel.decode(config.get());
+      String configHash = Hashing.ofMap(environment);
       applier.apply(RuntimeDeploymentModel.build(pool, configHash, defaults), pool, deployments);
       Optional<PodDisruptionBudget> pdb = DisruptionBudgetModel.build(pool);
       if (pdb.isPresent()) {
@@ -223,8 +226,7 @@ public class SessionPoolReconciler implements Reconciler<SessionPool> {
     status.setConnections(reading.total().orElse(previous.getConnections()));
     SessionPoolSpec.Autoscaling auto = pool.getSpec().getAutoscaling();
     if (auto != null && conditions.isTrue(CLUSTER_READY) && conflict.isEmpty()) {
-      Optional<String> clusterKey = Optional.ofNullable(
-          RuntimeConfigModel.decode(config.orElseThrow()).get(RuntimeEnv.REALTIME_CLUSTER_KEY));
+      Optional<String> clusterKey = Optional.ofNullable(environment.get(RuntimeEnv.REALTIME_CLUSTER_KEY));
       autoscale(pool, auto, reading, status, previous, context.getClient(), context.getSecondaryResources(Pod.class),
           clusterKey);
     }

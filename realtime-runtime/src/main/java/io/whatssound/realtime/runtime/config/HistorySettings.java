@@ -1,8 +1,6 @@
 package io.whatssound.realtime.runtime.config;
 
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -47,13 +45,6 @@ public record HistorySettings(
   /** No history and no latest values: Supabase's behaviour. */
   public static HistorySettings off() {
     return new HistorySettings(List.of(), Duration.ofHours(72), Duration.ofMillis(500), 1000, Set.of());
-  }
-
-  /** Comma-separated values, trimmed, empties dropped. */
-  public static List<String> csv(String value) {
-    List<String> out = new ArrayList<>();
-    Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).forEach(out::add);
-    return out;
   }
 
   /** A matcher of topic names (without {@code realtime:}) against the globs. */

@@ -8,13 +8,13 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.function.Supplier;
-import java.util.stream.Collectors;
 
 /**
  * Everything the runtime reads from its environment, parsed and validated once at start.
@@ -83,7 +83,7 @@ public record RuntimeConfig(
         Duration.ofMillis(r.integer(RuntimeEnv.REALTIME_SHUTDOWN_DRAIN_MS, 10_000, 0)),
         frame,
         r.string(RuntimeEnv.REALTIME_PRIVATE_ROLES)
-            .map(RuntimeConfig::csv)
+            .map(v -> Set.copyOf(csv(v)))
             .orElse(Set.of("authenticated", "service_role")),
         r.integer(RuntimeEnv.REALTIME_SLOW_CONSUMER_DROPS, 1000),
         database(r),
@@ -96,11 +96,11 @@ public record RuntimeConfig(
     HistorySettings d = HistorySettings.off();
     return r.wrap(
         () -> new HistorySettings(
-            r.string(RuntimeEnv.REALTIME_HISTORY_TOPICS).map(HistorySettings::csv).orElse(d.topics()),
+            r.string(RuntimeEnv.REALTIME_HISTORY_TOPICS).map(RuntimeConfig::csv).orElse(d.topics()),
             Duration.ofHours(r.integer(RuntimeEnv.REALTIME_HISTORY_RETENTION_HOURS, (int) d.retention().toHours())),
             Duration.ofMillis(r.integer(RuntimeEnv.REALTIME_HISTORY_BATCH_MS, (int) d.batchInterval().toMillis(), 10)),
             r.integer(RuntimeEnv.REALTIME_REPLAY_MAX, d.replayMax()),
-            r.string(RuntimeEnv.REALTIME_LATEST_EVENTS).map(v -> Set.copyOf(HistorySettings.csv(v)))
+            r.string(RuntimeEnv.REALTIME_LATEST_EVENTS).map(v -> Set.copyOf(csv(v)))
                 .orElse(d.latestEvents())));
   }
 
@@ -160,17 +160,9 @@ public record RuntimeConfig(
         maxFrameBytes, privateRoles, slowConsumerDrops, db, privateOnly, metricsPort, history);
   }
 
-  public RuntimeConfig withHistory(HistorySettings h) {
-    return new RuntimeConfig(
-        host, port, jwtSecret, jwks, limits, joinErrorDelay, idleTimeout, shutdownDrain,
-        maxFrameBytes, privateRoles, slowConsumerDrops, database, privateOnly, metricsPort, h);
-  }
-
-  private static Set<String> csv(String value) {
-    return Arrays.stream(value.split(","))
-        .map(String::trim)
-        .filter(s -> !s.isEmpty())
-        .collect(Collectors.toUnmodifiableSet());
+  /** Comma-separated values, trimmed, empties dropped, in order. */
+  private static List<String> csv(String value) {
+    return Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
   }
 
   /** A configuration value that cannot be used; the message names the variable and what it accepts. */

@@ -309,7 +309,7 @@ public final class RealtimeServer implements AutoCloseable {
   }
 
   /**
-   * Rebalancing: lets {@code count} of this pod's sockets go (the most recently opened last), paced over
+   * Rebalancing: lets {@code count} of this pod's sockets go (any of them: clients differ in nothing the pod knows), paced over
    * {@code window}, as a drain does, while the pod keeps serving; returns how many.
    */
   int shed(int count, Duration window) {
