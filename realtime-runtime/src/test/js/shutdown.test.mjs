@@ -1,6 +1,9 @@
 // Graceful shutdown: SIGTERM tells subscribed clients before closing their sockets, and exits 0.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   startServer, makeClient, subscribed, closeAll, uniqueName, waitFor, RawClient,
 } from './harness.mjs';
@@ -8,7 +11,12 @@ import {
 describe('graceful shutdown', () => {
   let server;
   const clients = [];
-  before(async () => { server = await startServer({ REALTIME_SHUTDOWN_DRAIN_MS: 2000 }); });
+  // where the kubelet would have created /dev/termination-log
+  const terminationLog = join(mkdtempSync(join(tmpdir(), 'drain-')), 'termination-log');
+  before(async () => {
+    writeFileSync(terminationLog, '');
+    server = await startServer({ REALTIME_SHUTDOWN_DRAIN_MS: 2000, REALTIME_TERMINATION_MESSAGE_PATH: terminationLog });
+  });
   after(async () => {
     await closeAll(clients);
     await server?.stop('SIGKILL');
@@ -47,5 +55,9 @@ describe('graceful shutdown', () => {
     const rawSys = raw.messages.find((m) => m.event === 'system' && m.topic === topic);
     assert.ok(rawSys, `raw vsn 1.0.0 socket got a system message: ${JSON.stringify(raw.messages)}`);
     assert.equal(rawSys.payload.message, 'Server requested disconnect');
+
+    // the drain's summary is the termination message the operator reads: both sockets went within the window
+    const summary = readFileSync(terminationLog, 'utf8');
+    assert.match(summary, /^drain: 2 sockets in \d+ ms of a 2000 ms window, 0 closed at its end\n$/, summary);
   });
 });

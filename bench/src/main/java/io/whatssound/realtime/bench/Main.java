@@ -41,6 +41,13 @@ public final class Main {
                   --rls-groups 10 (RLS on; subscribers get authenticated tokens with grp = g0..g9, i mod G)
                   --rls-rows share|all (share: grp = 'g' || id % G, each group sees its 1/G; all: every row)
 
+        autoscale a SessionPool with autoscaling under a ramp: 0 -> N clients in R s through --url (the tenant's
+                  Service), hold, down to L; replicas from kubectl, joins and disconnects per second; CSV and PNG
+                  (bench/autoscale/run.sh sets up the single-node cluster and runs it)
+                  --clients 3000 --ramp 60 --hold 150 --low 300 --after 240 --rooms 30
+                  --kubectl kubectl --kubeconfig <file> --namespace listening-party --pool listening-party-main
+                  --max-reconnects-per-second 20 --out bench/results/autoscale
+
       to compare fan-out with a plain Netty broadcast server (one write and flush per socket per message):
         java -cp bench/target/realtime-bench.jar BaselineServer 4500 2
         then fanout --url ws://127.0.0.1:4500/socket/websocket --publish-url ws://127.0.0.1:4500/socket/websocket
@@ -76,6 +83,7 @@ public final class Main {
             case "presence" -> PresenceScenario.run(o);
             case "slow" -> SlowScenario.run(o);
             case "changes" -> ChangesScenario.run(o);
+            case "autoscale" -> AutoscaleScenario.run(o);
             default -> throw new IllegalArgumentException("Unknown scenario '" + scenario + "'\n" + USAGE);
           };
     } catch (IllegalArgumentException e) {

@@ -6,11 +6,14 @@ import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.crypto.MACSigner;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
+import io.whatssound.realtime.postgres.RuntimeEnv;
 import io.whatssound.realtime.runtime.cluster.ClusterSettings;
 import io.whatssound.realtime.runtime.config.RuntimeConfig;
 import io.whatssound.realtime.runtime.server.RealtimeServer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -25,6 +28,8 @@ import sun.misc.Signal;
 /** Starts the runtime from environment variables; SIGTERM/SIGINT drain the clients and exit 0. */
 public final class Main {
   private static final Logger LOG = LoggerFactory.getLogger(Main.class);
+  /** Where Kubernetes reads a container's termination message unless its spec says otherwise. */
+  static final String DEFAULT_TERMINATION_MESSAGE = "/dev/termination-log";
 
   private Main() {}
 
@@ -53,11 +58,13 @@ public final class Main {
       return;
     }
     Duration drain = config.shutdownDrain();
+    Path terminationMessage = Path.of(System.getenv().getOrDefault(RuntimeEnv.REALTIME_TERMINATION_MESSAGE_PATH,
+        DEFAULT_TERMINATION_MESSAGE));
     CountDownLatch stopped = new CountDownLatch(1);
     Runnable stop =
         () -> {
           try {
-            server.shutdown(drain);
+            writeTerminationMessage(terminationMessage, server.shutdown(drain).line());
           } catch (RuntimeException | Error e) {
             LOG.error("Shutdown did not complete; exiting anyway", e);
           } finally {
@@ -69,6 +76,22 @@ public final class Main {
     }
     stopped.await();
     System.exit(0);
+  }
+
+  /**
+   * The drain's summary as the container's termination message, which Kubernetes keeps in the pod's last status and the
+   * operator reads to count drains that overran their window. Written only where the file exists (the kubelet creates
+   * it in every container); elsewhere the log line of the shutdown says the same.
+   */
+  private static void writeTerminationMessage(Path path, String line) {
+    if (!Files.isRegularFile(path)) {
+      return;
+    }
+    try {
+      Files.writeString(path, line + "\n", StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      LOG.warn("Could not write the termination message to {}: {}", path, e.getMessage());
+    }
   }
 
   private static String generateSecret() {

@@ -46,6 +46,9 @@ public final class OperatorMetrics implements Metrics {
   public static final String POOL_CONNECTIONS = "realtime_operator_pool_connections";
   public static final String POOL_DESIRED = "realtime_operator_pool_desired_replicas";
   public static final String POOL_READY = "realtime_operator_pool_ready_replicas";
+  public static final String POOL_MAX_PER_POD = "realtime_operator_pool_max_connections_per_pod";
+  public static final String POOL_DRAINS = "realtime_operator_pool_drains";
+  static final List<String> DRAIN_OUTCOMES = List.of("ok", "overran", "killed");
   /** wal_status as a number, worst highest: reserved 0, extended 1, unreserved 2, lost 3. */
   static final List<String> WAL_STATUSES = List.of("reserved", "extended", "unreserved", "lost");
 
@@ -136,6 +139,33 @@ public final class OperatorMetrics implements Metrics {
         p.getSpec().getReplicas());
     set(key, POOL_READY, "The pool's ready pods", tags,
         s == null || s.getReadyReplicas() == null ? Double.NaN : s.getReadyReplicas());
+    Integer perPod = p.getSpec().getMaxConnectionsPerPod();
+    set(key, POOL_MAX_PER_POD, "The sockets one pod of the pool accepts (spec.maxConnectionsPerPod; none: the tenant's "
+        + "user limit applies)", tags, perPod == null ? Double.NaN : perPod);
+    // every outcome from 0, so that the first drain of each shows as an increase
+    DRAIN_OUTCOMES.forEach(outcome -> drains(ns, name, outcome));
+  }
+
+  /**
+   * A runtime pod of a pool went away: how its drain ended ({@code ok}; {@code overran}: sockets were left when the
+   * window ended; {@code killed}: the kubelet stopped it at the end of its grace period).
+   */
+  public void drain(String namespace, String pool, String outcome) {
+    drainCounter(namespace, pool, outcome).increment();
+  }
+
+  public long drains(String namespace, String pool, String outcome) {
+    return (long) drainCounter(namespace, pool, outcome).count();
+  }
+
+  private Counter drainCounter(String namespace, String pool, String outcome) {
+    Counter c = Counter.builder(POOL_DRAINS).description("Runtime pods that went away, by how their drain ended")
+        .tags("namespace", namespace, "pool", pool, "outcome", outcome).register(registry);
+    List<Meter.Id> ids = byObject.computeIfAbsent("pool/" + namespace + "/" + pool, o -> new CopyOnWriteArrayList<>());
+    if (!ids.contains(c.getId())) {
+      ids.add(c.getId());
+    }
+    return c;
   }
 
   /** The pools of a cluster that still exist: the gauges of any other pool of that cluster go. */

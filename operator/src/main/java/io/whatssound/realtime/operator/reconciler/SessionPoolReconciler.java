@@ -126,6 +126,10 @@ public class SessionPoolReconciler implements Reconciler<SessionPool> {
         context);
     // Runtime pods, for their IPs and readiness when connections are read. Pods change often; only a pod that starts
     // or stops serving (ready with an IP) reconciles its pool, so the count follows it without waiting for the poll.
+    // Every pod that goes tells how its drain ended (DrainWatch), from the last status its delete event holds.
+    DrainWatch drains = new DrainWatch(metrics,
+        (ns, name) -> context.getPrimaryCache().get(new ResourceID(name, ns)),
+        new EventRecorder(context.getClient(), clock));
     var pods = new InformerEventSource<>(
         InformerEventSourceConfiguration.from(Pod.class, SessionPool.class)
             .withName(PODS)
@@ -137,7 +141,10 @@ public class SessionPoolReconciler implements Reconciler<SessionPool> {
             .withOnAddFilter(ConnectionMeter::ready)
             .withOnUpdateFilter((newer, older) -> ConnectionMeter.ready(newer) != ConnectionMeter.ready(older)
                 || ConnectionMeter.ready(newer) && !Objects.equals(newer.getStatus().getPodIP(), older.getStatus().getPodIP()))
-            .withOnDeleteFilter((p, unknown) -> ConnectionMeter.ready(p))
+            .withOnDeleteFilter((p, unknown) -> {
+              drains.podGone(p);
+              return ConnectionMeter.ready(p);
+            })
             .build(),
         context);
     return List.of(clusters, secrets, deployments, budgets, pods);

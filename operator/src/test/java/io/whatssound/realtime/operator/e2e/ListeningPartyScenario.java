@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.whatssound.realtime.operator.kube.Cli;
 import io.whatssound.realtime.operator.metrics.ConnectionMeter;
+import io.whatssound.realtime.operator.metrics.OperatorMetrics;
 import io.whatssound.realtime.operator.model.Names;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -35,6 +36,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.BooleanSupplier;
 import javax.crypto.Mac;
@@ -295,7 +297,14 @@ public abstract class ListeningPartyScenario {
           + " %), of them acknowledged by the server: " + lostAcknowledged.size());
       report.put("roll lost ranges", ranges(lost));
       report.put("roll receiver resubscribed", String.valueOf(reconnects));
+      // each replaced pod's drain, as the operator read it from the pod's last status (the runtime's termination message)
+      await("the operator counted the drains of the 3 replaced pods", Duration.ofSeconds(60),
+          () -> drainsCounted(c).values().stream().mapToDouble(Double::doubleValue).sum() >= 3);
+      Map<String, Double> drains = drainsCounted(c);
+      report.put("roll drains (operator)", drains.toString());
       System.out.println("rolling update: " + report);
+      assertEquals(Double.valueOf(drains.values().stream().mapToDouble(Double::doubleValue).sum()), drains.get("ok"),
+          "every drain of the roll ended within its window: " + drains);
       assertTrue(reconnects >= 1, "the receiver was on a replaced pod and must have resubscribed by itself");
       assertTrue(received.size() > total / 2, "the receiver got most messages: " + received.size() + " of " + total);
       saveLogs(c);
@@ -421,6 +430,26 @@ public abstract class ListeningPartyScenario {
       await("the connection of " + listener + " closed", Duration.ofSeconds(30), () -> gauges(c).equals(before));
     }
     throw new AssertionError("no connection of " + listener + " reached a pod outside " + avoid + " in 12 tries");
+  }
+
+  /** The operator's {@code realtime_operator_pool_drains_total} of the example's pool, by outcome. */
+  private static Map<String, Double> drainsCounted(ScenarioCluster c) {
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    try (ScenarioCluster.Address a = c.service(OPERATOR_NS, RELEASE + "-realtime-operator-metrics", 8080)) {
+      String body = http.send(HttpRequest.newBuilder(URI.create(a.http() + "/metrics")).timeout(Duration.ofSeconds(5))
+          .build(), HttpResponse.BodyHandlers.ofString()).body();
+      Map<String, Double> out = new TreeMap<>();
+      for (String line : body.split("\n")) {
+        if (line.startsWith(OperatorMetrics.POOL_DRAINS + "_total{") && line.contains("pool=\"" + POOL + "\"")) {
+          String outcome = line.replaceAll(".*outcome=\"([^\"]*)\".*", "$1");
+          out.merge(outcome, Double.parseDouble(line.substring(line.lastIndexOf('}') + 1).trim().split("\\s+")[0]),
+              Double::sum);
+        }
+      }
+      return out;
+    } catch (Exception e) {
+      throw new AssertionError("cannot read the operator's /metrics: " + e, e);
+    }
   }
 
   /** Each ready runtime pod's realtime_connections gauge. */

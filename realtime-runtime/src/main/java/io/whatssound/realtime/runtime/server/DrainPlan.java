@@ -17,11 +17,19 @@ final class DrainPlan {
 
   /** {@code all} cut into batches; batch {@code i} goes {@code i * INTERVAL} after the drain starts. */
   static <T> List<List<T>> batches(List<T> all, Duration window) {
+    return batches(all, window, SPREAD);
+  }
+
+  /**
+   * Batches spread over {@code spread} of {@code window}: a drain keeps the end of its window for the slowest clients,
+   * shedding (the pod keeps serving) spreads over all of it, so that its rate is the one the operator asked for.
+   */
+  static <T> List<List<T>> batches(List<T> all, Duration window, double spread) {
     List<List<T>> out = new ArrayList<>();
     if (all.isEmpty()) {
       return out;
     }
-    long slots = Math.max(1, (long) (window.toMillis() * SPREAD) / INTERVAL.toMillis());
+    long slots = Math.max(1, (long) (window.toMillis() * spread) / INTERVAL.toMillis());
     int size = (int) Math.max(1, (all.size() + slots - 1) / slots);
     for (int i = 0; i < all.size(); i += size) {
       out.add(List.copyOf(all.subList(i, Math.min(all.size(), i + size))));

@@ -22,6 +22,7 @@ import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import io.whatssound.realtime.postgres.DrainSummary;
 import io.whatssound.realtime.runtime.auth.ChannelAuthorizer;
 import io.whatssound.realtime.runtime.auth.DatabaseAuthorizer;
 import io.whatssound.realtime.runtime.auth.JwksKeys;
@@ -249,13 +250,14 @@ public final class RealtimeServer implements AutoCloseable {
   /**
    * Stops accepting, tells every client ({@code system} "Server requested disconnect") and closes its
    * socket so it reconnects elsewhere, waits at most {@code drain} for the sockets to close, then
-   * stops the event loops.
+   * stops the event loops. Returns what the drain did (whether sockets were left when its window ended).
    */
-  public void shutdown(Duration drain) {
+  public DrainSummary shutdown(Duration drain) {
     if (serverChannel == null) {
-      return;
+      return new DrainSummary(0, 0, drain.toMillis(), 0);
     }
     accepting = false;
+    long started = System.nanoTime();
     LOG.info("Shutting down: closing {} client sockets (drain at most {} ms)", sockets.size(), drain.toMillis());
     serverChannel.close().syncUninterruptibly();
     // joins refused and presence gone at once; then the sockets go in paced batches (DrainPlan)
@@ -266,14 +268,17 @@ public final class RealtimeServer implements AutoCloseable {
         ch.eventLoop().execute(s::drainStarted);
       }
     }
-    int batches = disconnectPaced(open, drain);
+    int batches = disconnectPaced(open, drain, DrainPlan.SPREAD);
     if (batches > 0) {
       LOG.info("Draining {} sockets in {} batches over {} ms", open.size(), batches,
           (batches - 1) * DrainPlan.INTERVAL.toMillis());
     }
     boolean drained = sockets.newCloseFuture().awaitUninterruptibly(drain.toMillis(), TimeUnit.MILLISECONDS);
+    int forced = drained ? 0 : sockets.size();
+    DrainSummary summary = new DrainSummary(open.size(), (System.nanoTime() - started) / 1_000_000, drain.toMillis(),
+        forced);
     if (!drained) {
-      LOG.warn("{} sockets still open after the drain time; closing them", sockets.size());
+      LOG.warn("{} sockets still open after the drain time; closing them", forced);
       sockets.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
     }
     // from here nothing more reaches the other pods or the history store: refuse rather than accept and lose
@@ -290,12 +295,13 @@ public final class RealtimeServer implements AutoCloseable {
     workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     serverChannel = null;
-    LOG.info("Shutdown complete");
+    LOG.info("Shutdown complete; {}", summary.line());
+    return summary;
   }
 
-  /** Tells {@code channels} to reconnect elsewhere, in paced batches over most of {@code window}; returns the batches. */
-  private int disconnectPaced(List<Channel> channels, Duration window) {
-    List<List<Channel>> batches = DrainPlan.batches(channels, window);
+  /** Tells {@code channels} to reconnect elsewhere, in paced batches over {@code spread} of {@code window}; returns the batches. */
+  private int disconnectPaced(List<Channel> channels, Duration window, double spread) {
+    List<List<Channel>> batches = DrainPlan.batches(channels, window, spread);
     for (int i = 0; i < batches.size(); i++) {
       List<Channel> batch = batches.get(i);
       boss.schedule(() -> batch.forEach(ch -> {
@@ -310,7 +316,8 @@ public final class RealtimeServer implements AutoCloseable {
 
   /**
    * Rebalancing: lets {@code count} of this pod's sockets go (any of them: clients differ in nothing the pod knows), paced over
-   * {@code window}, as a drain does, while the pod keeps serving; returns how many.
+   * the whole {@code window} (a drain keeps the end of its window free; shedding has no deadline), while the pod keeps
+   * serving; returns how many.
    */
   int shed(int count, Duration window) {
     List<Channel> open = new ArrayList<>();
@@ -320,7 +327,7 @@ public final class RealtimeServer implements AutoCloseable {
       }
     }
     List<Channel> chosen = open.subList(0, Math.min(count, open.size()));
-    disconnectPaced(List.copyOf(chosen), window);
+    disconnectPaced(List.copyOf(chosen), window, 1.0);
     return chosen.size();
   }
 

@@ -30,4 +30,12 @@ class DrainPlanTest {
     assertEquals(List.of(), DrainPlan.batches(List.of(), Duration.ofSeconds(10)));
     assertEquals(34, DrainPlan.batches(sockets(100), Duration.ofSeconds(10)).size(), "ceil(100 / 40) = 3 a batch");
   }
+
+  @Test
+  void sheddingSpreadsOverTheWholeWindowSoItsRateIsTheOneAskedFor() {
+    // the operator asks for 20 reconnects a second over its 30 s poll: 600 sockets
+    List<List<Integer>> b = DrainPlan.batches(sockets(600), Duration.ofSeconds(30), 1.0);
+    assertEquals(150, b.size(), "one batch each 200 ms over all 30 s");
+    assertTrue(b.stream().allMatch(x -> x.size() == 4), "4 every 200 ms: 20 a second, not more");
+  }
 }
