@@ -68,3 +68,6 @@ REALTIME_JWT_SECRET="$secret" java -jar bench/target/realtime-bench.jar autoscal
   --namespace $ns --pool $pool --max-reconnects-per-second "$rate" --out bench/results/autoscale "$@"
 k -n $ns get events --field-selector involvedObject.kind=SessionPool \
   -o custom-columns=TIME:.lastTimestamp,REASON:.reason,MESSAGE:.message | tee bench/results/autoscale/events-last.txt
+# how each pod that went drained, as the operator counted it from the pods' termination messages
+op=$(k -n realtime-system get service realtime-realtime-operator-metrics -o jsonpath='{.spec.clusterIP}')
+curl -sf "http://$op:8080/metrics" | grep '^realtime_operator_pool_drains_total' | tee -a bench/results/autoscale/events-last.txt

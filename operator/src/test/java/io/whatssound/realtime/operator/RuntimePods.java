@@ -45,7 +45,12 @@ public final class RuntimePods {
     }
 
     public static MetricsServer start() throws IOException {
-      HttpServer http = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+      return start(InetAddress.getLoopbackAddress(), 0);
+    }
+
+    /** On {@code address} (another loopback address, e.g. 127.0.0.2, for a second pod) and {@code port} (0: any). */
+    public static MetricsServer start(InetAddress address, int port) throws IOException {
+      HttpServer http = HttpServer.create(new InetSocketAddress(address, port), 0);
       MetricsServer server = new MetricsServer(http);
       http.createContext("/metrics", x -> {
         byte[] body = ("# HELP realtime_channels_joined Channels joined on this pod\n"

@@ -33,11 +33,13 @@ import io.whatssound.realtime.operator.model.RuntimeConfigModel;
 import io.whatssound.realtime.operator.model.RuntimeDeploymentModel;
 import io.whatssound.realtime.postgres.RuntimeEnv;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -70,6 +72,11 @@ public class SessionPoolReconciler implements Reconciler<SessionPool> {
   private final Timing timing;
   private final ConnectionMeter meter;
   private final OperatorMetrics metrics;
+  /**
+   * When each pool (namespace/name) last asked a pod to shed: one request at a time, each paced over the poll interval,
+   * keeps the pool within maxReconnectsPerSecond. In memory: after an operator restart one request may overlap.
+   */
+  private final Map<String, Instant> lastShed = new ConcurrentHashMap<>();
 
   public SessionPoolReconciler(Clock clock, OperatorDefaults defaults, Timing timing, ConnectionMeter meter,
       OperatorMetrics metrics) {
@@ -287,6 +294,13 @@ public class SessionPoolReconciler implements Reconciler<SessionPool> {
    */
   private void rebalance(SessionPool pool, SessionPoolSpec.Autoscaling auto, ConnectionMeter.Reading reading,
       SessionPoolStatus status, KubernetesClient client, Set<Pod> pods, Optional<String> clusterKey) {
+    String key = pool.getMetadata().getNamespace() + "/" + pool.getMetadata().getName();
+    Instant now = clock.instant();
+    lastShed.values().removeIf(t -> !now.isBefore(t.plus(timing.connectionPoll())));
+    if (lastShed.containsKey(key)) {
+      // the last request is still being paced out: another now (a pod's readiness reconciles too) would add its rate
+      return;
+    }
     Optional<Autoscaler.Shed> shed = Autoscaler.rebalance(auto, reading.byPod(), pool.getSpec().getReplicas(),
         status.getReadyReplicas(), timing.connectionPoll());
     if (shed.isEmpty() || clusterKey.isEmpty()) {
@@ -294,6 +308,7 @@ public class SessionPoolReconciler implements Reconciler<SessionPool> {
     }
     Optional<Pod> pod = pods.stream().filter(p -> p.getMetadata().getName().equals(shed.get().pod())).findFirst();
     if (pod.isPresent() && meter.shed(pod.get(), shed.get().count(), timing.connectionPoll(), clusterKey.get())) {
+      lastShed.put(key, now);
       status.getAutoscaling().setReason("Rebalancing");
       status.getAutoscaling().setMessage(shed.get().message());
       new EventRecorder(client, clock).normal(pool, "Rebalancing", shed.get().message());

@@ -1,6 +1,7 @@
 package io.whatssound.realtime.operator.reconciler;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
@@ -21,9 +22,11 @@ import io.whatssound.realtime.operator.metrics.ConnectionMeter;
 import io.whatssound.realtime.operator.metrics.OperatorMetrics;
 import io.whatssound.realtime.operator.model.Names;
 import io.whatssound.realtime.operator.model.OperatorDefaults;
+import java.net.InetAddress;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -134,5 +137,66 @@ class AutoscalingTest {
     Await.until(WAIT, "the scale-down as an Event", () -> client.v1().events().inNamespace(Fixtures.NS).list()
         .getItems().stream().anyMatch(e -> "ScaledDown".equals(e.getReason())
             && e.getMessage().startsWith("5 -> 1 replicas: 5 connections")));
+  }
+
+  @Test
+  void aFullPodIsAskedToShedOnceAPollAtMostHoweverOftenThePoolReconciles() throws Exception {
+    // this test's own operator: a poll long enough that every reconcile below falls within one
+    operator.stop();
+    OperatorMetrics metrics = new OperatorMetrics(new SimpleMeterRegistry());
+    DatabaseConnector none = (db, user, password, ca) -> {
+      throw new SQLException("no database in this test", "08001");
+    };
+    operator = Operators.create(client, Clock.systemUTC(), none, OperatorDefaults.standard(),
+        new Timing(Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofMinutes(10)),
+        Set.of(), Optional.empty(), metrics, new ConnectionMeter(runtime.port(), Duration.ofSeconds(2), metrics));
+    operator.start();
+    // a second pod on 127.0.0.2, same metrics port: 1500 sockets on the first, 100 on the second
+    try (RuntimePods.MetricsServer second = RuntimePods.MetricsServer.start(InetAddress.getByName("127.0.0.2"),
+        runtime.port())) {
+      runtime.connections.set(1500);
+      second.connections.set(100);
+      client.resource(Fixtures.newCluster("lb", "lb", 5432)).create();
+      client.resource(new SecretBuilder().withNewMetadata().withName(Names.runtimeConfigSecret("lb"))
+          .withNamespace(Fixtures.NS).withLabels(Names.clusterLabels("lb", "runtime")).endMetadata()
+          .withStringData(Map.of("REALTIME_PORT", "4000", "REALTIME_CLUSTER_KEY", RuntimePods.MetricsServer.KEY))
+          .build()).create();
+      SessionPool p = Fixtures.newPool("lb", "lb", 2);
+      SessionPoolSpec.Autoscaling a = new SessionPoolSpec.Autoscaling();
+      a.setMinReplicas(2);
+      a.setMaxReplicas(2);
+      a.setTargetConnectionsPerPod(1000);
+      a.setMaxReconnectsPerSecond(1);
+      p.getSpec().setAutoscaling(a);
+      client.resource(p).create();
+      for (String[] pod : new String[][] {{"1", "127.0.0.1"}, {"2", "127.0.0.2"}}) {
+        Pod desired = RuntimePods.pod("lb", "lb", pod[0], pod[1], true);
+        Pod created = client.resource(desired).create();
+        created.setStatus(desired.getStatus());
+        client.resource(created).updateStatus();
+      }
+      Deployment d = Await.until(WAIT, "the runtime Deployment",
+          () -> client.apps().deployments().inNamespace(Fixtures.NS).withName("lb").get());
+      d.setStatus(new DeploymentStatus());
+      d.getStatus().setReplicas(2);
+      d.getStatus().setReadyReplicas(2);
+      client.resource(d).updateStatus();
+      Await.until(WAIT, "the full pod asked to shed", () -> !runtime.sheds.isEmpty());
+      long reconciles = metrics.reconciles("sessionpool");
+      // spec changes reconcile the pool again and again, each with the same imbalance
+      for (int i = 2; i <= 4; i++) {
+        int rate = i;
+        client.resources(SessionPool.class).inNamespace(Fixtures.NS).withName("lb").edit(current -> {
+          current.getSpec().getAutoscaling().setMaxReconnectsPerSecond(rate);
+          return current;
+        });
+      }
+      long after = reconciles;
+      Await.until(WAIT, "three more reconciles", () -> metrics.reconciles("sessionpool") >= after + 3);
+      assertEquals(1, runtime.sheds.size(), "one request per poll: " + runtime.sheds);
+      assertEquals(List.of(), second.sheds, "the emptier pod is not asked");
+      assertTrue(runtime.sheds.get(0).startsWith("count=600&"), "1 a second over the 10 minute poll: "
+          + runtime.sheds);
+    }
   }
 }

@@ -115,6 +115,10 @@ public final class ClusterNode implements ClusterRelay, Receiver, AutoCloseable 
   private volatile JChannel channel;
   private volatile boolean running = true;
   private volatile long viewInstalledAt;
+  /** When this pod's first view came: it serves once it has every member's presences, or this long after. */
+  private volatile long joinedAt = -1;
+  /** This pod had the presences of every member of its first view (later members never make it unready). */
+  private volatile boolean synced;
   private volatile ClusterCdc cdc;
   private volatile PostgresChanges postgres;
   private volatile Set<Address> lastMembers = Set.of();
@@ -248,11 +252,22 @@ public final class ClusterNode implements ClusterRelay, Receiver, AutoCloseable 
     }
   }
 
-  /** Whether this pod is in a view and has the presences of the members it joined (or waited long enough). */
+  /**
+   * Whether this pod is in a view and has the presences of the members it joined (or waited long enough). Only its
+   * own join counts: a pod that serves keeps serving while another joins (a scale-up must not make every existing
+   * pod refuse sockets and fail its readiness until the newcomer's presences arrive), or while a split heals.
+   */
   public boolean ready() {
     JChannel ch = channel;
-    return running && ch != null && ch.isConnected()
-        && (awaitingSnapshot.isEmpty() || clock.millis() - viewInstalledAt > SYNC_GRACE.toMillis());
+    long joined = joinedAt;
+    return running && ch != null && ch.isConnected() && joined >= 0
+        && (synced || awaitingSnapshot.isEmpty() || clock.millis() - joined > SYNC_GRACE.toMillis());
+  }
+
+  private void noteSynced() {
+    if (joinedAt >= 0 && awaitingSnapshot.isEmpty()) {
+      synced = true;
+    }
   }
 
   /** The JGroups channel, for operations and fault-injection tests. */
@@ -421,6 +436,7 @@ public final class ClusterNode implements ClusterRelay, Receiver, AutoCloseable 
     } else if (m instanceof Snapshot s) {
       presence.snapshot(from, s);
       awaitingSnapshot.remove(from);
+      noteSynced();
     } else if (m instanceof Change c) {
       countIfRepeated(c.lsn(), c.index());
       PostgresChanges pg = postgres;
@@ -497,11 +513,15 @@ public final class ClusterNode implements ClusterRelay, Receiver, AutoCloseable 
     members.set(now.size());
     viewChanges.increment();
     viewInstalledAt = clock.millis();
+    if (joinedAt < 0) {
+      joinedAt = viewInstalledAt;
+    }
     presence.members(now);
     remoteUsers.keySet().retainAll(now);
     slotHolders.retainAll(now);
     awaitingSnapshot.retainAll(now);
     awaitingSnapshot.addAll(fresh);
+    noteSynced();
     updateLive();
     if (!fresh.isEmpty()) {
       enqueue(SNAPSHOT);

@@ -53,7 +53,9 @@ final class SocketUpgrade {
       return;
     }
     if (!readiness.acceptsSockets()) {
-      HttpResponses.json(ctx, req, HttpResponseStatus.SERVICE_UNAVAILABLE, Map.of("error", "Server is shutting down"));
+      // why: shutting down, or still joining its cluster (a client retries; the Service routes it to a ready pod)
+      HttpResponses.json(ctx, req, HttpResponseStatus.SERVICE_UNAVAILABLE,
+          Map.of("error", "Server is not accepting sockets: " + readiness.notReady().orElse("shutting down")));
       return;
     }
     Optional<Vsn> vsn = Vsn.parse(HttpRouter.query(uri, "vsn"));

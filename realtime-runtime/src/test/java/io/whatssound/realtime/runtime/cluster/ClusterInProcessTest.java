@@ -26,9 +26,12 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import org.jgroups.Address;
 import org.jgroups.JChannel;
+import org.jgroups.Message;
 import org.jgroups.protocols.DISCARD;
 import org.jgroups.protocols.TCP;
+import org.jgroups.stack.Protocol;
 import org.jgroups.stack.ProtocolStack;
+import org.jgroups.util.MessageBatch;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
@@ -173,6 +176,58 @@ class ClusterInProcessTest {
     } finally {
       rogue.shutdown(Duration.ofMillis(200));
       joining.handle((v, e) -> null).join();
+    }
+  }
+
+  @Test
+  void aServingPodStaysReadyWhileANewPodJoins() throws Exception {
+    startPods(1);
+    RealtimeServer serving = pods.get(0);
+    // the serving pod never gets the newcomer's presences: it drops every cluster message from another member
+    JChannel ch = node(serving).channel();
+    ch.getProtocolStack().insertProtocolAtTop(new DropOthers(ch.getAddress()));
+    int port = Ports.clusterPorts(1).get(0);
+    List<InetSocketAddress> withNew = new ArrayList<>(peers);
+    withNew.add(InetSocketAddress.createUnresolved("127.0.0.1", port));
+    RealtimeServer added = new RealtimeServer(config, settings(clusterName, port, withNew, KEY), Clock.systemUTC());
+    CompletableFuture<Void> joining = CompletableFuture.runAsync(() -> {
+      try {
+        added.start();
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    try {
+      awaitTrue(() -> node(serving).memberCount() == 2, Duration.ofSeconds(30), () -> "a view of two");
+      // a scale-up: the serving pod still accepts sockets (within the 5 s a joining pod waits for presences)
+      assertTrue(node(serving).ready(), "the serving pod stays ready while the new one joins");
+      TestSocket c = client(0);
+      c.join("party", "still-served", false, false);
+    } finally {
+      added.shutdown(Duration.ofMillis(200));
+      joining.handle((v, e) -> null).join();
+    }
+  }
+
+  /** At the top of a stack: drops what other members send (cluster messages; membership works below). */
+  private static final class DropOthers extends Protocol {
+    private final Address self;
+
+    DropOthers(Address self) {
+      this.self = self;
+    }
+
+    @Override
+    public Object up(Message msg) {
+      return self.equals(msg.getSrc()) ? up_prot.up(msg) : null;
+    }
+
+    @Override
+    public void up(MessageBatch batch) {
+      batch.removeIf(m -> !self.equals(m.getSrc()), true);
+      if (!batch.isEmpty()) {
+        up_prot.up(batch);
+      }
     }
   }
 
