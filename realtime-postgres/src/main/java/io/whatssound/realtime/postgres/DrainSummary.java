@@ -14,6 +14,12 @@ import java.util.regex.Pattern;
  * @param forced       sockets still open when the window ended, closed without waiting for their clients
  */
 public record DrainSummary(int sockets, long tookMillis, long windowMillis, int forced) {
+  /**
+   * The share of its drain window over which a stopping runtime tells its sockets to go (the rest is for the slowest
+   * clients): the operator sizes scale-down steps by the reconnect rate that makes.
+   */
+  public static final double PACED_SHARE = 0.8;
+
   private static final Pattern LINE =
       Pattern.compile("drain: (\\d+) sockets in (\\d+) ms of a (\\d+) ms window, (\\d+) closed at its end");
 

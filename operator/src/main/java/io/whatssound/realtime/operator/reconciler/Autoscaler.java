@@ -2,8 +2,10 @@ package io.whatssound.realtime.operator.reconciler;
 
 import io.whatssound.realtime.operator.api.SessionPoolSpec;
 import io.whatssound.realtime.operator.api.SessionPoolStatus.AutoscalingStatus;
+import io.whatssound.realtime.postgres.DrainSummary;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Collection;
 import java.util.Map;
 import java.util.Optional;
 
@@ -26,6 +28,15 @@ final class Autoscaler {
 
   static Decision decide(SessionPoolSpec.Autoscaling a, int current, Optional<Integer> connections, int readyPods,
       AutoscalingStatus previous, Instant now) {
+    return decide(a, current, connections, readyPods, previous, now, Integer.MAX_VALUE);
+  }
+
+  /**
+   * @param maxDownStep the most pods that may go at once ({@link #drainableStep}), below {@code maxStep} when their
+   *                    drains would make more reconnects a second than the pool allows
+   */
+  static Decision decide(SessionPoolSpec.Autoscaling a, int current, Optional<Integer> connections, int readyPods,
+      AutoscalingStatus previous, Instant now, int maxDownStep) {
     AutoscalingStatus s = new AutoscalingStatus();
     s.setCurrentReplicas(current);
     s.setLastScaleTime(previous == null ? null : previous.getLastScaleTime());
@@ -64,8 +75,31 @@ final class Autoscaler {
       d.status().setPendingReplicas(pending);
       return d;
     }
-    int target = up ? Math.min(current + a.getMaxStep(), pending) : Math.max(current - a.getMaxStep(), pending);
-    return scaled(s, current, target, up ? "ScaledUp" : "ScaledDown", why, now);
+    int downStep = Math.max(1, Math.min(a.getMaxStep(), maxDownStep));
+    int target = up ? Math.min(current + a.getMaxStep(), pending) : Math.max(current - downStep, pending);
+    String paced = !up && downStep < a.getMaxStep() && target > pending
+        ? " (" + downStep + " at a time, so that their drains stay within " + a.getMaxReconnectsPerSecond()
+            + " reconnects a second)" : "";
+    return scaled(s, current, target, up ? "ScaledUp" : "ScaledDown", why + paced, now);
+  }
+
+  /**
+   * How many of the emptiest pods may go at once: a stopping pod tells its sockets to go over
+   * {@link DrainSummary#PACED_SHARE} of its drain window, and together the drains should make at most
+   * {@code maxReconnectsPerSecond}. At least one pod, or a pool whose pods each hold more could never shrink.
+   */
+  static int drainableStep(SessionPoolSpec.Autoscaling a, Collection<Long> podSockets, int drainSeconds) {
+    double budget = a.getMaxReconnectsPerSecond() * drainSeconds * DrainSummary.PACED_SHARE;
+    long sum = 0;
+    int pods = 0;
+    for (long sockets : podSockets.stream().sorted().toList()) {
+      if (sum + sockets > budget) {
+        break;
+      }
+      sum += sockets;
+      pods++;
+    }
+    return Math.max(1, pods);
   }
 
   /** Ask {@code pod} to let {@code count} sockets go. */

@@ -264,7 +264,8 @@ public class SessionPoolReconciler implements Reconciler<SessionPool> {
       Optional<String> clusterKey) {
     int current = pool.getSpec().getReplicas();
     Autoscaler.Decision d = Autoscaler.decide(auto, current, reading.total(), status.getReadyReplicas(),
-        previous.getAutoscaling(), clock.instant());
+        previous.getAutoscaling(), clock.instant(),
+        Autoscaler.drainableStep(auto, reading.byPod().values(), pool.getSpec().getShutdownDrainSeconds()));
     status.setAutoscaling(d.status());
     if (d.replicas() == current) {
       rebalance(pool, auto, reading, status, client, pods, clusterKey);

@@ -8,6 +8,7 @@ import io.whatssound.realtime.operator.api.SessionPoolSpec;
 import io.whatssound.realtime.operator.api.SessionPoolStatus.AutoscalingStatus;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -150,5 +151,22 @@ class AutoscalerTest {
         "no pod above its target: nothing to move yet");
     assertTrue(Autoscaler.rebalance(a, Map.of("a", 1500L, "b", 1400L), 2, 2, poll).isEmpty(),
         "no pod with room: moving clients helps nobody");
+  }
+
+  @Test
+  void podsGoFewAtATimeWhenTheirDrainsWouldMakeMoreReconnectsThanAllowed() {
+    a.setMaxReconnectsPerSecond(20);
+    // 15 s drains paced over 12 s: 240 reconnects fit; the emptiest first
+    assertEquals(2, Autoscaler.drainableStep(a, List.of(150L, 100L, 90L, 400L), 15), "90 + 100 fit, + 150 not");
+    assertEquals(1, Autoscaler.drainableStep(a, List.of(900L, 800L), 15), "one pod goes even when it holds more");
+    assertEquals(4, Autoscaler.drainableStep(a, List.of(10L, 10L, 10L, 10L), 15));
+
+    replicas = 8;
+    poll(2500, 8);
+    after(300);
+    Autoscaler.Decision d = Autoscaler.decide(a, replicas, Optional.of(2500), 8, last, now, 2);
+    assertEquals(6, d.replicas(), "3 wanted, maxStep 3, but 2 at a time");
+    assertTrue(d.status().getMessage().endsWith("(2 at a time, so that their drains stay within 20 reconnects a second)"),
+        d.status().getMessage());
   }
 }

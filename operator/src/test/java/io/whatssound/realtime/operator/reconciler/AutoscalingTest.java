@@ -8,6 +8,8 @@ import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentStatus;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.javaoperatorsdk.operator.Operator;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -185,11 +187,8 @@ class AutoscalingTest {
       long reconciles = metrics.reconciles("sessionpool");
       // spec changes reconcile the pool again and again, each with the same imbalance
       for (int i = 2; i <= 4; i++) {
-        int rate = i;
-        client.resources(SessionPool.class).inNamespace(Fixtures.NS).withName("lb").edit(current -> {
-          current.getSpec().getAutoscaling().setMaxReconnectsPerSecond(rate);
-          return current;
-        });
+        client.resources(SessionPool.class).inNamespace(Fixtures.NS).withName("lb").patch(
+            PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"autoscaling\":{\"maxReconnectsPerSecond\":" + i + "}}}");
       }
       long after = reconciles;
       Await.until(WAIT, "three more reconciles", () -> metrics.reconciles("sessionpool") >= after + 3);

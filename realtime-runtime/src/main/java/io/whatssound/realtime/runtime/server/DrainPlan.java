@@ -1,5 +1,6 @@
 package io.whatssound.realtime.runtime.server;
 
+import io.whatssound.realtime.postgres.DrainSummary;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -11,7 +12,7 @@ import java.util.List;
  */
 final class DrainPlan {
   static final Duration INTERVAL = Duration.ofMillis(200);
-  static final double SPREAD = 0.8;
+  static final double SPREAD = DrainSummary.PACED_SHARE;
 
   private DrainPlan() {}
 
