@@ -102,7 +102,7 @@ public class SessionPoolSpec {
     @Min(1)
     @Max(100)
     private int maxStep = 4;
-    /** rebalancing: the most clients per second the operator asks a full pod to send to emptier ones */
+    /** the most reconnects per second the operator causes: by rebalancing, and by the drains of a step down */
     @Default("20")
     @Min(1)
     @Max(10000)
