@@ -136,9 +136,11 @@ class AutoscalingTest {
     Pod first = client.pods().inNamespace(Fixtures.NS).withName("auto-1").get();
     assertEquals("1", first.getMetadata().getAnnotations().get(SessionPoolReconciler.DELETION_COST),
         "each pod's connections are its deletion cost");
+    // the poll that sees the drop may read some pods before it and some after (5 to 50 in all), so the way down
+    // may take two steps; the Event holds the last one
     Await.until(WAIT, "the scale-down as an Event", () -> client.v1().events().inNamespace(Fixtures.NS).list()
         .getItems().stream().anyMatch(e -> "ScaledDown".equals(e.getReason())
-            && e.getMessage().startsWith("5 -> 1 replicas: 5 connections")));
+            && e.getMessage().matches("[2-5] -> 1 replicas: \\d+ connections, 10 per pod")));
   }
 
   @Test
@@ -184,18 +186,25 @@ class AutoscalingTest {
       d.getStatus().setReadyReplicas(2);
       client.resource(d).updateStatus();
       Await.until(WAIT, "the full pod asked to shed", () -> !runtime.sheds.isEmpty());
-      long reconciles = metrics.reconciles("sessionpool");
-      // spec changes reconcile the pool again and again, each with the same imbalance
+      // spec changes reconcile the pool again and again, each with the same imbalance; each one awaited, since
+      // changes that come while a reconcile runs are folded into one
       for (int i = 2; i <= 4; i++) {
-        client.resources(SessionPool.class).inNamespace(Fixtures.NS).withName("lb").patch(
+        SessionPool patched = client.resources(SessionPool.class).inNamespace(Fixtures.NS).withName("lb").patch(
             PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"autoscaling\":{\"maxReconnectsPerSecond\":" + i + "}}}");
+        long generation = patched.getMetadata().getGeneration();
+        Await.until(WAIT, "generation " + generation + " reconciled", () -> {
+          SessionPool now = client.resources(SessionPool.class).inNamespace(Fixtures.NS).withName("lb").get();
+          return now.getStatus() != null && Long.valueOf(generation).equals(now.getStatus().getObservedGeneration());
+        });
       }
-      long after = reconciles;
-      Await.until(WAIT, "three more reconciles", () -> metrics.reconciles("sessionpool") >= after + 3);
       assertEquals(1, runtime.sheds.size(), "one request per poll: " + runtime.sheds);
       assertEquals(List.of(), second.sheds, "the emptier pod is not asked");
       assertTrue(runtime.sheds.get(0).startsWith("count=600&"), "1 a second over the 10 minute poll: "
           + runtime.sheds);
+    } finally {
+      // the mock API server outlives this test: leave nothing for the next one's operator to reconcile
+      client.resources(SessionPool.class).inNamespace(Fixtures.NS).withName("lb").delete();
+      client.pods().inNamespace(Fixtures.NS).withLabel(Names.POOL_LABEL, "lb").delete();
     }
   }
 }
