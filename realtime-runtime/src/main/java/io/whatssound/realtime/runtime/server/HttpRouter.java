@@ -66,6 +66,10 @@ final class HttpRouter extends SimpleChannelInboundHandler<FullHttpRequest> {
       clock.answer(ctx, req, clock.now());
       return;
     }
+    if (path.equals(SocketUpgrade.ECHO_PATH) && upgrade.echoEnabled()) {
+      upgrade.upgradeEcho(ctx, req, uri);
+      return;
+    }
     if (path.equals("/socket/websocket") || path.equals("/realtime/v1/websocket")) {
       upgrade.upgrade(ctx, req, uri);
       return;

@@ -68,6 +68,7 @@ public final class RealtimeServer implements AutoCloseable {
   private final Optional<ReplicationStream> stream;
   private final Optional<ClusterNode> cluster;
   private final Optional<String> clusterKey;
+  private boolean conformanceEcho;
   private volatile boolean accepting;
   /** Until the drain ends: REST messages are taken (relayed to the other pods and stored); after, refused with 503. */
   private volatile boolean publishing = true;
@@ -142,6 +143,16 @@ public final class RealtimeServer implements AutoCloseable {
     };
   }
 
+  /**
+   * Serves the root path as a WebSocket that sends each message back, through the same pipeline as a
+   * client's socket, for RFC 6455 conformance suites (Autobahn|Testsuite). Only tests call this, before
+   * {@link #start()}; no configuration turns it on.
+   */
+  public RealtimeServer withConformanceEcho() {
+    conformanceEcho = true;
+    return this;
+  }
+
   /** Binds the port and starts accepting clients. */
   public RealtimeServer start() throws InterruptedException {
     RuntimeConfig c = rt.config();
@@ -170,7 +181,7 @@ public final class RealtimeServer implements AutoCloseable {
       }
     };
     Probes probes = new Probes(readiness, rt.metrics(), c.metricsPort().isEmpty());
-    SocketUpgrade upgrade = new SocketUpgrade(rt, readiness, tracker);
+    SocketUpgrade upgrade = new SocketUpgrade(rt, readiness, tracker, conformanceEcho);
     RestBroadcast rest = new RestBroadcast(rt, () -> publishing);
     ClockSync clockSync = new ClockSync(rt.clock());
     ServerBootstrap b =

@@ -1,6 +1,7 @@
 package io.whatssound.realtime.runtime.server;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -30,14 +31,74 @@ import org.slf4j.LoggerFactory;
 final class SocketUpgrade {
   private static final Logger LOG = LoggerFactory.getLogger(SocketUpgrade.class);
 
+  /** Where the conformance echo answers when it is on (the root: test suites connect to a bare host and port). */
+  static final String ECHO_PATH = "/";
+
   private final RuntimeContext rt;
   private final Probes.Readiness readiness;
   private final SessionTracker sessions;
+  private final boolean echo;
 
-  SocketUpgrade(RuntimeContext rt, Probes.Readiness readiness, SessionTracker sessions) {
+  SocketUpgrade(RuntimeContext rt, Probes.Readiness readiness, SessionTracker sessions, boolean echo) {
     this.rt = rt;
     this.readiness = readiness;
     this.sessions = sessions;
+    this.echo = echo;
+  }
+
+  /** Whether {@link #ECHO_PATH} is served (only when a test turned it on; never from configuration). */
+  boolean echoEnabled() {
+    return echo;
+  }
+
+  /**
+   * The conformance echo (RFC 6455 test suites expect one): the same handshake, decoder, limits, aggregation, idle
+   * timeout and control-frame and close handling as a client's socket, with a handler that sends each message back
+   * instead of the channel protocol. No token or {@code vsn}: it carries no tenant data.
+   */
+  void upgradeEcho(ChannelHandlerContext ctx, FullHttpRequest req, QueryStringDecoder uri) {
+    if (!req.headers().containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)) {
+      HttpResponses.json(ctx, req, HttpResponseStatus.BAD_REQUEST,
+          Map.of("error", "This endpoint only accepts WebSocket upgrades"));
+      return;
+    }
+    WebSocketServerHandshaker handshaker = handshaker(req, uri);
+    if (handshaker == null) {
+      WebSocketServerHandshakerFactory.sendUnsupportedVersionResponse(ctx.channel());
+      return;
+    }
+    install(ctx, new ControlFrames(rt.metrics()), "echo", new EchoFrames());
+    handshaker.handshake(ctx.channel(), req).addListener(f -> {
+      if (!f.isSuccess()) {
+        ctx.channel().close();
+      }
+    });
+  }
+
+  /** A handshaker for {@code req} with the decoder every socket uses; null for an unsupported WebSocket version. */
+  private WebSocketServerHandshaker handshaker(FullHttpRequest req, QueryStringDecoder uri) {
+    WebSocketDecoderConfig decoder =
+        WebSocketDecoderConfig.newBuilder()
+            .maxFramePayloadLength(rt.config().maxFrameBytes())
+            .allowExtensions(false)
+            .allowMaskMismatch(false)
+            .withUTF8Validator(false)
+            .closeOnProtocolViolation(true)
+            .build();
+    String location = "ws://" + req.headers().get(HttpHeaderNames.HOST, "localhost") + uri.path();
+    return new WebSocketServerHandshakerFactory(location, null, decoder).newHandshaker(req);
+  }
+
+  /** Turns the connection's pipeline into a socket's: aggregation, idle timeout, control frames, then {@code last}. */
+  private void install(ChannelHandlerContext ctx, ControlFrames control, String lastName, ChannelHandler last) {
+    int maxFrame = rt.config().maxFrameBytes();
+    ChannelPipeline p = ctx.pipeline();
+    p.addFirst(SocketLink.ENTRY, SocketLink.Entry.INSTANCE);
+    p.addBefore(ctx.name(), "ws-aggregator", new WebSocketFrameAggregator(maxFrame));
+    p.addBefore(ctx.name(), "idle",
+        new IdleStateHandler(rt.config().idleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
+    p.addBefore(ctx.name(), "control", control);
+    p.replace(ctx.name(), lastName, last);
   }
 
   /** Keeps the handshaken sockets for graceful shutdown. */
@@ -79,18 +140,7 @@ final class SocketUpgrade {
       HttpResponses.json(ctx, req, HttpResponseStatus.TOO_MANY_REQUESTS, Map.of("error", "Too many connected users"));
       return;
     }
-    int maxFrame = rt.config().maxFrameBytes();
-    WebSocketDecoderConfig decoder =
-        WebSocketDecoderConfig.newBuilder()
-            .maxFramePayloadLength(maxFrame)
-            .allowExtensions(false)
-            .allowMaskMismatch(false)
-            .withUTF8Validator(false)
-            .closeOnProtocolViolation(true)
-            .build();
-    String location = "ws://" + req.headers().get(HttpHeaderNames.HOST, "localhost") + uri.path();
-    WebSocketServerHandshaker handshaker =
-        new WebSocketServerHandshakerFactory(location, null, decoder).newHandshaker(req);
+    WebSocketServerHandshaker handshaker = handshaker(req, uri);
     if (handshaker == null) {
       rt.limiter().disconnected();
       WebSocketServerHandshakerFactory.sendUnsupportedVersionResponse(ctx.channel());
@@ -98,13 +148,7 @@ final class SocketUpgrade {
     }
     ControlFrames control = new ControlFrames(rt.metrics());
     SocketSession session = new SocketSession(rt, vsn.get().codec(), token, control);
-    ChannelPipeline p = ctx.pipeline();
-    p.addFirst(SocketLink.ENTRY, SocketLink.Entry.INSTANCE);
-    p.addBefore(ctx.name(), "ws-aggregator", new WebSocketFrameAggregator(maxFrame));
-    p.addBefore(ctx.name(), "idle",
-        new IdleStateHandler(rt.config().idleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
-    p.addBefore(ctx.name(), "control", control);
-    p.replace(ctx.name(), "session", session);
+    install(ctx, control, "session", session);
     handshaker
         .handshake(ctx.channel(), req)
         .addListener(
