@@ -85,6 +85,11 @@ public final class RuntimeDatabase implements AutoCloseable {
     c.setPoolName("realtime-queries");
     c.setJdbcUrl(url.jdbcUrl());
     c.setDataSourceProperties(url.properties());
+    // the query pool usually goes through PgBouncer in transaction mode, where a statement prepared on one server
+    // connection is unknown on the next ("prepared statement S_5 does not exist"): unnamed statements only
+    if (!url.properties().containsKey("prepareThreshold")) {
+      c.addDataSourceProperty("prepareThreshold", "0");
+    }
     c.setMaximumPoolSize(4);
     c.setMinimumIdle(1);
     c.setConnectionTimeout(5_000);

@@ -154,13 +154,15 @@ public final class MessageStore implements AutoCloseable {
       batches.record(batch.size());
       recovered();
     } catch (SQLException e) {
-      if (transientFailure(e)) {
-        retry = batch;
-        failing("the database is unreachable (" + e.getMessage() + "); retrying every " + interval.toMillis() + " ms");
-      } else {
+      if (refusesRows(e)) {
         retry = List.of();
         storeOneByOne(batch, e);
         inFlight = 0;
+      } else {
+        // unreachable, busy, or a pooler that lost a session's state: nothing wrong with the rows, so try again
+        retry = batch;
+        failing("the database did not take the batch (" + e.getMessage() + "); retrying every " + interval.toMillis()
+            + " ms");
       }
     }
   }
@@ -172,11 +174,19 @@ public final class MessageStore implements AutoCloseable {
       return;
     }
     int ok = 0;
-    for (Row r : batch) {
+    for (int i = 0; i < batch.size(); i++) {
+      Row r = batch.get(i);
       try {
         insert(List.of(r));
         ok++;
       } catch (SQLException e) {
+        if (!refusesRows(e)) {
+          // not this row's fault: the rest goes again with the next batch
+          retry = List.copyOf(batch.subList(i, batch.size()));
+          failing("the database did not take a message (" + e.getMessage() + "); retrying every "
+              + interval.toMillis() + " ms");
+          break;
+        }
         notStored(1, "the database refused a message on " + r.key().topic() + ": " + e.getMessage());
       }
     }
@@ -238,6 +248,24 @@ public final class MessageStore implements AutoCloseable {
     } catch (SQLException ignored) {
       // the connection is gone; the pool drops it
     }
+  }
+
+  /**
+   * Whether the database refused these rows for what they hold (a data exception or an integrity violation, SQLSTATE
+   * classes 22 and 23: a payload jsonb cannot take), as opposed to being away, busy or in a broken session state,
+   * after which the same rows are tried again.
+   */
+  static boolean refusesRows(SQLException e) {
+    if (transientFailure(e)) {
+      return false;
+    }
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof SQLException s && s.getSQLState() != null
+          && (s.getSQLState().startsWith("22") || s.getSQLState().startsWith("23"))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** The database is away or busy, as opposed to refusing these rows. */

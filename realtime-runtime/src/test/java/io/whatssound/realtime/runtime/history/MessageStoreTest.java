@@ -15,6 +15,9 @@ import io.whatssound.realtime.runtime.protocol.UserBroadcast;
 import io.whatssound.realtime.runtime.value.EpochMicros;
 import io.whatssound.realtime.runtime.value.TopicKey;
 import java.io.PrintWriter;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -192,6 +195,55 @@ class MessageStoreTest {
     assertEquals(1, counter("realtime_history_unstored"));
     assertEquals(2, counter("realtime_history_stored"));
     store.close();
+  }
+
+  @Test
+  void aBatchLostToAPoolersSessionIsTriedAgainNotDropped() throws Exception {
+    // PgBouncer in transaction mode, a statement prepared on another server connection: the first try fails
+    AtomicBoolean once = new AtomicBoolean(true);
+    DataSource real = source(new AtomicBoolean());
+    DataSource pooler = (DataSource) Proxy.newProxyInstance(DataSource.class.getClassLoader(),
+        new Class<?>[] {DataSource.class}, (ds, m, args) -> {
+          Object result = invoke(m, real, args);
+          if (!m.getName().equals("getConnection")) {
+            return result;
+          }
+          Connection c = (Connection) result;
+          return Proxy.newProxyInstance(Connection.class.getClassLoader(), new Class<?>[] {Connection.class},
+              (conn, cm, cargs) -> {
+                if (cm.getName().equals("prepareStatement") && once.getAndSet(false)) {
+                  throw new SQLException("ERROR: prepared statement \"S_5\" does not exist", "26000");
+                }
+                return invoke(cm, c, cargs);
+              });
+        });
+    MessageStore store = new MessageStore(pooler, DIRECT, Duration.ofMillis(100), meters);
+    long at = EpochMicros.of(Instant.now());
+    store.offer(party, chat(1, at));
+    store.flush();
+    assertEquals(0, rows(party));
+    store.flush();
+    assertEquals(1, rows(party), "stored on the next try");
+    assertEquals(0, counter("realtime_history_unstored"), "nothing counted lost");
+    store.close();
+  }
+
+  private static Object invoke(Method m, Object target, Object[] args) throws Throwable {
+    try {
+      return m.invoke(target, args);
+    } catch (InvocationTargetException e) {
+      throw e.getCause();
+    }
+  }
+
+  @Test
+  void onlyDataAndIntegrityErrorsRefuseRows() {
+    assertTrue(MessageStore.refusesRows(new SQLException("unsupported Unicode escape sequence", "22P05")));
+    assertTrue(MessageStore.refusesRows(new SQLException("duplicate key", "23505")));
+    assertFalse(MessageStore.refusesRows(new SQLException("prepared statement does not exist", "26000")));
+    assertFalse(MessageStore.refusesRows(new SQLException("current transaction is aborted", "25P02")));
+    assertFalse(MessageStore.refusesRows(new SQLException("connection refused", "08001")));
+    assertFalse(MessageStore.refusesRows(new SQLException("no state")));
   }
 
   @Test
