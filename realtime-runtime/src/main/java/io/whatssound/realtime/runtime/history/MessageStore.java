@@ -161,8 +161,8 @@ public final class MessageStore implements AutoCloseable {
       } else {
         // unreachable, busy, or a pooler that lost a session's state: nothing wrong with the rows, so try again
         retry = batch;
-        failing("the database did not take the batch (" + e.getMessage() + "); retrying every " + interval.toMillis()
-            + " ms");
+        failing((transientFailure(e) ? "the database is unreachable (" : "the database did not take the batch (")
+            + e.getMessage() + "); retrying every " + interval.toMillis() + " ms");
       }
     }
   }
