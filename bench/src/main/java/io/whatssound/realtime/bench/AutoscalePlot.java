@@ -57,17 +57,17 @@ final class AutoscalePlot {
 
     Panel top = new Panel(g, 50, 400, tMax);
     top.frame("clients", clientsMax, "replicas", replicasMax, ramp, hold);
-    top.line(rows, AutoscaleScenario.Row::wanted, clientsMax, WANTED, DASHED);
-    top.line(rows, AutoscaleScenario.Row::joined, clientsMax, JOINED, THICK);
-    top.step(rows, AutoscaleScenario.Row::specReplicas, replicasMax, SPEC, DASHED);
-    top.step(rows, AutoscaleScenario.Row::readyReplicas, replicasMax, READY, THICK);
+    top.series(rows, AutoscaleScenario.Row::wanted, clientsMax, WANTED, DASHED, false);
+    top.series(rows, AutoscaleScenario.Row::joined, clientsMax, JOINED, THICK, false);
+    top.series(rows, AutoscaleScenario.Row::specReplicas, replicasMax, SPEC, DASHED, true);
+    top.series(rows, AutoscaleScenario.Row::readyReplicas, replicasMax, READY, THICK, true);
     top.legend(new String[] {"clients wanted", "clients joined", "spec.replicas", "ready replicas"},
         new Color[] {WANTED, JOINED, SPEC, READY});
 
     Panel bottom = new Panel(g, 480, 640, tMax);
     bottom.frame("per second", rateMax, null, 0, ramp, hold);
     bottom.bars(rows, AutoscaleScenario.Row::disconnects, rateMax, DISCONNECTS);
-    bottom.line(rows, AutoscaleScenario.Row::joins, rateMax, JOINED, new BasicStroke(1f));
+    bottom.series(rows, AutoscaleScenario.Row::joins, rateMax, JOINED, new BasicStroke(1f), false);
     bottom.hline(maxReconnects, rateMax, SPEC, "maxReconnectsPerSecond " + maxReconnects);
     bottom.legend(new String[] {"joins/s", "server disconnects/s (drain, shed)"}, new Color[] {JOINED, DISCONNECTS});
     g.setColor(Color.BLACK);
@@ -127,7 +127,9 @@ final class AutoscalePlot {
       }
     }
 
-    void line(List<AutoscaleScenario.Row> rows, ToIntFunction<AutoscaleScenario.Row> f, int max, Color c, Stroke s) {
+    /** A series as a line, or as steps ({@code stepped}: a value holds until the next); negative values are gaps. */
+    void series(List<AutoscaleScenario.Row> rows, ToIntFunction<AutoscaleScenario.Row> f, int max, Color c, Stroke s,
+        boolean stepped) {
       g.setColor(c);
       g.setStroke(s);
       int px = -1;
@@ -139,30 +141,11 @@ final class AutoscalePlot {
         }
         int xx = x(r.t());
         int yy = y(v, max);
-        if (px >= 0) {
-          g.drawLine(px, py, xx, yy);
-        }
-        px = xx;
-        py = yy;
-      }
-      g.setStroke(new BasicStroke(1f));
-    }
-
-    void step(List<AutoscaleScenario.Row> rows, ToIntFunction<AutoscaleScenario.Row> f, int max, Color c, Stroke s) {
-      g.setColor(c);
-      g.setStroke(s);
-      int px = -1;
-      int py = -1;
-      for (AutoscaleScenario.Row r : rows) {
-        int v = f.applyAsInt(r);
-        if (v < 0) {
-          continue;
-        }
-        int xx = x(r.t());
-        int yy = y(v, max);
-        if (px >= 0) {
+        if (px >= 0 && stepped) {
           g.drawLine(px, py, xx, py);
           g.drawLine(xx, py, xx, yy);
+        } else if (px >= 0) {
+          g.drawLine(px, py, xx, yy);
         }
         px = xx;
         py = yy;

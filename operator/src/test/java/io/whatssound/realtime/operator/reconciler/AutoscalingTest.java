@@ -86,8 +86,12 @@ class AutoscalingTest {
 
   /** What the Deployment controller would report: every pod of the pool ready. */
   static void deploymentReady(int replicas) {
+    deploymentReady("auto", replicas);
+  }
+
+  static void deploymentReady(String pool, int replicas) {
     Deployment d = Await.until(WAIT, "the runtime Deployment",
-        () -> client.apps().deployments().inNamespace(Fixtures.NS).withName("auto").get());
+        () -> client.apps().deployments().inNamespace(Fixtures.NS).withName(pool).get());
     d.setStatus(new DeploymentStatus());
     d.getStatus().setReplicas(replicas);
     d.getStatus().setReadyReplicas(replicas);
@@ -179,12 +183,7 @@ class AutoscalingTest {
         created.setStatus(desired.getStatus());
         client.resource(created).updateStatus();
       }
-      Deployment d = Await.until(WAIT, "the runtime Deployment",
-          () -> client.apps().deployments().inNamespace(Fixtures.NS).withName("lb").get());
-      d.setStatus(new DeploymentStatus());
-      d.getStatus().setReplicas(2);
-      d.getStatus().setReadyReplicas(2);
-      client.resource(d).updateStatus();
+      deploymentReady("lb", 2);
       Await.until(WAIT, "the full pod asked to shed", () -> !runtime.sheds.isEmpty());
       // spec changes reconcile the pool again and again, each with the same imbalance; each one awaited, since
       // changes that come while a reconcile runs are folded into one

@@ -57,9 +57,7 @@ final class SocketUpgrade {
    * instead of the channel protocol. No token or {@code vsn}: it carries no tenant data.
    */
   void upgradeEcho(ChannelHandlerContext ctx, FullHttpRequest req, QueryStringDecoder uri) {
-    if (!req.headers().containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)) {
-      HttpResponses.json(ctx, req, HttpResponseStatus.BAD_REQUEST,
-          Map.of("error", "This endpoint only accepts WebSocket upgrades"));
+    if (!asksForWebSocket(ctx, req)) {
       return;
     }
     WebSocketServerHandshaker handshaker = handshaker(req, uri);
@@ -73,6 +71,16 @@ final class SocketUpgrade {
         ctx.channel().close();
       }
     });
+  }
+
+  /** Whether {@code req} asks for a WebSocket; answers 400 when it does not. */
+  private static boolean asksForWebSocket(ChannelHandlerContext ctx, FullHttpRequest req) {
+    if (req.headers().containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)) {
+      return true;
+    }
+    HttpResponses.json(ctx, req, HttpResponseStatus.BAD_REQUEST,
+        Map.of("error", "This endpoint only accepts WebSocket upgrades"));
+    return false;
   }
 
   /** A handshaker for {@code req} with the decoder every socket uses; null for an unsupported WebSocket version. */
@@ -108,9 +116,7 @@ final class SocketUpgrade {
 
   /** Upgrades the connection of {@code ctx} (the router's) or answers why not. */
   void upgrade(ChannelHandlerContext ctx, FullHttpRequest req, QueryStringDecoder uri) {
-    if (!req.headers().containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)) {
-      HttpResponses.json(ctx, req, HttpResponseStatus.BAD_REQUEST,
-          Map.of("error", "This endpoint only accepts WebSocket upgrades"));
+    if (!asksForWebSocket(ctx, req)) {
       return;
     }
     if (!readiness.acceptsSockets()) {

@@ -150,20 +150,9 @@ class ClusterInProcessTest {
   @Test
   void aPodWithoutTheTenantsClusterKeyCannotJoin() throws Exception {
     startPods(2);
-    int port = Ports.clusterPorts(1).get(0);
-    List<InetSocketAddress> withRogue = new ArrayList<>(peers);
-    withRogue.add(InetSocketAddress.createUnresolved("127.0.0.1", port));
     // same cluster name, same peers, another key
-    RealtimeServer rogue = new RealtimeServer(config, settings(clusterName, port, withRogue, "another-key-0123456789"),
-        Clock.systemUTC());
-    CompletableFuture<Void> joining = CompletableFuture.runAsync(() -> {
-      try {
-        rogue.start();
-      } catch (Exception e) {
-        throw new IllegalStateException(e);
-      }
-    });
-    try {
+    try (Joining joining = joining("another-key-0123456789")) {
+      RealtimeServer rogue = joining.pod();
       // three merge intervals: the rogue finds the pods (discovery is not encrypted) but can join nothing
       long until = System.nanoTime() + Duration.ofSeconds(6).toNanos();
       while (System.nanoTime() < until) {
@@ -173,10 +162,30 @@ class ClusterInProcessTest {
         Thread.sleep(100);
       }
       assertTrue(rogue.cluster().map(c -> c.memberCount() <= 1).orElse(true), "the rogue is alone");
-    } finally {
-      rogue.shutdown(Duration.ofMillis(200));
-      joining.handle((v, e) -> null).join();
     }
+  }
+
+  /** A pod starting on a port of its own with the test's peers and it, while the test goes on; closing stops it. */
+  private record Joining(RealtimeServer pod, CompletableFuture<Void> started) implements AutoCloseable {
+    @Override
+    public void close() {
+      pod.shutdown(Duration.ofMillis(200));
+      started.handle((v, e) -> null).join();
+    }
+  }
+
+  private Joining joining(String key) throws Exception {
+    int port = Ports.clusterPorts(1).get(0);
+    List<InetSocketAddress> withNew = new ArrayList<>(peers);
+    withNew.add(InetSocketAddress.createUnresolved("127.0.0.1", port));
+    RealtimeServer pod = new RealtimeServer(config, settings(clusterName, port, withNew, key), Clock.systemUTC());
+    return new Joining(pod, CompletableFuture.runAsync(() -> {
+      try {
+        pod.start();
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    }));
   }
 
   @Test
@@ -186,26 +195,12 @@ class ClusterInProcessTest {
     // the serving pod never gets the newcomer's presences: it drops every cluster message from another member
     JChannel ch = node(serving).channel();
     ch.getProtocolStack().insertProtocolAtTop(new DropOthers(ch.getAddress()));
-    int port = Ports.clusterPorts(1).get(0);
-    List<InetSocketAddress> withNew = new ArrayList<>(peers);
-    withNew.add(InetSocketAddress.createUnresolved("127.0.0.1", port));
-    RealtimeServer added = new RealtimeServer(config, settings(clusterName, port, withNew, KEY), Clock.systemUTC());
-    CompletableFuture<Void> joining = CompletableFuture.runAsync(() -> {
-      try {
-        added.start();
-      } catch (Exception e) {
-        throw new IllegalStateException(e);
-      }
-    });
-    try {
+    try (Joining added = joining(KEY)) {
       awaitTrue(() -> node(serving).memberCount() == 2, Duration.ofSeconds(30), () -> "a view of two");
       // a scale-up: the serving pod still accepts sockets (within the 5 s a joining pod waits for presences)
       assertTrue(node(serving).ready(), "the serving pod stays ready while the new one joins");
       TestSocket c = client(0);
       c.join("party", "still-served", false, false);
-    } finally {
-      added.shutdown(Duration.ofMillis(200));
-      joining.handle((v, e) -> null).join();
     }
   }
 
