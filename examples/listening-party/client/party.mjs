@@ -55,7 +55,7 @@ const party = supabase.channel(`party:${partyId}`, {
 // the only broadcast listener: it drops what a replay repeats and dispatches on the event
 const history = followHistory(party, {
   onMessage: ({ event, payload, meta }) => {
-    if (event === 'chat') log('chat', payload);
+    if (event === 'chat') log('chat', { ...payload, at: meta?.at, replayed: meta?.replayed === true });
     else if (event === 'playback:sync') log('playback', { ...payload, latest: meta?.latest === true });
   },
   onReplayed: ({ replayed, complete }) => log('replayed', { replayed, complete }),
@@ -78,7 +78,7 @@ party
   });
 history
   .subscribe(async (status, err) => {
-    log('status', { status, error: err?.message });
+    log('status', { status, error: err?.message, since: history.since });
     if (status === 'SUBSCRIBED') {
       await party.track({ listener, online_at: new Date().toISOString() });
       if (env.SAY) {

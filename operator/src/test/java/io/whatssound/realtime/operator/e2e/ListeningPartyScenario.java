@@ -76,6 +76,8 @@ public abstract class ListeningPartyScenario {
   static final String POOLER_PODS = "realtime.whatssound.io/cluster=" + CLUSTER + ",app.kubernetes.io/component=pooler";
   /** The publisher's rate during the rolling update: 20 messages a second. */
   static final int PUBLISH_EVERY_MS = 50;
+  /** Where the pods' logs and the roll's client events are written. */
+  static final Path LOGS = Path.of("target/e2e-scenario/logs");
 
   private ScenarioCluster cluster;
   private String unavailable;
@@ -243,6 +245,8 @@ public abstract class ListeningPartyScenario {
       publisher.awaitSubscribed(Duration.ofSeconds(60));
       receiver.awaitEvent("chat", Duration.ofSeconds(30), e -> "publisher".equals(e.path("from").asText()));
 
+      // the replaced pods' logs are gone with them: follow them from now on
+      List<Process> following = followLogs(c, before);
       // a spec change of the pool's pod template: the operator rolls every pod
       long rollStart = System.nanoTime();
       c.kubectl("-n", NS, "patch", "spool/" + POOL, "--type=merge", "-p", "{\"spec\":{\"heapPercent\":65}}").orFail();
@@ -297,6 +301,11 @@ public abstract class ListeningPartyScenario {
           + " %), of them acknowledged by the server: " + lostAcknowledged.size());
       report.put("roll lost ranges", ranges(lost));
       report.put("roll receiver resubscribed", String.valueOf(reconnects));
+      following.forEach(Process::destroy);
+      Path logs = Files.createDirectories(LOGS);
+      for (PartyClient p : List.of(publisher, receiver)) {
+        Files.write(logs.resolve("roll-" + p.listener + ".jsonl"), p.events().stream().map(JsonNode::toString).toList());
+      }
       // each replaced pod's drain, as the operator read it from the pod's last status (the runtime's termination message)
       await("the operator counted the drains of the 3 replaced pods", Duration.ofSeconds(60),
           () -> drainsCounted(c).values().stream().mapToDouble(Double::doubleValue).sum() >= 3);
@@ -501,7 +510,7 @@ public abstract class ListeningPartyScenario {
 
   /** Every container's log of both namespaces, into the report folder (the pods go with the tenant's deletion). */
   private static void saveLogs(ScenarioCluster c) throws IOException {
-    Path dir = Files.createDirectories(Path.of("target/e2e-scenario/logs"));
+    Path dir = Files.createDirectories(LOGS);
     for (String ns : List.of(OPERATOR_NS, NS)) {
       for (JsonNode pod : podsIn(c, ns)) {
         String name = pod.at("/metadata/name").asText();
@@ -509,6 +518,19 @@ public abstract class ListeningPartyScenario {
         Files.writeString(dir.resolve(ns + "_" + name + ".log"), r.out() + r.err());
       }
     }
+  }
+
+  /** {@code kubectl logs -f} of each runtime pod into the report folder, until the pod is gone or the process stopped. */
+  private static List<Process> followLogs(ScenarioCluster c, Set<String> pods) throws IOException {
+    Path dir = Files.createDirectories(LOGS);
+    List<Process> followers = new ArrayList<>();
+    for (String pod : pods) {
+      ProcessBuilder pb = new ProcessBuilder(c.tools().resolve("kubectl").toString(), "-n", NS, "logs", "-f",
+          "--timestamps", pod).redirectErrorStream(true).redirectOutput(dir.resolve("roll-" + pod + ".log").toFile());
+      pb.environment().put("KUBECONFIG", c.kubeconfig().toString());
+      followers.add(pb.start());
+    }
+    return followers;
   }
 
   private static boolean allRuntimePodsReady(ScenarioCluster c) {
