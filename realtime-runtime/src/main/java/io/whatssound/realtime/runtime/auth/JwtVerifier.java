@@ -31,6 +31,13 @@ public final class JwtVerifier {
   public static final String REQUIRED_FIELDS = "Fields `role` and `exp` are required in JWT";
   public static final String MALFORMED = "The token provided is not a valid JWT";
   public static final String BAD_SIGNATURE = "Failed to validate JWT signature";
+  /**
+   * A token whose {@code nbf} is still ahead (RFC 7519 §4.1.5). Supabase does not check {@code nbf}, so it has no text
+   * for this; the refusal is named like its others.
+   */
+  public static final String NOT_YET_VALID = "Token is not valid yet";
+  /** How far an issuer's clock may run ahead of this server's before its {@code nbf} refuses a token. */
+  public static final Duration NOT_BEFORE_LEEWAY = Duration.ofSeconds(30);
 
   private final Optional<MACVerifier> macVerifier;
   private final Optional<JwksKeys> jwks;
@@ -75,6 +82,10 @@ public final class JwtVerifier {
     Instant expiresAt = exp.toInstant();
     if (!expiresAt.isAfter(clock.instant())) {
       throw new TokenRejected(EXPIRED, true);
+    }
+    Date nbf = claims.getNotBeforeTime();
+    if (nbf != null && nbf.toInstant().isAfter(clock.instant().plus(NOT_BEFORE_LEEWAY))) {
+      throw new TokenRejected(NOT_YET_VALID, false);
     }
     // as signed: numeric dates stay seconds
     return new VerifiedToken(token.trim(), r, expiresAt, claims.toJSONObject());

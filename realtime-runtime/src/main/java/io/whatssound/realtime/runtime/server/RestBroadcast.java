@@ -81,6 +81,10 @@ final class RestBroadcast {
       super(null, null, false, false);
       this.outcome = outcome;
     }
+
+    Outcome outcome() {
+      return outcome;
+    }
   }
 
   /** Serves one request; {@code sub} is the path after {@code /api/broadcast}. */

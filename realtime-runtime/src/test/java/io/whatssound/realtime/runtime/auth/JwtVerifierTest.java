@@ -87,6 +87,23 @@ class JwtVerifierTest {
   }
 
   @Test
+  void aTokenNotValidYetIsRefusedBeyondTheLeeway() throws Exception {
+    JwtVerifier v = secretOnly();
+    MACSigner signer = new MACSigner(SECRET.getBytes(StandardCharsets.UTF_8));
+    Instant exp = clock.instant().plusSeconds(3600);
+    String ahead = token(signer, JWSAlgorithm.HS256, null, new JWTClaimsSet.Builder(claims("anon", exp))
+        .notBeforeTime(Date.from(clock.instant().plus(JwtVerifier.NOT_BEFORE_LEEWAY).plusSeconds(1))).build());
+    TokenRejected refused = assertThrows(TokenRejected.class, () -> v.verify(ahead));
+    assertEquals(JwtVerifier.NOT_YET_VALID, refused.getMessage());
+    assertEquals("InvalidJWTToken", refused.joinCode());
+    String skewed = token(signer, JWSAlgorithm.HS256, null, new JWTClaimsSet.Builder(claims("anon", exp))
+        .notBeforeTime(Date.from(clock.instant().plus(JwtVerifier.NOT_BEFORE_LEEWAY))).build());
+    assertEquals("anon", v.verify(skewed).role());
+    clock.advance(Duration.ofSeconds(2));
+    assertEquals("anon", v.verify(ahead).role());
+  }
+
+  @Test
   void expiryIsReadFromTheInjectedClock() throws Exception {
     String t = hs("anon", clock.instant().plusSeconds(10));
     JwtVerifier v = secretOnly();

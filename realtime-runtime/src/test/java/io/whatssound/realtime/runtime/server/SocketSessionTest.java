@@ -135,7 +135,7 @@ class SocketSessionTest {
   }
 
   /** Reads a pre-framed fan-out message (an unmasked server frame) back into a frame. */
-  private static WebSocketFrame unwire(ByteBuf b) {
+  static WebSocketFrame unwire(ByteBuf b) {
     try {
       int opcode = b.readUnsignedByte() & 0x0F;
       int len = b.readUnsignedByte() & 0x7F;
