@@ -119,7 +119,8 @@ export async function startServer(envOverrides = {}) {
   if (!process.env.REALTIME_SERVER_COMMAND && !existsSync(jar)) {
     throw new Error(`realtime-runtime jar not found at ${jar}; build it first (mvn package) or set REALTIME_JAR`);
   }
-  const port = await freePort();
+  // REALTIME_PORT in envOverrides: a restart on the port clients already know
+  const port = envOverrides.REALTIME_PORT !== undefined ? Number(envOverrides.REALTIME_PORT) : await freePort();
   const secret = envOverrides.REALTIME_JWT_SECRET ?? TEST_SECRET;
   const env = {
     ...process.env,

@@ -53,8 +53,9 @@ import org.opentest4j.TestAbortedException;
  * docs/kubernetes.md followed as a platform engineer would, on a real cluster, one step per test in order: the chart
  * installed with helm, examples/listening-party applied with kubectl (PostgreSQL from its postgres.yaml), the example's
  * supabase-js client ({@code party.mjs}) connecting from this host through the tenant's Service, a scale-out, a
- * rolling update under a publisher's load (what it lost is counted and written to the report), and the tenant's
- * deletion with {@code reclaimPolicy: Delete}. A subclass names the cluster ({@link #open()}): the single-node
+ * rolling update under a publisher's load (what it lost is counted and written to the report), a scan of every log
+ * (the operator's at DEBUG), the tenants' objects and the events for any credential, and the tenant's deletion with
+ * {@code reclaimPolicy: Delete}. A subclass names the cluster ({@link #open()}): the single-node
  * cluster of e2e/cluster.sh, or K3s in Docker.
  *
  * <p>The only changes to the example files: images point at the ones under test ({@link ScenarioCluster#chartImages},
@@ -131,9 +132,18 @@ public abstract class ListeningPartyScenario {
   @Order(1)
   void helmInstallsTheOperator() throws Exception {
     step("1 helm install", c -> {
+      if (Files.isDirectory(LOGS)) {
+        try (var old = Files.list(LOGS)) {
+          for (Path f : old.toList()) {
+            Files.delete(f);
+          }
+        }
+      }
       List<String> args = new ArrayList<>(List.of("install", RELEASE, Examples.repoRoot().resolve("helm/realtime-operator")
           .toString(), "-n", OPERATOR_NS, "--create-namespace", "--wait", "--timeout", "5m"));
       args.addAll(c.chartImages());
+      // at DEBUG, so that step 6 scans the most the operator ever writes for credentials
+      args.addAll(List.of("--set", "logLevel=debug"));
       c.helm(args.toArray(String[]::new)).orFail();
       c.kubectl("-n", OPERATOR_NS, "rollout", "status", "deployment/" + RELEASE + "-realtime-operator", "--timeout=3m")
           .orFail();
@@ -338,8 +348,48 @@ public abstract class ListeningPartyScenario {
 
   @Test
   @Order(6)
+  void noSecretReachesALogAStatusOrAnEvent() throws Exception {
+    step("6 secrets scan", c -> {
+      saveLogs(c);
+      // every credential of the tenant's namespace, the operator's own and the client's key
+      Map<String, String> secrets = new TreeMap<>();
+      for (String ns : List.of(NS, OPERATOR_NS)) {
+        for (JsonNode s : json(c.kubectl("-n", ns, "get", "secrets", "-o", "json").orFail().out()).path("items")) {
+          String name = ns + "/" + s.at("/metadata/name").asText();
+          s.path("data").fields().forEachRemaining(e -> {
+            String value = new String(Base64.getDecoder().decode(e.getValue().asText()), StandardCharsets.UTF_8);
+            if (e.getKey().matches("(?i).*(password|secret|key|token).*") && value.length() >= 8) {
+              secrets.put(name + ":" + e.getKey(), value);
+            }
+          });
+        }
+      }
+      secrets.put("the clients' anon key", anonKey);
+      Map<String, String> places = new TreeMap<>();
+      try (var files = Files.list(LOGS)) {
+        for (Path f : files.toList()) {
+          places.put("log " + f.getFileName(), Files.readString(f));
+        }
+      }
+      places.put("the tenants' objects", c.kubectl("get", "realtimeclusters,sessionpools", "-A", "-o", "json").orFail()
+          .out());
+      places.put("events", c.kubectl("get", "events", "-A", "-o", "json").orFail().out());
+      List<String> leaks = new ArrayList<>();
+      secrets.forEach((name, value) -> places.forEach((where, text) -> {
+        if (text.contains(value)) {
+          leaks.add(name + " in " + where);
+        }
+      }));
+      report.put("secrets scan", secrets.size() + " credentials over " + places.size()
+          + " logs (operator at DEBUG), object lists and events: " + leaks.size() + " found");
+      assertEquals(List.of(), leaks, "credentials found where they must never be");
+    });
+  }
+
+  @Test
+  @Order(7)
   void deletingTheTenantWithReclaimDeleteDropsWhatItMade() throws Exception {
-    step("6 delete with reclaimPolicy Delete", c -> {
+    step("7 delete with reclaimPolicy Delete", c -> {
       String role = c.kubectl("-n", NS, "get", "rtc", CLUSTER, "-o", "jsonpath={.status.runtimeRole}").orFail().out();
       String slot = c.kubectl("-n", NS, "get", "rtc", CLUSTER, "-o", "jsonpath={.status.replication.slot}").orFail().out();
       assertTrue(!role.isBlank() && !slot.isBlank(), "status names the role and the slot: " + role + " " + slot);

@@ -10,9 +10,13 @@ import com.nimbusds.jose.crypto.RSASSAVerifier;
 import com.nimbusds.jose.jwk.ECKey;
 import com.nimbusds.jose.jwk.JWK;
 import com.nimbusds.jose.jwk.RSAKey;
+import com.nimbusds.jose.util.Base64URL;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
 import io.whatssound.realtime.runtime.value.VerifiedToken;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.text.ParseException;
 import java.time.Clock;
@@ -71,6 +75,10 @@ public final class JwtVerifier {
     } catch (ParseException e) {
       throw new TokenRejected(MALFORMED, false);
     }
+    // the parser replaces bytes that are not UTF-8; a claim read that way is not the claim that was signed
+    if (!utf8(jwt.getHeader().getParsedBase64URL()) || !utf8(jwt.getPayload().toBase64URL())) {
+      throw new TokenRejected(MALFORMED, false);
+    }
     if (!signatureValid(jwt)) {
       throw new TokenRejected(BAD_SIGNATURE, false);
     }
@@ -104,6 +112,16 @@ public final class JwtVerifier {
           .map(Date::toInstant);
     } catch (ParseException | RuntimeException e) {
       return Optional.empty();
+    }
+  }
+
+  private static boolean utf8(Base64URL part) {
+    try {
+      StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(part.decode()));
+      return true;
+    } catch (CharacterCodingException e) {
+      return false;
     }
   }
 

@@ -31,6 +31,12 @@ public final class ReplicationStream implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ReplicationStream.class);
   static final Duration MIN_BACKOFF = Duration.ofMillis(250);
   static final Duration MAX_BACKOFF = Duration.ofSeconds(10);
+  /**
+   * How often the stream reports its position. Also how soon a lost connection shows: PgJDBC's non-blocking read takes
+   * a closed socket for an idle one, so only a write finds out (a restarted database held changes back by two
+   * intervals at 5 s).
+   */
+  static final Duration STATUS_INTERVAL = Duration.ofSeconds(1);
   /** How often a standby looks whether the pod holding the slot still does. */
   static final Duration STANDBY_POLL = Duration.ofMillis(200);
 
@@ -153,7 +159,7 @@ public final class ReplicationStream implements AutoCloseable {
             .withSlotOption("publication_names",
                 "\"" + contract.publication() + "\",\"" + ContractSettings.MESSAGES_PUBLICATION + "\"")
             .withSlotOption("messages", "true")
-            .withStatusInterval(5, TimeUnit.SECONDS)
+            .withStatusInterval((int) STATUS_INTERVAL.toMillis(), TimeUnit.MILLISECONDS)
             .start();
     LOG.info("Streaming changes from slot {} (publication {})", contract.slot(), contract.publication());
     sink.live(true);

@@ -58,8 +58,9 @@ class TokenFuzzTest {
     String alg = ALGS.get(Math.floorMod(input[0], ALGS.size()));
     byte[] claims = Arrays.copyOfRange(input, 1, input.length);
     Base64.Encoder b64 = Base64.getUrlEncoder().withoutPadding();
-    String signingInput = b64.encodeToString(("{\"alg\":\"" + alg + "\",\"typ\":\"JWT\"}").getBytes(StandardCharsets.UTF_8))
-        + "." + b64.encodeToString(claims);
+    String header = "{\"alg\":\"" + alg + "\",\"typ\":\"JWT\"}";
+    String signingInput =
+        b64.encodeToString(header.getBytes(StandardCharsets.UTF_8)) + "." + b64.encodeToString(claims);
     String signature = "";
     if (alg.startsWith("HS")) {
       Mac mac = Mac.getInstance("Hmac" + "SHA" + alg.substring(2));

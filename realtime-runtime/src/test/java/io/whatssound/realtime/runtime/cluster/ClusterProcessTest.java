@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.whatssound.realtime.postgres.ContractSettings;
 import io.whatssound.realtime.postgres.DatabaseContract;
 import io.whatssound.realtime.postgres.EmbeddedDatabase;
+import io.whatssound.realtime.runtime.FaultCount;
 import io.whatssound.realtime.runtime.TestSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,6 +24,8 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -109,16 +112,21 @@ class ClusterProcessTest {
     JsonNode sys = sub.await(m -> m.get(3).asText().equals("system"), Duration.ofSeconds(30), "subscribed");
     assertEquals("ok", sys.get(4).path("status").asText(), sys.toString());
 
+    // 1,000 rows a second: a transaction of 10 rows every 10 ms, numbered in order
     int total = 10_000;
-    int perTx = 50;
+    int perTx = 10;
+    long period = Duration.ofMillis(10).toNanos();
     AtomicInteger inserted = new AtomicInteger();
     AtomicReference<Throwable> failure = new AtomicReference<>();
     Thread writer = new Thread(() -> {
       try (Connection c = db.connect(); Statement s = c.createStatement()) {
+        long due = System.nanoTime();
         for (int from = 1; from <= total; from += perTx) {
           s.execute("INSERT INTO public.plays SELECT g, 'song ' || g FROM generate_series(" + from + ", "
               + (from + perTx - 1) + ") g");
           inserted.addAndGet(perTx);
+          due += period;
+          LockSupport.parkNanos(Math.max(0, due - System.nanoTime()));
         }
       } catch (Throwable t) {
         failure.set(t);
@@ -127,30 +135,41 @@ class ClusterProcessTest {
     writer.start();
     awaitTrue(() -> inserted.get() >= 2_000 || failure.get() != null, Duration.ofSeconds(60), () -> "2,000 rows");
     holder.kill();
-    System.out.println("killed the slot holder after " + inserted.get() + " rows were inserted");
+    long killedAt = System.nanoTime();
+    int lastBeforeKill = inserted.get();
+    System.out.println("killed the slot holder after " + lastBeforeKill + " rows were inserted");
+    // failover: from the kill until the first row inserted after it reaches the surviving pod's client
+    awaitTrue(() -> sub.received.stream().anyMatch(m -> m.get(3).asText().equals("postgres_changes")
+        && m.get(4).at("/data/record/n").asInt() > lastBeforeKill), Duration.ofSeconds(90),
+        () -> "a row inserted after the kill; survivor log:\n" + survivor.logTail());
+    long failoverMillis = (System.nanoTime() - killedAt) / 1_000_000;
     writer.join(120_000);
     assertEquals(null, failure.get());
     assertEquals(total, inserted.get());
 
     Set<Integer> seen = new HashSet<>();
-    AtomicInteger deliveries = new AtomicInteger();
+    List<Integer> deliveries = new ArrayList<>();
     awaitTrue(() -> {
       seen.clear();
-      deliveries.set(0);
+      deliveries.clear();
       for (JsonNode m : sub.received) {
         if (m.get(3).asText().equals("postgres_changes")) {
           seen.add(m.get(4).at("/data/record/n").asInt());
-          deliveries.incrementAndGet();
+          deliveries.add(m.get(4).at("/data/record/n").asInt());
         }
       }
       return seen.size() == total;
     }, Duration.ofSeconds(90), () -> "every row on the surviving pod: " + seen.size() + " of " + total
         + "; survivor log:\n" + survivor.logTail());
+    List<Integer> sent = IntStream.rangeClosed(1, total).boxed().toList();
+    FaultCount count = FaultCount.of("slot-holder-kill-9", sent, deliveries, failoverMillis).print();
+    assertEquals(0, count.lost(), count.line());
     awaitTrue(() -> pods.stream().filter(PodProcess::alive)
             .mapToDouble(p -> p.metric("realtime_cluster_slot_holder")).sum() == 1,
         Duration.ofSeconds(30), () -> "a surviving pod took the slot over");
     double dups = pods.stream().filter(PodProcess::alive)
         .mapToDouble(p -> p.metric("realtime_cluster_cdc_duplicates_total")).max().orElse(0);
-    System.out.println("failover: " + total + " rows, " + deliveries.get() + " deliveries, duplicates counted: " + dups);
+    System.out.println("failover: " + total + " rows, " + deliveries.size() + " deliveries, duplicates counted: "
+        + dups);
   }
 }

@@ -4,16 +4,23 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.whatssound.realtime.postgres.ContractSettings;
+import io.whatssound.realtime.postgres.DatabaseContract;
 import io.whatssound.realtime.postgres.DatabaseUrl;
 import io.whatssound.realtime.postgres.EmbeddedDatabase;
+import io.whatssound.realtime.runtime.TestSocket;
 import io.whatssound.realtime.runtime.config.DatabaseSettings;
 import io.whatssound.realtime.runtime.config.RuntimeConfig;
 import io.whatssound.realtime.runtime.server.RealtimeServer;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.sql.Connection;
+import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
@@ -95,5 +102,49 @@ class ReadinessTest {
     HttpResponse<String> r = awaitReadyz(200);
     assertEquals(200, r.statusCode(), r.body());
     assertTrue(r.body().contains("\"ready\""), r.body());
+  }
+
+  @Test
+  void aPodStartedBeforeItsDatabaseIsAliveNotReadyAndServesOnceTheDatabaseComes() throws Exception {
+    int port;
+    try (ServerSocket free = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      port = free.getLocalPort();
+    }
+    String url = "postgresql://" + EmbeddedDatabase.USER + ":" + EmbeddedDatabase.PASSWORD + "@127.0.0.1:" + port
+        + "/postgres";
+    server = start(url);
+    HttpResponse<String> r = awaitReadyz(503);
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (!r.body().contains(String.valueOf(port)) && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+      r = get("/readyz");
+    }
+    System.out.println("readyz while the database is away: " + r.body());
+    assertEquals(503, r.statusCode(), r.body());
+    assertTrue(r.body().contains("127.0.0.1:" + port), "names the address it cannot reach: " + r.body());
+    assertFalse(r.body().contains(EmbeddedDatabase.PASSWORD + "@"), "no password in /readyz: " + r.body());
+    assertEquals(200, get("/healthz").statusCode(), "alive: the kubelet must not restart it for this");
+
+    db = EmbeddedDatabase.start(port, Optional.empty());
+    try (Connection c = db.connect(); Statement s = c.createStatement()) {
+      DatabaseContract.apply(c, ContractSettings.defaults());
+      DatabaseContract.ensureSlot(c, ContractSettings.DEFAULT_SLOT);
+      s.execute("CREATE TABLE public.late (n int PRIMARY KEY)");
+      s.execute("ALTER PUBLICATION supabase_realtime ADD TABLE public.late");
+      s.execute("GRANT SELECT ON public.late TO anon");
+    }
+    r = awaitReadyz(200);
+    assertEquals(200, r.statusCode(), r.body());
+    try (TestSocket ws = new TestSocket(server.port(), TestSocket.token(SECRET, "anon"))) {
+      ws.send("[\"1\",\"1\",\"realtime:late\",\"phx_join\",{\"config\":{\"postgres_changes\":["
+          + "{\"event\":\"INSERT\",\"schema\":\"public\",\"table\":\"late\"}]}}]");
+      JsonNode sys = ws.await(TestSocket.event("system"), Duration.ofSeconds(30), "postgres subscription");
+      assertEquals("ok", sys.get(4).get("status").asText(), sys.toString());
+      try (Connection c = db.connect(); Statement s = c.createStatement()) {
+        s.execute("INSERT INTO public.late SELECT generate_series(1, 100)");
+      }
+      TestSocket.awaitTrue(() -> ws.received.stream().filter(m -> m.get(3).asText().equals("postgres_changes"))
+          .count() == 100, Duration.ofSeconds(30), () -> "the 100 changes made once the database came");
+    }
   }
 }
