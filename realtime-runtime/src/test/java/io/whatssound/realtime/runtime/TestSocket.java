@@ -41,11 +41,16 @@ public final class TestSocket implements AutoCloseable {
 
   /** Connects to {@code /socket/websocket} of the runtime on 127.0.0.1:{@code port} with {@code apikey}. */
   public TestSocket(int port, String apikey) {
+    this("127.0.0.1", port, apikey);
+  }
+
+  /** Connects to {@code /socket/websocket} of the runtime on {@code host}:{@code port} with {@code apikey}. */
+  public TestSocket(String host, int port, String apikey) {
     this.ws =
         HttpClient.newHttpClient()
             .newWebSocketBuilder()
             .connectTimeout(Duration.ofSeconds(5))
-            .buildAsync(URI.create("ws://127.0.0.1:" + port + "/socket/websocket?vsn=2.0.0&apikey=" + apikey),
+            .buildAsync(URI.create("ws://" + host + ":" + port + "/socket/websocket?vsn=2.0.0&apikey=" + apikey),
                 new WebSocket.Listener() {
                   @Override
                   public CompletionStage<?> onText(WebSocket w, CharSequence data, boolean last) {

@@ -26,16 +26,27 @@ final class PodProcess implements AutoCloseable {
   static final String SECRET = "cluster-test-secret-with-at-least-32-characters";
 
   private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  final String host;
   final int port;
   final int clusterPort;
   final Path log;
   private final Process process;
 
   PodProcess(int port, int clusterPort, Map<String, String> env, Path logDir) throws Exception {
+    this("127.0.0.1", List.of(), port, clusterPort, env, logDir);
+  }
+
+  /**
+   * A pod serving on {@code host}, started through {@code launcher} (e.g. {@code ip netns exec <ns>}, which execs the
+   * JVM in place, so that signals reach it).
+   */
+  PodProcess(String host, List<String> launcher, int port, int clusterPort, Map<String, String> env, Path logDir)
+      throws Exception {
+    this.host = host;
     this.port = port;
     this.clusterPort = clusterPort;
-    this.log = logDir.resolve("pod-" + port + ".log");
-    List<String> cmd = new ArrayList<>();
+    this.log = logDir.resolve("pod-" + host + "-" + port + ".log");
+    List<String> cmd = new ArrayList<>(launcher);
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.add("-Xmx256m");
     cmd.add("-XX:TieredStopAtLevel=1");
@@ -54,7 +65,7 @@ final class PodProcess implements AutoCloseable {
     e.keySet().removeIf(k -> k.startsWith("REALTIME_"));
     e.putAll(env);
     e.put("REALTIME_PORT", Integer.toString(port));
-    e.put("REALTIME_HOST", "127.0.0.1");
+    e.put("REALTIME_HOST", host);
     e.put("REALTIME_CLUSTER_PORT", Integer.toString(clusterPort));
     e.put("REALTIME_JWT_SECRET", SECRET);
     e.put("REALTIME_JOIN_ERROR_DELAY_MS", "0");
@@ -93,7 +104,7 @@ final class PodProcess implements AutoCloseable {
   private Optional<HttpResponse<String>> get(String path) {
     try {
       return Optional.of(HTTP.send(
-          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(2)).build(),
+          HttpRequest.newBuilder(URI.create("http://" + host + ":" + port + path)).timeout(Duration.ofSeconds(2)).build(),
           HttpResponse.BodyHandlers.ofString()));
     } catch (Exception e) {
       return Optional.empty();
