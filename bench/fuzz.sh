@@ -29,10 +29,10 @@ for r in $(seq 1 "$rounds"); do
     echo "== round $r: $t" >&2
     status=0
     JAZZER_FUZZ=1 ./mvnw -B -o -pl realtime-runtime surefire:test@fuzz-corpus -DskipNodeTests -Dtest="$t" \
-      -Dsurefire.failIfNoSpecifiedTests=false '-Djazzer.instrument=io.whatssound.realtime.**:com.nimbusds.**:com.fasterxml.jackson.**' >"$log" 2>&1 || status=$?
+      -Dsurefire.failIfNoSpecifiedTests=false '-Djazzer.instrument=io.whatssound.realtime.**,com.nimbusds.**,com.fasterxml.jackson.**' >"$log" 2>&1 || status=$?
     runs=$(grep -a -E '^Done [0-9]+ runs in [0-9]+ second' "$log" | tail -1 || true)
     cov=$(grep -a -E '^#[0-9]+[[:space:]].*cov: ' "$log" | tail -1 | grep -o -E 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+' || true)
-    summary+=("round $r $t: ${runs:-no libFuzzer summary}; ${cov:-} $([ $status = 0 ] && echo ok || echo FINDING)")
+    summary+=("round $r $t: ${runs:-no libFuzzer summary}; ${cov:-} $([ $status = 0 ] && echo ok || echo "FAILED (a finding or an error: see above)")")
     if [ $status != 0 ]; then
       grep -a -E 'FuzzTest|Exception|Error|crash-' "$log" | head -20 >&2
     fi

@@ -181,6 +181,51 @@ class SocketSessionTest {
   }
 
   @Test
+  void everyKindOfBadInputOnOneChannelLeavesTheSocketAndItsOtherChannelsWorking() throws Exception {
+    EmbeddedChannel ch = connect(Vsn.V2);
+    join(ch, "bad", "{\"broadcast\":{\"self\":true}}");
+    join(ch, "good", "{\"broadcast\":{\"self\":true}}");
+    // each bad input with what the socket must answer: an error reply to its ref, or nothing (ignored and counted)
+    List<String[]> inputs = List.of(
+        new String[] {"not json", null},
+        new String[] {"[\"1\",\"9\",\"realtime:bad\"", null},
+        new String[] {"[1,2,3]", null},
+        new String[] {"{\"topic\":\"realtime:bad\"}", null},
+        // an event no handler knows is ignored, as Phoenix channels do
+        new String[] {"[\"1\",\"10\",\"realtime:bad\",\"no_such_event\",{}]", null},
+        new String[] {"[\"1\",\"11\",\"realtime:bad\",\"presence\",{\"type\":\"presence\",\"event\":\"track\","
+            + "\"payload\":7}]", "11"},
+        new String[] {"[\"1\",\"12\",\"realtime:bad\",\"broadcast\",{\"type\":\"broadcast\",\"event\":7}]", "12"},
+        new String[] {"[\"9\",\"13\",\"realtime:never-joined\",\"broadcast\",{\"type\":\"broadcast\","
+            + "\"event\":\"e\",\"payload\":{}}]", null});
+    int errors = 0;
+    for (String[] in : inputs) {
+      send(ch, in[0]);
+      List<JsonNode> out = received(ch);
+      if (in[1] != null) {
+        JsonNode reply = only(out, "phx_reply");
+        assertNotNull(reply, in[0] + " is answered: " + out);
+        assertEquals(in[1], reply.get(1).asText());
+        assertEquals("error", reply.get(4).path("status").asText(), in[0] + ": " + reply);
+        errors++;
+      }
+    }
+    ch.writeInbound(new TextWebSocketFrame(Unpooled.wrappedBuffer(new byte[] {'[', (byte) 0xC3, (byte) 0x28, ']'})));
+    ch.writeInbound(new BinaryWebSocketFrame(Unpooled.wrappedBuffer(new byte[] {3, 1, 1, (byte) 200, 1, 0, 1, '1'})));
+    assertTrue(received(ch).isEmpty(), "invalid UTF-8 and a truncated binary push are ignored");
+    assertEquals(2, errors);
+    assertTrue(ch.isActive(), "the socket stays open");
+    send(ch, "[\"1\",\"20\",\"realtime:good\",\"broadcast\",{\"type\":\"broadcast\",\"event\":\"chat\","
+        + "\"payload\":{\"t\":1}}]");
+    JsonNode echo = only(received(ch), "broadcast");
+    assertNotNull(echo, "the other channel still carries broadcasts");
+    assertEquals("realtime:good", echo.get(2).asText());
+    send(ch, "[\"1\",\"21\",\"realtime:bad\",\"broadcast\",{\"type\":\"broadcast\",\"event\":\"chat\","
+        + "\"payload\":{\"t\":2}}]");
+    assertNotNull(only(received(ch), "broadcast"), "and so does the channel the bad input was sent to");
+  }
+
+  @Test
   void joinRepliesWithBindingsInOrderAndPushesPresenceState() throws Exception {
     EmbeddedChannel ch = connect(Vsn.V2);
     List<JsonNode> frames =
