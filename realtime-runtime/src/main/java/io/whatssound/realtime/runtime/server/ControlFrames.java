@@ -3,9 +3,11 @@ package io.whatssound.realtime.runtime.server;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.whatssound.realtime.runtime.metrics.RuntimeMetrics;
 import org.slf4j.Logger;
@@ -13,8 +15,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * WebSocket control frames and idleness, ahead of the {@link SocketSession}: answers a ping with a pong, echoes a
- * close and ends the connection, drops pongs, and closes a socket that sent nothing for the idle timeout. Data
- * frames pass on untouched. Runs on the socket's event loop.
+ * close and ends the connection, drops pongs, closes a socket that sent nothing for the idle timeout, and closes
+ * with 1009 (message too big) a socket whose fragmented message outgrew the largest message, as the frame decoder does
+ * for a single frame. Data frames pass on untouched. Runs on the socket's event loop.
  */
 final class ControlFrames extends ChannelInboundHandlerAdapter {
   private static final Logger LOG = LoggerFactory.getLogger(ControlFrames.class);
@@ -48,6 +51,19 @@ final class ControlFrames extends ChannelInboundHandlerAdapter {
     } else {
       ctx.fireChannelRead(msg);
     }
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (cause instanceof TooLongFrameException && !closing) {
+      LOG.debug("Closing socket {}: {}", ctx.channel().remoteAddress(), cause.getMessage());
+      metrics.rejected("message_too_big");
+      closing = true;
+      ctx.writeAndFlush(new CloseWebSocketFrame(WebSocketCloseStatus.MESSAGE_TOO_BIG))
+          .addListener(ChannelFutureListener.CLOSE);
+      return;
+    }
+    ctx.fireExceptionCaught(cause);
   }
 
   @Override
