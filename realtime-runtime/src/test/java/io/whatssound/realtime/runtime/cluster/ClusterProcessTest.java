@@ -5,11 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.whatssound.realtime.postgres.ContractSettings;
-import io.whatssound.realtime.postgres.DatabaseContract;
 import io.whatssound.realtime.postgres.EmbeddedDatabase;
 import io.whatssound.realtime.runtime.FaultCount;
 import io.whatssound.realtime.runtime.TestSocket;
+import io.whatssound.realtime.runtime.TestTables;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -93,12 +92,9 @@ class ClusterProcessTest {
   @Test
   void killingTheSlotHolderWhileRowsAreInsertedLosesNoRow(@TempDir Path data) throws Exception {
     db = EmbeddedDatabase.start(0, Optional.of(data));
-    try (Connection c = db.connect(); Statement s = c.createStatement()) {
-      DatabaseContract.apply(c, ContractSettings.defaults());
-      DatabaseContract.ensureSlot(c, ContractSettings.DEFAULT_SLOT);
-      s.execute("CREATE TABLE public.plays (n int PRIMARY KEY, song text)");
-      s.execute("ALTER PUBLICATION supabase_realtime ADD TABLE public.plays");
-      s.execute("GRANT SELECT ON public.plays TO anon");
+    try (Connection c = db.connect()) {
+      TestTables.contractWithSlot(c);
+      TestTables.published(c, "plays", "n int PRIMARY KEY, song text");
     }
     startPods(Map.of("REALTIME_DB_URL", db.postgresUrl(), "REALTIME_DB_PROVISION", "false"));
     awaitTrue(() -> pods.stream().mapToDouble(p -> p.metric("realtime_cluster_slot_holder")).sum() == 1,

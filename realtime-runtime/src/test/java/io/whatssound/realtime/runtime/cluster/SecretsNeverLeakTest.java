@@ -5,10 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.whatssound.realtime.postgres.ContractSettings;
-import io.whatssound.realtime.postgres.DatabaseContract;
 import io.whatssound.realtime.postgres.EmbeddedDatabase;
 import io.whatssound.realtime.runtime.TestSocket;
+import io.whatssound.realtime.runtime.TestTables;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.InetAddress;
@@ -60,10 +59,8 @@ class SecretsNeverLeakTest {
     db = EmbeddedDatabase.start(0, Optional.of(data));
     try (Connection c = db.connect(); Statement s = c.createStatement()) {
       s.execute("CREATE ROLE realtime_app LOGIN SUPERUSER REPLICATION PASSWORD '" + PASSWORD + "'");
-      DatabaseContract.apply(c, ContractSettings.defaults());
-      s.execute("CREATE TABLE public.tips (n int PRIMARY KEY, amount int)");
-      s.execute("ALTER PUBLICATION supabase_realtime ADD TABLE public.tips");
-      s.execute("GRANT SELECT ON public.tips TO anon, authenticated, service_role");
+      TestTables.contractWithSlot(c);
+      TestTables.published(c, "tips", "n int PRIMARY KEY, amount int");
     }
     String url = "postgresql://realtime_app:" + PASSWORD + "@127.0.0.1:" + db.port() + "/postgres";
     Files.createDirectories(logs);

@@ -6,10 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.whatssound.realtime.postgres.ContractSettings;
-import io.whatssound.realtime.postgres.DatabaseContract;
 import io.whatssound.realtime.postgres.DatabaseUrl;
 import io.whatssound.realtime.postgres.EmbeddedDatabase;
 import io.whatssound.realtime.runtime.TestSocket;
+import io.whatssound.realtime.runtime.TestTables;
 import io.whatssound.realtime.runtime.config.DatabaseSettings;
 import io.whatssound.realtime.runtime.config.RuntimeConfig;
 import io.whatssound.realtime.runtime.server.RealtimeServer;
@@ -126,12 +126,9 @@ class ReadinessTest {
     assertEquals(200, get("/healthz").statusCode(), "alive: the kubelet must not restart it for this");
 
     db = EmbeddedDatabase.start(port, Optional.empty());
-    try (Connection c = db.connect(); Statement s = c.createStatement()) {
-      DatabaseContract.apply(c, ContractSettings.defaults());
-      DatabaseContract.ensureSlot(c, ContractSettings.DEFAULT_SLOT);
-      s.execute("CREATE TABLE public.late (n int PRIMARY KEY)");
-      s.execute("ALTER PUBLICATION supabase_realtime ADD TABLE public.late");
-      s.execute("GRANT SELECT ON public.late TO anon");
+    try (Connection c = db.connect()) {
+      TestTables.contractWithSlot(c);
+      TestTables.published(c, "late", "n int PRIMARY KEY");
     }
     r = awaitReadyz(200);
     assertEquals(200, r.statusCode(), r.body());
