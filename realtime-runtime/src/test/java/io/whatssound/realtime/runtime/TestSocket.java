@@ -148,6 +148,21 @@ public final class TestSocket implements AutoCloseable {
     send("[\"1\",\"" + r + "\",\"realtime:" + room + "\",\"presence\",{\"type\":\"presence\",\"event\":\"untrack\"}]");
   }
 
+  /**
+   * Joins {@code realtime:changes} for the inserts into {@code public.<table>} ({@code *}: every table) and waits
+   * until the server says the subscription is ready.
+   */
+  public void joinInserts(String table) throws InterruptedException {
+    String r = nextRef();
+    send("[\"" + r + "\",\"" + r + "\",\"realtime:changes\",\"phx_join\",{\"config\":{\"postgres_changes\":["
+        + "{\"event\":\"INSERT\",\"schema\":\"public\",\"table\":\"" + table + "\"}]}}]");
+    JsonNode sys = await(n -> n.get(3).asText().equals("system") && n.get(2).asText().equals("realtime:changes"),
+        Duration.ofSeconds(30), "postgres_changes subscription on " + table);
+    if (!sys.get(4).path("status").asText().equals("ok")) {
+      throw new AssertionError("postgres_changes subscription refused: " + sys);
+    }
+  }
+
   /** Sends a broadcast; returns its ref. */
   public String broadcast(String room, String event, String payloadJson) {
     String r = nextRef();

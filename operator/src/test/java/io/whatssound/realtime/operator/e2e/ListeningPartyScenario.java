@@ -255,8 +255,9 @@ public abstract class ListeningPartyScenario {
       publisher.awaitSubscribed(Duration.ofSeconds(60));
       receiver.awaitEvent("chat", Duration.ofSeconds(30), e -> "publisher".equals(e.path("from").asText()));
 
-      // the replaced pods' logs are gone with them: follow them from now on
+      // the replaced pods' logs are gone with them: follow them from now on (stopped at the latest with the scenario)
       List<Process> following = followLogs(c, before);
+      following.forEach(p -> closeables.add(p::destroy));
       // a spec change of the pool's pod template: the operator rolls every pod
       long rollStart = System.nanoTime();
       c.kubectl("-n", NS, "patch", "spool/" + POOL, "--type=merge", "-p", "{\"spec\":{\"heapPercent\":65}}").orFail();
@@ -350,7 +351,7 @@ public abstract class ListeningPartyScenario {
   @Order(6)
   void noSecretReachesALogAStatusOrAnEvent() throws Exception {
     step("6 secrets scan", c -> {
-      saveLogs(c);
+      // the logs step 5 saved when it ended, the replaced pods' among them
       // every credential of the tenant's namespace, the operator's own and the client's key
       Map<String, String> secrets = new TreeMap<>();
       for (String ns : List.of(NS, OPERATOR_NS)) {

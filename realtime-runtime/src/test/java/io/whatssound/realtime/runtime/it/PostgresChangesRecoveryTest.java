@@ -69,10 +69,7 @@ class PostgresChangesRecoveryTest {
 
   private TestSocket subscribe(String table) throws Exception {
     TestSocket ws = new TestSocket(server.port(), TestSocket.token(SECRET, "anon"));
-    ws.send("[\"1\",\"1\",\"realtime:t\",\"phx_join\",{\"config\":{\"postgres_changes\":["
-        + "{\"event\":\"INSERT\",\"schema\":\"public\",\"table\":\"" + table + "\"}]}}]");
-    JsonNode sys = ws.await(TestSocket.event("system"), Duration.ofSeconds(20), "postgres subscription");
-    assertEquals("ok", sys.get(4).get("status").asText(), sys.toString());
+    ws.joinInserts(table);
     return ws;
   }
 

@@ -1,6 +1,5 @@
 package io.whatssound.realtime.runtime.server;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -38,7 +37,7 @@ class RestBodyFuzzTest {
       assertTrue(!m.broadcast().event().isBlank(), "a message has an event");
       byte[] payload = m.broadcast().payload();
       assertTrue(payload.length <= RT.config().limits().maxPayloadBytes(), "within the tenant's payload limit");
-      assertEquals(true, Json.MAPPER.readTree(payload).isObject(), "the payload is a JSON object");
+      assertTrue(Json.MAPPER.readTree(payload).isObject(), "the payload is a JSON object");
     }
   }
 }
