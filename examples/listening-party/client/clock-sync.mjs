@@ -156,10 +156,14 @@ export class ServerClock {
   }
 }
 
-/** Where a song is at server time `serverMs`, from the DJ's `{positionMs, isPlaying, atServerMs}`. */
+/**
+ * Where a song is at server time `serverMs`, from the DJ's `{positionMs, isPlaying, atServerMs}`: it stays at
+ * `positionMs` until `atServerMs` (a DJ may schedule a start slightly ahead, so every listener starts together) and
+ * moves with server time after it.
+ */
 export function positionAt(state, serverMs) {
   if (!state) return 0;
-  return state.isPlaying ? state.positionMs + (serverMs - state.atServerMs) : state.positionMs;
+  return state.isPlaying ? state.positionMs + Math.max(0, serverMs - state.atServerMs) : state.positionMs;
 }
 
 /**
@@ -189,7 +193,7 @@ export class PlaybackFollower {
     }
     if (!previous || previous.songId !== state.songId || !previous.isPlaying) {
       const startsIn = state.atServerMs - this.clock.serverNow();
-      this.seek(Math.max(0, this.expectedPosition()));
+      this.seek(this.expectedPosition());
       this.play(this.clock.now() + Math.max(0, startsIn));
     }
   }

@@ -58,6 +58,24 @@ describe('playback', () => {
     const playing = { songId: 's1', positionMs: 10_000, isPlaying: true, atServerMs: 1_000_000 };
     assert.equal(positionAt(playing, 1_002_500), 12_500);
     assert.equal(positionAt({ ...playing, isPlaying: false }, 1_002_500), 10_000);
+    assert.equal(positionAt(playing, 999_700), 10_000, 'a start scheduled ahead holds the position until then');
+  });
+
+  it('a start scheduled ahead begins at the DJ\'s position, with no correction before it', () => {
+    let server = 5_000_000;
+    const clock = { serverNow: () => server, now: () => server + 3000 }; // a local clock 3 s ahead
+    const calls = [];
+    const f = new PlaybackFollower(clock, {
+      seek: (ms) => calls.push(['seek', ms]), play: (at) => calls.push(['play', at]), pause: () => calls.push(['pause']),
+    });
+    f.update({ songId: 's2', positionMs: 42_000, isPlaying: true, atServerMs: server + 300 });
+    assert.deepEqual(calls, [['seek', 42_000], ['play', server + 3000 + 300]]);
+    calls.length = 0;
+    server += 200;
+    assert.equal(f.check(42_000), 0, 'before the start the player waits at the position');
+    server += 1100;
+    assert.equal(f.check(43_000), 0);
+    assert.deepEqual(calls, []);
   });
 
   it('a follower starts at the DJ\'s instant, seeks only past its threshold, and pauses', () => {
