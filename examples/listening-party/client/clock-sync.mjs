@@ -6,7 +6,10 @@
 //   delay  = (t3 - t0) - (t2 - t1)           the round trip, minus the server's own time
 // and keeps the offset of the sample with the lowest delay among the last `window` ones: queueing, GC pauses and a
 // busy socket only ever add delay, so the fastest exchange is the most truthful. The offset's error is at most half
-// that sample's delay.
+// that sample's delay, plus what the two clocks may have drifted apart since it was taken: like NTP's dispersion, a
+// sample's delay counts as growing with its age (by 2 x `driftRate`), so an old exchange gives way to a fresh one
+// that is almost as fast, and a reconnect adds samples without throwing away a good one taken on a busy socket's
+// quiet moment.
 //
 //   import { ServerClock, socketTransport, PlaybackFollower, positionAt } from './clock-sync.mjs';
 //   const clock = new ServerClock(socketTransport(supabase.realtime));
@@ -76,9 +79,12 @@ export class ServerClock {
    * @param window     samples kept; the best of them gives the offset (8, as Jellyfin's SyncPlay keeps)
    * @param burst      samples taken back to back by start() and resync()
    * @param fastMs     the interval for the first `fastCount` samples after a burst, then `slowMs`
+   * @param driftRate  how fast two device clocks may drift apart (1e-4: 100 ppm, ten times a typical crystal)
    */
-  constructor(transport, { now = localNow, window = 8, burst = 5, fastMs = 1000, fastCount = 10, slowMs = 60_000 } = {}) {
-    Object.assign(this, { transport, now, window, burst, fastMs, fastCount, slowMs });
+  constructor(transport, {
+    now = localNow, window = 8, burst = 5, fastMs = 1000, fastCount = 10, slowMs = 60_000, driftRate = 1e-4,
+  } = {}) {
+    Object.assign(this, { transport, now, window, burst, fastMs, fastCount, slowMs, driftRate });
     this.samples = [];
     this.best = null;
     this.timer = null;
@@ -93,8 +99,15 @@ export class ServerClock {
     const s = { offset: ((t1 - t0) + (t2 - t3)) / 2, delay: (t3 - t0) - (t2 - t1), at: t3 };
     this.samples.push(s);
     if (this.samples.length > this.window) this.samples.shift();
-    this.best = this.samples.reduce((a, b) => (b.delay < a.delay ? b : a));
+    this.pickBest(t3);
     return s;
+  }
+
+  /** The sample whose delay, aged to `now`, is the lowest. */
+  pickBest(now = this.now()) {
+    const aged = (x) => x.delay + 2 * this.driftRate * (now - x.at);
+    this.best = this.samples.reduce((a, b) => (aged(b) < aged(a) ? b : a));
+    this.bestAged = aged(this.best);
   }
 
   /** Whether at least one sample was taken. */
@@ -107,9 +120,9 @@ export class ServerClock {
     return this.best ? this.best.offset : 0;
   }
 
-  /** The bound on the offset's error: half the best sample's round trip. */
+  /** The bound on the offset's error: half the best sample's round trip, aged as of its last sample. */
   get errorBound() {
-    return this.best ? Math.max(0, this.best.delay) / 2 : Infinity;
+    return this.best ? Math.max(0, this.bestAged) / 2 : Infinity;
   }
 
   /** Now on the server's clock, epoch ms. */
@@ -117,9 +130,12 @@ export class ServerClock {
     return this.now() + this.offset;
   }
 
-  /** A burst of samples (after a reconnect, or when a hidden page is shown again): the window starts afresh. */
+  /**
+   * A burst of samples (after a reconnect, or when a hidden page is shown again), then fast sampling again. Earlier
+   * samples stay in the window: a burst on a busy network must not replace a good estimate with a poor one, and aging
+   * retires them once fresh ones are as good.
+   */
   async resync() {
-    this.samples = [];
     this.sinceBurst = 0;
     for (let i = 0; i < this.burst; i++) {
       await this.sample();
@@ -198,11 +214,15 @@ export class PlaybackFollower {
     }
   }
 
-  /** The player's position now; returns the drift (expected minus actual), after seeking when it is too large. */
+  /**
+   * The player's position now; returns the drift (expected minus actual), after seeking when it is larger than the
+   * threshold and than the clock's own error bound (a correction smaller than what the clock may be wrong by would
+   * only move the player around).
+   */
   check(actualMs) {
     if (!this.state || !this.state.isPlaying) return 0;
     const drift = this.expectedPosition() - actualMs;
-    if (Math.abs(drift) > this.thresholdMs) this.seek(this.expectedPosition());
+    if (Math.abs(drift) > Math.max(this.thresholdMs, this.clock.errorBound ?? 0)) this.seek(this.expectedPosition());
     return drift;
   }
 }

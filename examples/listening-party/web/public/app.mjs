@@ -13,6 +13,13 @@ import { followHistory } from '/lib/history.mjs';
 /** The nominal length of a song: there is no audio file, each song is a timeline (with an optional click track). */
 export const SONG_MS = 180_000;
 const CHAT_REPLAY_MS = 10 * 60_000;
+/** Chat lines a page keeps. */
+const CHAT_KEPT = 200;
+/**
+ * The drift a listener's player corrects by seeking. Seeking is inaudible on the silent timeline and a click on the
+ * click track; 20 ms is the agreement the app promises between listeners.
+ */
+const DRIFT_THRESHOLD_MS = 20;
 /** How far ahead of now the DJ schedules a start, so every listener has the message before the instant comes. */
 const START_LEAD_MS = 300;
 
@@ -172,6 +179,7 @@ async function run(role) {
   const timeline = new Timeline(() => clock.now());
   const clicks = new ClickTrack(timeline);
   const follower = new PlaybackFollower(clock, {
+    thresholdMs: DRIFT_THRESHOLD_MS,
     seek: (ms) => timeline.seek(ms), play: (at) => timeline.play(at), pause: () => timeline.pause(),
   });
   const state = {
@@ -194,8 +202,10 @@ async function run(role) {
     since: Date.now() - CHAT_REPLAY_MS,
     onMessage: ({ event, payload, meta }) => {
       if (event === 'chat') {
-        state.chat.push({ ...payload, at: meta?.at });
-        renderChat();
+        const m = { ...payload, at: meta?.at };
+        state.chat.push(m);
+        if (state.chat.length > CHAT_KEPT) state.chat.shift();
+        addChatLine(m);
       } else if (event === 'playback:sync') {
         applyPlayback(payload);
       }
@@ -257,9 +267,11 @@ async function run(role) {
     renderNowPlaying();
   }
 
-  function renderChat() {
-    $('#chat').replaceChildren(...state.chat.slice(-200).map((m) => el('li', {}, el('b', {}, m.from ?? '?'), ' ', m.text)));
-    $('#chat').scrollTop = $('#chat').scrollHeight;
+  function addChatLine(m) {
+    const list = $('#chat');
+    list.append(el('li', {}, el('b', {}, m.from ?? '?'), ' ', m.text));
+    while (list.childElementCount > CHAT_KEPT) list.firstElementChild.remove();
+    list.scrollTop = list.scrollHeight;
   }
 
   function renderNowPlaying() {

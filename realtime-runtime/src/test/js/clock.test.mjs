@@ -53,6 +53,39 @@ describe('server clock', () => {
   });
 });
 
+describe('clock estimate', () => {
+  /** A transport whose replies take `delay` ms on a fake clock and say the server is `offset` ms ahead. */
+  function fakeNetwork() {
+    const net = { now: 1_000_000, replies: [] };
+    net.transport = async (t0) => {
+      const { delay, offset } = net.replies.shift();
+      net.now += delay;
+      return { t1: t0 + offset + delay / 2, t2: t0 + offset + delay / 2 };
+    };
+    return net;
+  }
+
+  it('a burst on a busy network keeps the good sample it had, and age retires it for a fresh one as good', async () => {
+    const net = fakeNetwork();
+    const clock = new ServerClock(net.transport, { now: () => net.now, burst: 2, window: 8, driftRate: 1e-4 });
+    net.replies.push({ delay: 2, offset: 100 }, { delay: 2, offset: 100 });
+    await clock.resync();
+    assert.equal(clock.offset, 100);
+    assert.equal(clock.errorBound, 1);
+    // a reconnect on a congested path: slow, lopsided exchanges
+    net.replies.push({ delay: 400, offset: 250 }, { delay: 300, offset: 220 });
+    await clock.resync();
+    assert.equal(clock.offset, 100, 'the earlier fast sample still gives the offset');
+    assert.ok(clock.errorBound < 2, `error bound ${clock.errorBound}`);
+    // ten minutes later the old sample counts as 2 + 120 ms of delay: a fresh 50 ms one wins
+    net.now += 600_000;
+    net.replies.push({ delay: 50, offset: 103 });
+    await clock.sample();
+    assert.equal(clock.offset, 103);
+    assert.equal(clock.errorBound, 25);
+  });
+});
+
 describe('playback', () => {
   it('a position moves with server time while playing and stays while paused', () => {
     const playing = { songId: 's1', positionMs: 10_000, isPlaying: true, atServerMs: 1_000_000 };
@@ -94,6 +127,10 @@ describe('playback', () => {
     assert.deepEqual(calls, []);
     assert.equal(f.check(1400), 100);
     assert.deepEqual(calls, [['seek', 1500]]);
+    clock.errorBound = 150; // a clock that may be this wrong cannot tell a 100 ms drift from its own error
+    assert.equal(f.check(1400), 100);
+    assert.deepEqual(calls, [['seek', 1500]], 'no seek within the clock\'s error bound');
+    delete clock.errorBound;
     f.update({ songId: 's1', positionMs: 2100, isPlaying: false, atServerMs: server });
     assert.deepEqual(calls.slice(-2), [['pause'], ['seek', 2100]]);
   });
