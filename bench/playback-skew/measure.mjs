@@ -29,7 +29,7 @@ process.env.REALTIME_MAX_EVENTS_PER_SECOND ??= '2000';
 const app = await startWebApp();
 const browser = await launchChromium();
 try {
-  const dj = await openPage(browser, `${app.url}/dj.html?title=skew-bench`);
+  const dj = await openPage(browser, `${app.url}/party.html?dj&title=skew-bench`);
   const partyId = await dj.evaluate(() => window.party.id);
   await dj.fill('#add-title', 'Reference tone');
   await dj.click('#add-form button');
@@ -37,7 +37,7 @@ try {
   const skews = Array.from({ length: LISTENERS }, (_, i) => Math.round(-3000 + (6000 * i) / Math.max(1, LISTENERS - 1)));
   const listeners = [];
   for (const [i, skewMs] of skews.entries()) {
-    listeners.push(await openPage(browser, `${app.url}/listen.html?party=${partyId}&name=bench-${i + 1}`, { skewMs }));
+    listeners.push(await openPage(browser, `${app.url}/party.html?party=${partyId}&name=bench-${i + 1}`, { skewMs }));
   }
   const pages = [dj, ...listeners];
   await onEvery(pages, (n) => window.party.presence.filter((p) => p.role === 'listener').length === n, LISTENERS,
@@ -85,8 +85,9 @@ try {
     console.log(`  listener-to-listener spread   ${summary(spreads)}`);
     console.log(`  farthest listener from the DJ ${summary(vsDj)}`);
     console.log(`  clock offset error per page   ${summary(offsetErrors)} (error bound ${summary(bounds)})`);
-    const joins = await Promise.all(pages.map((p) => p.evaluate(() => window.party.joins)));
-    console.log(`  rejoins so far                ${joins.reduce((a, b) => a + b - 1, 0)}`);
+    const counts = await Promise.all(pages.map((p) => p.evaluate(() => [window.party.joins, window.party.corrections])));
+    console.log(`  so far: ${counts.reduce((a, [j]) => a + j - 1, 0)} rejoins, `
+      + `${counts.reduce((a, [, c]) => a + c, 0)} drift corrections (seeks while playing)`);
   };
   await phase('idle channel', 0);
   await phase('chat load', CHAT_RATE);

@@ -391,7 +391,10 @@ export async function serve({ port, host, realtimeUrl, pool, secret, anonKey }) 
       return send(res, 500, { message: 'Internal error: see the server log' });
     }
   });
+  const upgraded = new Set();
   server.on('upgrade', (req, socket, head) => {
+    upgraded.add(socket);
+    socket.on('close', () => upgraded.delete(socket));
     if (new URL(req.url, 'http://localhost').pathname.startsWith('/realtime/v1/')) {
       proxyUpgrade(req, socket, head, target);
     } else {
@@ -405,9 +408,11 @@ export async function serve({ port, host, realtimeUrl, pool, secret, anonKey }) 
   return {
     server,
     url: `http://${host}:${server.address().port}`,
+    /** Stops listening and drops every connection, proxied WebSockets included (which `server.close` leaves open). */
     close: () => new Promise((ok) => {
-      server.closeAllConnections?.();
       server.close(ok);
+      server.closeAllConnections();
+      for (const socket of upgraded) socket.destroy();
     }),
   };
 }
@@ -459,6 +464,9 @@ async function applySchema(pool) {
   return true;
 }
 
+/** The runtime this process started, stopped if this process fails after starting it. */
+let started;
+
 async function main() {
   const env = process.env;
   const port = Number(env.PORT ?? 3000);
@@ -471,7 +479,7 @@ async function main() {
     const realtimePort = Number(env.REALTIME_PORT ?? 4000);
     const dbPort = Number(env.REALTIME_EMBEDDED_DB_PORT ?? 54322);
     secret = secret ?? randomBytes(32).toString('base64url');
-    runtime = await startRuntime({
+    runtime = started = await startRuntime({
       jar: resolve(env.REALTIME_JAR ?? join(HERE, '../../../realtime-runtime/target/realtime-runtime.jar')),
       port: realtimePort, dbPort, secret,
     });
@@ -486,18 +494,18 @@ async function main() {
   if (await applySchema(pool)) console.log('Applied examples/listening-party/schema.sql');
   const app = await serve({ port, host, realtimeUrl, pool, secret, anonKey: keys(secret).ANON_KEY });
   console.log(`Listening party at ${app.url}/ (runtime ${realtimeUrl})`);
-  console.log(`  DJ:        ${app.url}/dj.html`);
+  console.log(`  DJ:        ${app.url}/party.html?dj`);
   console.log(`  listeners: ${app.url}/ lists the live parties`);
 
   let stopping = false;
   const stop = async () => {
     stopping = true;
     await app.close();
-    await pool.end().catch(() => {});
     if (runtime) {
       runtime.child.kill('SIGTERM');
       await runtime.exited;
     }
+    await pool.end().catch(() => {});
     process.exit(0);
   };
   process.once('SIGINT', stop);
@@ -512,6 +520,7 @@ async function main() {
 if (import.meta.url === `file://${process.argv[1]}`) {
   main().catch((e) => {
     console.error(e.message);
+    started?.child.kill('SIGKILL');
     process.exit(1);
   });
 }

@@ -1,5 +1,5 @@
-// The listening-party app: one module for the DJ view (dj.html), the listener view (listen.html) and the lobby
-// (index.html), on the unmodified supabase-js (its browser bundle, /vendor/supabase.js) and the example's helpers:
+// The listening-party app: one module for the DJ view (party.html?dj), the listener view (party.html?party=<id>) and
+// the lobby (index.html), on the unmodified supabase-js (its browser bundle, /vendor/supabase.js) and the example's helpers:
 //   chat        Broadcast "chat" on party:<id>, through history.mjs (a reload or reconnect replays what was missed)
 //   playback    the DJ's Broadcast "playback:sync" {songId, positionMs, isPlaying, atServerMs}: the runtime keeps the
 //               latest one for joiners; clock-sync.mjs turns it into a position on the server's clock
@@ -74,6 +74,14 @@ export class Timeline {
     return this.base + (localMs - this.startedAt);
   }
 
+  /**
+   * Where the player's current line puts `localMs`, earlier instants included (a seek restarts the line, so
+   * positionAt of an instant before the seek would give the seek's position): what players are compared by.
+   */
+  lineAt(localMs) {
+    return this.startedAt === null ? this.base : this.base + (localMs - this.startedAt);
+  }
+
   get playing() {
     return this.startedAt !== null;
   }
@@ -140,14 +148,20 @@ export async function lobby() {
     if (error) throw new Error(error.message);
     const list = $('#parties');
     list.replaceChildren(...(data.length ? data.map((s) => el('li', {},
-      el('a', { href: `listen.html?party=${s.id}` }, s.title))) : [el('li', { class: 'muted' }, 'No live party yet.')]));
+      el('a', { href: `party.html?party=${s.id}` }, s.title))) : [el('li', { class: 'muted' }, 'No live party yet.')]));
   } catch (e) {
     showError(e.message);
   }
 }
 
-/** The DJ view (`role` 'dj') or the listener view ('listener') of the party in the URL (a DJ may start one). */
-export async function party(role) {
+/** The DJ view (`?dj` in the address) or the listener view of the party in the address (a DJ may start one). */
+export async function party() {
+  const role = new URLSearchParams(location.search).has('dj') ? 'dj' : 'listener';
+  document.body.classList.add(role);
+  if (role === 'listener') {
+    $('#add-title').placeholder = 'Suggest a song';
+    $('#add-form button').textContent = 'Suggest';
+  }
   try {
     await run(role);
   } catch (e) {
@@ -173,19 +187,23 @@ async function run(role) {
   if (role === 'dj' && session.host_id !== user.id) throw new Error('This party belongs to another DJ: open it as a listener');
   $('#title').textContent = session.title;
   $('#me').textContent = name;
-  if (role === 'dj') $('#invite').href = `listen.html?party=${partyId}`;
+  if (role === 'dj') $('#invite').href = `party.html?party=${partyId}`;
 
   const clock = new ServerClock(socketTransport(supabase.realtime));
   const timeline = new Timeline(() => clock.now());
   const clicks = new ClickTrack(timeline);
   const follower = new PlaybackFollower(clock, {
     thresholdMs: DRIFT_THRESHOLD_MS,
-    seek: (ms) => timeline.seek(ms), play: (at) => timeline.play(at), pause: () => timeline.pause(),
+    seek: (ms) => {
+      if (timeline.playing) state.corrections++;
+      timeline.seek(ms);
+    },
+    play: (at) => timeline.play(at), pause: () => timeline.pause(),
   });
   const state = {
     id: partyId, role, user, name, session, clock, timeline, follower,
     chat: [], queue: new Map(), votes: new Map(), tips: new Map(), presence: [], playback: null, drift: 0,
-    clockReady: false, joins: 0,
+    clockReady: false, joins: 0, corrections: 0,
   };
   window.party = state;
 
@@ -290,7 +308,7 @@ async function startSession(supabase, user) {
   const { data, error } = await supabase.from('sessions').insert({ host_id: user.id, title }).select();
   if (error) throw new Error(`Could not start the party: ${error.message}`);
   const id = data[0].id;
-  history.replaceState(null, '', `?party=${id}`);
+  history.replaceState(null, '', `?dj&party=${id}`);
   return id;
 }
 

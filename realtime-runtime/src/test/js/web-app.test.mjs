@@ -4,8 +4,9 @@
 // tip reaches the DJ and its tipper only (row-level security), and the DJ's play puts every page at the same
 // position: within 20 ms at one instant, including a page whose clock is 3 s ahead and a page that reloads.
 //
-// Without chromium (CHROMIUM_PATH, default /usr/bin/chromium) the suite is skipped with the reason, except under
-// CI=true, where it fails: `.ci/run` installs chromium.
+// The development server's own API (anonymous sign-in, table calls under row-level security, its refusals) is tested
+// first, without a browser. Without chromium (CHROMIUM_PATH, default /usr/bin/chromium) the browser suite is skipped
+// with the reason, except under CI=true, where it fails: `.ci/run` installs chromium.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -24,8 +25,80 @@ const LISTENERS = 5;
 const missing = !existsSync(CHROMIUM) && `no chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`;
 if (missing && process.env.CI === 'true') throw new Error(`The browser suite needs chromium: ${missing}`);
 
+let app;
+before(async () => {
+  app = await startWebApp();
+});
+after(async () => {
+  await app?.stop();
+});
+
+describe('the web app\'s development server', () => {
+  const call = async (path, { method = 'GET', token, body, headers = {} } = {}) => {
+    const res = await fetch(`${app.url}${path}`, {
+      method,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json', ...headers },
+      body: typeof body === 'string' ? body : body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  };
+  const signUp = async () => (await call('/auth/v1/signup', { method: 'POST', body: {} })).body;
+
+  it('signs users in anonymously and refreshes a session once per refresh token', async () => {
+    const s = await signUp();
+    assert.equal(s.user.role, 'authenticated');
+    assert.equal(s.user.is_anonymous, true);
+    const refreshed = await call('/auth/v1/token?grant_type=refresh_token', { method: 'POST', body: { refresh_token: s.refresh_token } });
+    assert.equal(refreshed.status, 200);
+    assert.equal(refreshed.body.user.id, s.user.id);
+    const again = await call('/auth/v1/token?grant_type=refresh_token', { method: 'POST', body: { refresh_token: s.refresh_token } });
+    assert.equal(again.status, 400);
+    assert.match(again.body.message, /Refresh Token Not Found/);
+  });
+
+  it('runs table calls as the token\'s role, so row-level security decides', async () => {
+    const s = await signUp();
+    const own = await call('/rest/v1/sessions', {
+      method: 'POST', token: s.access_token, headers: { prefer: 'return=representation' },
+      body: { host_id: s.user.id, title: 'mine' },
+    });
+    assert.equal(own.status, 201);
+    assert.equal(own.body[0].host_id, s.user.id);
+    const other = await call('/rest/v1/sessions', {
+      method: 'POST', token: s.access_token, body: { host_id: '00000000-0000-0000-0000-000000000001', title: 'theirs' },
+    });
+    assert.equal(other.status, 403);
+    assert.equal(other.body.code, '42501');
+    assert.match(other.body.message, /row-level security/);
+    const read = await call(`/rest/v1/sessions?id=eq.${own.body[0].id}&select=title`, { token: s.access_token });
+    assert.deepEqual(read.body, [{ title: 'mine' }]);
+  });
+
+  it('refuses bad input with a status and a reason, and leaks no secret', async () => {
+    const s = await signUp();
+    const [head, claims] = s.access_token.split('.');
+    const cases = [
+      ['/rest/v1/sessions', {}, 401, /Expected a JWT/],
+      ['/rest/v1/sessions', { token: `${head}.${claims}.AAAA` }, 401, /signature does not match/],
+      ['/rest/v1/sessions?title=like.x', { token: s.access_token }, 400, /Unsupported filter title=like\.x/],
+      ['/rest/v1/sessions?select=id;drop', { token: s.access_token }, 400, /Invalid column name/],
+      ['/rest/v1/nope', { token: s.access_token }, 404, /does not exist/],
+      ['/rest/v1/sessions', { method: 'POST', token: s.access_token, body: '{"title":' }, 400, /not valid JSON/],
+      ['/rest/v1/sessions', { method: 'PATCH', token: s.access_token, body: { title: 'x' } }, 400, /needs a filter/],
+      ['/auth/v1/recover', { method: 'POST', body: {} }, 404, /anonymously only/],
+    ];
+    for (const [path, opts, status, message] of cases) {
+      const r = await call(path, opts);
+      assert.equal(r.status, status, `${opts.method ?? 'GET'} ${path}: ${JSON.stringify(r.body)}`);
+      assert.match(r.body.message, message);
+      assert.ok(!JSON.stringify(r.body).includes(s.access_token), 'the token is not echoed');
+    }
+    assert.ok(!app.output().includes(s.access_token), 'the server log holds no token');
+  });
+});
+
 describe('the listening-party web app in Chromium', { skip: missing, concurrency: false }, () => {
-  let app;
   let browser;
   let dj;
   let listeners = [];
@@ -35,26 +108,24 @@ describe('the listening-party web app in Chromium', { skip: missing, concurrency
   const all = () => [dj, ...listeners];
 
   before(async () => {
-    app = await startWebApp();
     browser = await launchChromium();
     mkdirSync(SHOTS, { recursive: true });
   });
 
   after(async () => {
     await browser?.close();
-    await app?.stop();
   });
 
   it('the DJ starts a party and five listeners join it; presence counts match on every page', async () => {
-    dj = await openPage(browser, `${app.url}/dj.html?title=${encodeURIComponent('Friday night')}`);
+    dj = await openPage(browser, `${app.url}/party.html?dj&title=${encodeURIComponent('Friday night')}`);
     partyId = await dj.evaluate(() => window.party.id);
     assert.match(partyId, /^[0-9a-f-]{36}$/);
     const lobby = await browser.newPage();
     await lobby.goto(`${app.url}/`);
-    await lobby.waitForSelector(`a[href="listen.html?party=${partyId}"]`, { timeout: 10_000 });
+    await lobby.waitForSelector(`a[href="party.html?party=${partyId}"]`, { timeout: 10_000 });
     await lobby.close();
     listeners = await Promise.all(Array.from({ length: LISTENERS }, (_, i) => openPage(browser,
-      `${app.url}/listen.html?party=${partyId}&name=listener-${i + 1}`, { skewMs: i === 2 ? SKEW_MS : 0 })));
+      `${app.url}/party.html?party=${partyId}&name=listener-${i + 1}`, { skewMs: i === 2 ? SKEW_MS : 0 })));
     await onEvery(all(), (n) => window.party.presence.filter((p) => p.role === 'listener').length === n
       && document.querySelector('#count').textContent === `${n} listening`, LISTENERS, `${LISTENERS} listeners`);
     const users = await Promise.all(all().map((p) => p.evaluate(() => window.party.user.id)));

@@ -36,7 +36,15 @@ export async function startWebApp({ timeoutMs = 120_000 } = {}) {
       REALTIME_JAR: process.env.REALTIME_JAR ? resolve(process.env.REALTIME_JAR) : DEFAULT_JAR,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // its own process group: a forced stop takes the runtime it started with it
   });
+  const signalGroup = (signal) => {
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // already gone
+    }
+  };
   let out = '';
   child.stdout.on('data', (c) => { out += c; });
   child.stderr.on('data', (c) => { out += c; });
@@ -48,8 +56,8 @@ export async function startWebApp({ timeoutMs = 120_000 } = {}) {
   await waitFor(() => {
     if (exit !== null) throw new Error(`server.mjs exited (${exit}):\n${out}`);
     return out.includes('Listening party at');
-  }, timeoutMs, `the web app to start:\n${out}`).catch((e) => {
-    child.kill('SIGKILL');
+  }, timeoutMs, 'the web app to start').catch((e) => {
+    signalGroup('SIGKILL');
     throw new Error(`${e.message}\n--- server.mjs output ---\n${out}`);
   });
   return {
@@ -59,7 +67,7 @@ export async function startWebApp({ timeoutMs = 120_000 } = {}) {
     async stop() {
       if (exit === null) {
         child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+        const timer = setTimeout(() => signalGroup('SIGKILL'), 30_000);
         await exited;
         clearTimeout(timer);
       }
@@ -122,14 +130,14 @@ export async function onEvery(pages, fn, arg, what, timeoutMs = 15_000) {
 }
 
 /**
- * Each page's player position at one real instant, `leadMs` from now: every page is asked where its timeline is at
- * that instant read on its own (possibly skewed) clock. Returns {positions, offsets (each page's clock offset
+ * Each page's player position at one real instant, `leadMs` from now: every page is asked where its player's line
+ * (Timeline.lineAt) is at that instant read on its own (possibly skewed) clock. Returns {positions, offsets (each page's clock offset
  * estimate), at}.
  */
 export async function positionsAtOneInstant(pages, leadMs = 250) {
   const at = Date.now() + leadMs;
   const read = await Promise.all(pages.map((p) => p.evaluate((localAt) => ({
-    position: window.party.timeline.positionAt(localAt),
+    position: window.party.timeline.lineAt(localAt),
     offset: window.party.clock.offset,
     errorBound: window.party.clock.errorBound,
   }), at + p.skewMs)));
