@@ -111,7 +111,9 @@ describe(`fault: ${CLIENTS} clients reconnecting at once`, () => {
     console.log(`fault reconnect-storm: ${CLIENTS} clients, all back ${lastBack} ms after the restarted server `
       + `was ready; ${refused} joins refused (${[...texts].join(' | ')}), `
       + `server RSS ${before.rss} MB before the crash, ${restarted.peak} MB at most since its restart`);
-    assert.ok(lastBack >= (CLIENTS / JOINS_PER_SECOND - 1) * 1000,
+    // the limit counts joins per second of the clock (aligned windows): the first window is a part of one, and
+    // clients may join in it before this test sees the server ready, so the floor is one window less than N / limit
+    assert.ok(lastBack >= (CLIENTS / JOINS_PER_SECOND - 2) * 1000,
       `the join limit held: ${CLIENTS} joins at ${JOINS_PER_SECOND}/s took ${lastBack} ms`);
     assert.ok(refused > 0, 'joins over the limit were refused');
     assert.deepEqual([...texts], ['ClientJoinRateLimitReached: Too many joins per second']);

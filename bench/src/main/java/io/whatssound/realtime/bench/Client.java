@@ -33,9 +33,13 @@ import java.util.function.Function;
 import java.util.function.IntFunction;
 
 /**
- * Opens benchmark WebSockets to one runtime. Each socket binds a local address from
+ * Opens benchmark WebSockets to one server. Each socket binds a local address from
  * 127.0.0.2..127.0.0.N in turn ({@code --sources N}), so the ~28k ephemeral ports of one source
  * address do not cap the connection count.
+ *
+ * <p>{@code --target runtime} (the default) speaks Phoenix channels to the runtime. {@code --target nchan} opens raw
+ * WebSocket subscribers on {@code <url>/<channel>} of nginx's nchan module (the peer of the fan-out comparison), which
+ * publishes over HTTP on {@code /pub/<channel>}; the bench payload is the whole message there.
  */
 final class Client implements AutoCloseable {
   final EventLoopGroup group;
@@ -48,6 +52,9 @@ final class Client implements AutoCloseable {
   private final List<InetAddress> sources = new ArrayList<>();
   private final AtomicInteger nextSource = new AtomicInteger();
   private final AtomicInteger ids = new AtomicInteger();
+  /** Raw subscribers (nchan): no Phoenix envelope, heartbeat or join; the channel is in the socket's path. */
+  final boolean raw;
+  private volatile String rawChannel = "";
 
   Client(Options o) {
     this(o, o.str("url", "ws://127.0.0.1:4000/socket/websocket"));
@@ -59,6 +66,11 @@ final class Client implements AutoCloseable {
     if (!"ws".equals(base.getScheme())) {
       throw new IllegalArgumentException("--url must be a ws:// URL (loopback benchmark), got " + url);
     }
+    this.raw = switch (o.str("target", "runtime")) {
+      case "runtime" -> false;
+      case "nchan" -> true;
+      default -> throw new IllegalArgumentException("--target must be runtime or nchan, got " + o.str("target", ""));
+    };
     this.wire = new Wire(o.str("vsn", "2.0.0"));
     this.tokens = new Tokens(o.str("secret", System.getenv("REALTIME_JWT_SECRET")));
     this.anonKey = tokens.sign("anon");
@@ -79,10 +91,22 @@ final class Client implements AutoCloseable {
     this.group = new MultiThreadIoEventLoopGroup(threads, io);
   }
 
+  /** The channel raw subscribers connect to (their path's last segment). */
+  void rawChannel(String channel) {
+    this.rawChannel = channel;
+  }
+
+  /** The path raw publishers post to for {@code channel}. */
+  static String rawPublishPath(String channel) {
+    return "/pub/" + channel;
+  }
+
   /** Connects one socket with the anon key; {@code rcvBuf} > 0 shrinks its receive buffer. */
   CompletableFuture<Conn> connect(Conn.Listener listener, int rcvBuf) {
-    URI uri = URI.create(base + (base.getQuery() == null ? "?" : "&") + "apikey=" + anonKey + "&vsn=" + wire.vsn());
-    Conn conn = new Conn(ids.incrementAndGet(), wire, listener);
+    URI uri = raw
+        ? URI.create(base.toString().replaceAll("/+$", "") + "/" + rawChannel)
+        : URI.create(base + (base.getQuery() == null ? "?" : "&") + "apikey=" + anonKey + "&vsn=" + wire.vsn());
+    Conn conn = new Conn(ids.incrementAndGet(), wire, listener, !raw);
     WebSocketClientProtocolConfig config =
         WebSocketClientProtocolConfig.newBuilder()
             .webSocketUri(uri)

@@ -7,6 +7,7 @@ import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketClientProtocolHandler.ClientHandshakeStateEvent;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -33,6 +34,7 @@ final class Conn extends SimpleChannelInboundHandler<WebSocketFrame> {
 
     default void broadcast(Conn c, long seq, long sentNanos, long nowNanos) {}
 
+    /** Any other message: parsed for Phoenix sockets, {@code null} for raw ones. */
     default void push(Conn c, Wire.Msg m, long nowNanos) {}
   }
 
@@ -57,10 +59,14 @@ final class Conn extends SimpleChannelInboundHandler<WebSocketFrame> {
     return listener;
   }
 
-  Conn(int id, Wire wire, Listener listener) {
+  /** Whether this socket speaks Phoenix (heartbeats, joins); a raw subscriber (nchan) only receives. */
+  private final boolean phoenix;
+
+  Conn(int id, Wire wire, Listener listener, boolean phoenix) {
     this.id = id;
     this.wire = wire;
     this.listener = listener;
+    this.phoenix = phoenix;
   }
 
   static String nextRef() {
@@ -77,10 +83,12 @@ final class Conn extends SimpleChannelInboundHandler<WebSocketFrame> {
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
     if (evt == ClientHandshakeStateEvent.HANDSHAKE_COMPLETE) {
       channel = ctx.channel();
-      long jitter = (long) (Math.random() * HEARTBEAT_SECONDS * 1000);
-      heartbeat =
-          ctx.executor()
-              .scheduleAtFixedRate(this::sendHeartbeat, jitter, HEARTBEAT_SECONDS * 1000, TimeUnit.MILLISECONDS);
+      if (phoenix) {
+        long jitter = (long) (Math.random() * HEARTBEAT_SECONDS * 1000);
+        heartbeat =
+            ctx.executor()
+                .scheduleAtFixedRate(this::sendHeartbeat, jitter, HEARTBEAT_SECONDS * 1000, TimeUnit.MILLISECONDS);
+      }
       opened.complete(this);
     } else if (evt == ClientHandshakeStateEvent.HANDSHAKE_TIMEOUT) {
       opened.completeExceptionally(new IllegalStateException("WebSocket handshake timed out"));
@@ -106,6 +114,11 @@ final class Conn extends SimpleChannelInboundHandler<WebSocketFrame> {
     if (Wire.readBench(frame, scratch)) {
       received++;
       listener.broadcast(this, scratch[0], scratch[1], now);
+      return;
+    }
+    if (!phoenix && frame instanceof TextWebSocketFrame) {
+      otherPushes++;
+      listener.push(this, null, now); // a raw message that is not the bench's: no envelope to parse
       return;
     }
     if (frame instanceof CloseWebSocketFrame close) {

@@ -21,6 +21,21 @@ public final class Main {
                   --subscribers 10000 --rate 20 --duration 20 --warmup 3 --via ws|rest --payload 100
                   --rest-connections 8 --publish-url ws://<another pod>/socket/websocket (cross-pod fan-out:
                   the publisher on one pod of a cluster, the subscribers on the --url pod)
+        ramp      one channel, N subscribers, the publish rate stepped up until p99 passes the largest bound; the
+                  highest delivery rate within each bound
+                  --subscribers 1000 --start-rate 10 --factor 1.5 --step 5 --warmup 3 --p99-bounds 25,50,100
+                  --via rest|ws --max-steps 25
+        party     a listening-party mix: R rooms of L listeners, chat C msgs/s per room and playback:sync every
+                  S s (REST), presence churn K/s per room; latency and server CPU per delivery
+                  --rooms 50 --listeners 200 --chat-rate 5 --sync-every 2 --churn 1 --duration 30 --warmup 5
+        peer      the fan-out comparison with nginx's nchan: starts the runtime and nchan in turn, pinned to
+                  --server-cpus, and runs the same cases against each in alternating rounds; medians and ratios
+                  (run it pinned to the other core: taskset -c 1 java -jar ... peer)
+                  --rounds 3 --server-cpus 0 --cases fixed,overload,ramp,ramp10k,party --fixed-rates 10,40
+                  --targets runtime,nchan (runtime:<transport> sets REALTIME_TRANSPORT, e.g. runtime:io_uring)
+                  --runtime-jar realtime-runtime/target/realtime-runtime.jar --runtime-jvm "-Xms1g -Xmx1g ..."
+                  --nginx nginx --nchan-module /usr/lib/nginx/modules/ngx_nchan_module.so
+                  --nchan-conf bench/peer/nchan.conf --server-warmup 10
         rooms     each user in an echo channel and a 6-user channel, R msgs/s per channel
                   --users 2000 --group 6 --rate 2 --duration 30 --warmup 5
         presence  M members tracked in a channel; joins, leaves and re-tracks at R ops/s
@@ -54,6 +69,8 @@ public final class Main {
 
       common options:
         --url ws://127.0.0.1:4000/socket/websocket   --secret <REALTIME_JWT_SECRET> (or the env variable)
+        --target runtime|nchan (fanout, ramp, party: nchan subscribers on <url>/<channel>, e.g. --url ws://127.0.0.1:8080/sub,
+        publishing over HTTP to /pub/<channel>)
         --vsn 1.0.0|2.0.0 (2.0.0)   --binary (publish kind 3 binary frames; 2.0.0 only)
         --pid <runtime pid> (heap, RSS, CPU)   --sources 8 (127.0.0.2..127.0.0.N)   --threads <cores>
         --connect-concurrency 200   --out bench/results
@@ -71,6 +88,14 @@ public final class Main {
     if (scenario.equals("operator")) {
       System.exit(OperatorScenario.run(rest));
     }
+    if (scenario.equals("peer")) {
+      try {
+        System.exit(PeerScenario.run(rest));
+      } catch (IllegalArgumentException e) {
+        System.err.println(e.getMessage());
+        System.exit(2);
+      }
+    }
     Options o;
     Report r;
     try {
@@ -79,6 +104,8 @@ public final class Main {
           switch (scenario) {
             case "idle" -> IdleScenario.run(o);
             case "fanout" -> FanoutScenario.run(o);
+            case "ramp" -> RampScenario.run(o);
+            case "party" -> PartyScenario.run(o);
             case "rooms" -> RoomsScenario.run(o);
             case "presence" -> PresenceScenario.run(o);
             case "slow" -> SlowScenario.run(o);

@@ -168,7 +168,7 @@ final class PresenceScenario {
     }
   }
 
-  private static String track(int u, int version, long nanos) {
+  static String track(int u, int version, long nanos) {
     return "{\"type\":\"presence\",\"event\":\"track\",\"payload\":{\"user\":\"u" + u + "\",\"v\":" + version
         + ",\"pt\":" + nanos + "}}";
   }

@@ -60,15 +60,29 @@ final class Report {
     System.out.println(line);
   }
 
+  /** A value put as a number, or NaN. */
+  double number(String name) {
+    try {
+      return Double.parseDouble(rows.getOrDefault(name, ""));
+    } catch (NumberFormatException e) {
+      return Double.NaN;
+    }
+  }
+
   void writeCsv(Path dir) throws IOException {
+    writeCsv(dir, scenario);
+  }
+
+  /** Appends this row to {@code <dir>/<name>.csv}. */
+  void writeCsv(Path dir, String name) throws IOException {
     Files.createDirectories(dir);
-    Path file = dir.resolve(scenario + ".csv");
+    Path file = dir.resolve(name + ".csv");
     String header = String.join(",", rows.keySet());
     String row = String.join(",", rows.values().stream().map(v -> v.contains(",") ? "\"" + v + "\"" : v).toList());
     boolean fresh = !Files.exists(file) || !Files.readAllLines(file).stream().findFirst().orElse("").equals(header);
     if (fresh && Files.exists(file)) {
       // columns changed (other options): start a new file next to the old one
-      file = dir.resolve(scenario + "-" + System.currentTimeMillis() + ".csv");
+      file = dir.resolve(name + "-" + System.currentTimeMillis() + ".csv");
     }
     StringBuilder sb = new StringBuilder();
     if (fresh) {

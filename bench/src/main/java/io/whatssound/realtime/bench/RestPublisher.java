@@ -26,16 +26,25 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.LongAdder;
 
-/** Keep-alive HTTP connections posting to {@code /api/broadcast}, one request in flight per connection. */
+/**
+ * Keep-alive HTTP connections posting to {@code /api/broadcast} (the runtime, with the service key) or to another path
+ * (nchan's publisher location, without a key), one request in flight per connection.
+ */
 final class RestPublisher {
   private final ConcurrentLinkedQueue<Channel> idle = new ConcurrentLinkedQueue<>();
   final Map<Integer, LongAdder> statuses = new ConcurrentHashMap<>();
   private final String host;
   private final String bearer;
+  private final String path;
 
   RestPublisher(Client client, int connections) throws InterruptedException {
+    this(client, connections, "/api/broadcast");
+  }
+
+  RestPublisher(Client client, int connections, String path) throws InterruptedException {
     this.host = client.base.getHost() + ":" + client.base.getPort();
-    this.bearer = "Bearer " + client.serviceKey;
+    this.bearer = client.raw ? null : "Bearer " + client.serviceKey;
+    this.path = path;
     Bootstrap b =
         new Bootstrap()
             .group(client.group)
@@ -65,19 +74,26 @@ final class RestPublisher {
 
   /** Posts one batch body if a connection is free; false when all are busy. */
   boolean post(String body) {
+    return post(path, body);
+  }
+
+  /** Posts {@code body} to {@code path} if a connection is free; false when all are busy. */
+  boolean post(String path, String body) {
     Channel ch = idle.poll();
     if (ch == null) {
       return false;
     }
     byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
     FullHttpRequest req =
-        new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, "/api/broadcast", Unpooled.wrappedBuffer(bytes));
+        new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, path, Unpooled.wrappedBuffer(bytes));
     req.headers()
         .set(HttpHeaderNames.HOST, host)
         .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
         .set(HttpHeaderNames.CONTENT_LENGTH, bytes.length)
-        .set(HttpHeaderNames.AUTHORIZATION, bearer)
         .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+    if (bearer != null) {
+      req.headers().set(HttpHeaderNames.AUTHORIZATION, bearer);
+    }
     ch.writeAndFlush(req, ch.voidPromise());
     return true;
   }

@@ -47,6 +47,7 @@ public final class RuntimeEnv {
   public static final String REALTIME_SHUTDOWN_DRAIN_MS = "REALTIME_SHUTDOWN_DRAIN_MS";
   public static final String REALTIME_SLOT = "REALTIME_SLOT";
   public static final String REALTIME_SLOW_CONSUMER_DROPS = "REALTIME_SLOW_CONSUMER_DROPS";
+  public static final String REALTIME_TRANSPORT = "REALTIME_TRANSPORT";
   public static final String REALTIME_TERMINATION_MESSAGE_PATH = "REALTIME_TERMINATION_MESSAGE_PATH";
 
   /** Every variable the runtime reads. */
@@ -91,7 +92,8 @@ public final class RuntimeEnv {
       REALTIME_SHUTDOWN_DRAIN_MS,
       REALTIME_SLOT,
       REALTIME_SLOW_CONSUMER_DROPS,
-      REALTIME_TERMINATION_MESSAGE_PATH);
+      REALTIME_TERMINATION_MESSAGE_PATH,
+      REALTIME_TRANSPORT);
 
   /** The runtime's gauge of open sockets, which the operator reads from each pod's {@code /metrics}. */
   public static final String CONNECTIONS_GAUGE = "realtime_connections";

@@ -35,6 +35,7 @@ import java.util.function.Supplier;
  * @param metricsPort       a port of its own for {@code /metrics} (and the probes), which the public port then no
  *                          longer serves; empty: {@code /metrics} on the public port
  * @param history           broadcast history, replay and latest values
+ * @param transport         the event loops' socket transport: auto, io_uring, epoll or nio (server.Transport)
  */
 public record RuntimeConfig(
     String host,
@@ -51,7 +52,8 @@ public record RuntimeConfig(
     DatabaseSettings database,
     boolean privateOnly,
     Optional<Integer> metricsPort,
-    HistorySettings history) {
+    HistorySettings history,
+    String transport) {
 
   public static final int MIN_FRAME_BYTES = 3 * 1024 * 1024;
 
@@ -89,7 +91,16 @@ public record RuntimeConfig(
         database(r),
         r.bool(RuntimeEnv.REALTIME_PRIVATE_ONLY, false),
         r.string(RuntimeEnv.REALTIME_METRICS_PORT).map(v -> r.port(RuntimeEnv.REALTIME_METRICS_PORT, 0)),
-        history(r));
+        history(r),
+        transport(r));
+  }
+
+  private static String transport(Reader r) {
+    String t = r.string(RuntimeEnv.REALTIME_TRANSPORT).orElse("auto");
+    if (!List.of("auto", "io_uring", "epoll", "nio").contains(t)) {
+      throw new ConfigException(RuntimeEnv.REALTIME_TRANSPORT + " must be auto, io_uring, epoll or nio, got '" + t + "'");
+    }
+    return t;
   }
 
   private static HistorySettings history(Reader r) {
@@ -151,13 +162,13 @@ public record RuntimeConfig(
   public RuntimeConfig withJwtSecret(String secret) {
     return new RuntimeConfig(
         host, port, Optional.of(secret), jwks, limits, joinErrorDelay, idleTimeout, shutdownDrain,
-        maxFrameBytes, privateRoles, slowConsumerDrops, database, privateOnly, metricsPort, history);
+        maxFrameBytes, privateRoles, slowConsumerDrops, database, privateOnly, metricsPort, history, transport);
   }
 
   public RuntimeConfig withDatabase(DatabaseSettings db) {
     return new RuntimeConfig(
         host, port, jwtSecret, jwks, limits, joinErrorDelay, idleTimeout, shutdownDrain,
-        maxFrameBytes, privateRoles, slowConsumerDrops, db, privateOnly, metricsPort, history);
+        maxFrameBytes, privateRoles, slowConsumerDrops, db, privateOnly, metricsPort, history, transport);
   }
 
   /** Comma-separated values, trimmed, empties dropped, in order. */

@@ -6,18 +6,12 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.WriteBufferWaterMark;
-import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.EpollIoHandler;
-import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.util.AttributeKey;
@@ -127,12 +121,12 @@ public final class RealtimeServer implements AutoCloseable {
             database.<ChannelAuthorizer>map(db -> new DatabaseAuthorizer(db.queries(), db.executor()))
                 .orElseGet(() -> ChannelAuthorizer.byRole(config.privateRoles())),
             topics, broadcaster, limiter, metrics, new Ids(), postgres);
-    boolean epoll = Epoll.isAvailable();
-    IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
-    this.boss = new MultiThreadIoEventLoopGroup(1, io);
-    this.workers = new MultiThreadIoEventLoopGroup(0, io);
-    this.channelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
-    LOG.info("Transport: {}", epoll ? "native epoll" : "NIO");
+    Transport transport = Transport.choose(config.transport());
+    this.boss = new MultiThreadIoEventLoopGroup(1, transport.io());
+    this.workers = new MultiThreadIoEventLoopGroup(0, transport.io());
+    this.channelType = transport.serverChannel();
+    LOG.info("Transport: {} (REALTIME_TRANSPORT={}; auto prefers {})", transport.name(), config.transport(),
+        Transport.AUTO_ORDER);
   }
 
   private static ThreadFactory daemon(String name) {

@@ -81,6 +81,15 @@ class RuntimeConfigTest {
     assertTrue(e.getMessage().startsWith("REALTIME_DB_CA: "), e.getMessage());
   }
 
+  @Test
+  void transportIsAutoUnlessNamedAndABadNameStopsTheStart() {
+    assertEquals("auto", RuntimeConfig.fromEnv(Map.of()).transport());
+    assertEquals("io_uring", RuntimeConfig.fromEnv(Map.of("REALTIME_TRANSPORT", "io_uring")).transport());
+    var e = assertThrows(RuntimeConfig.ConfigException.class,
+        () -> RuntimeConfig.fromEnv(Map.of("REALTIME_TRANSPORT", "kqueue")));
+    assertEquals("REALTIME_TRANSPORT must be auto, io_uring, epoll or nio, got 'kqueue'", e.getMessage());
+  }
+
   /** The PEM of the {@code sslrootcert} file a JDBC URL names. */
   private static String rootCert(String jdbcUrl) throws Exception {
     String file = URLDecoder.decode(jdbcUrl.substring(jdbcUrl.indexOf("sslrootcert=") + 12), "UTF-8");
