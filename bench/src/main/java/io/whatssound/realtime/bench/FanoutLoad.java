@@ -48,7 +48,8 @@ final class FanoutLoad implements AutoCloseable {
     }
     String name = prefix + "-" + System.currentTimeMillis();
     String topic = "realtime:" + name;
-    System.out.printf("%s: connecting %d subscribers to %s ...%n", prefix, n, client.raw ? client.base + "/" + name : topic);
+    System.out.printf("%s: connecting %d subscribers to %s ...%n", prefix, n,
+        client.raw ? client.base + "/" + name : topic);
     List<Conn> subs;
     if (client.raw) {
       client.rawChannel(name);

@@ -69,8 +69,8 @@ public final class Main {
 
       common options:
         --url ws://127.0.0.1:4000/socket/websocket   --secret <REALTIME_JWT_SECRET> (or the env variable)
-        --target runtime|nchan (fanout, ramp, party: nchan subscribers on <url>/<channel>, e.g. --url ws://127.0.0.1:8080/sub,
-        publishing over HTTP to /pub/<channel>)
+        --target runtime|nchan (fanout, ramp, party: nchan subscribers on <url>/<channel>,
+        e.g. --url ws://127.0.0.1:8080/sub, publishing over HTTP to /pub/<channel>)
         --vsn 1.0.0|2.0.0 (2.0.0)   --binary (publish kind 3 binary frames; 2.0.0 only)
         --pid <runtime pid> (heap, RSS, CPU)   --sources 8 (127.0.0.2..127.0.0.N)   --threads <cores>
         --connect-concurrency 200   --out bench/results

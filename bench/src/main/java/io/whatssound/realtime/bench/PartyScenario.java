@@ -25,6 +25,25 @@ final class PartyScenario {
     boolean post(int room, String event, String payload);
   }
 
+  /** Publishes {@code event} to the rooms in turn, one bench payload each; the sequence is shared by the senders. */
+  private static Pacer.Sender roomByRoom(Publish publish, int rooms, String event, String pad, long[] seq) {
+    int[] next = {0};
+    return due -> {
+      int sent = 0;
+      for (int i = 0; i < due; i++) {
+        synchronized (seq) {
+          if (!publish.post(next[0], event, Wire.jsonPayload(seq[0], System.nanoTime(), pad))) {
+            break;
+          }
+          seq[0]++;
+        }
+        next[0] = (next[0] + 1) % rooms;
+        sent++;
+      }
+      return sent;
+    };
+  }
+
   static Report run(Options o) throws Exception {
     int rooms = o.integer("rooms", 50);
     int listeners = o.integer("listeners", 200);
@@ -55,7 +74,8 @@ final class PartyScenario {
       List<String> names = new ArrayList<>();
       List<List<Conn>> members = new ArrayList<>();
       String[][] joinRefs = new String[rooms][listeners];
-      System.out.printf("party: %d rooms of %d listeners (%s) ...%n", rooms, listeners, client.raw ? "nchan" : "runtime");
+      System.out.printf("party: %d rooms of %d listeners (%s) ...%n", rooms, listeners,
+          client.raw ? "nchan" : "runtime");
       long c0 = System.nanoTime();
       for (int room = 0; room < rooms; room++) {
         String name = run + "-" + room;
@@ -78,44 +98,14 @@ final class PartyScenario {
       }
       r.put("connect_and_join_per_s", rooms * listeners / ((System.nanoTime() - c0) / 1e9));
       RestPublisher rest = new RestPublisher(client, restConns);
-      String chatPad = Wire.pad(100);
-      String syncPad = Wire.pad(60);
       long[] seq = {0};
       // one publish to a room; nchan takes the payload as the message, the runtime a REST batch of one
       Publish publish = (room, event, payload) -> client.raw
           ? rest.post(Client.rawPublishPath(names.get(room)), payload)
           : rest.post("{\"messages\":[{\"topic\":\"" + names.get(room) + "\",\"event\":\"" + event
               + "\",\"payload\":" + payload + "}]}");
-      int[] nextChatRoom = {0};
-      Pacer.Sender chat = due -> {
-        int sent = 0;
-        for (int i = 0; i < due; i++) {
-          synchronized (seq) {
-            if (!publish.post(nextChatRoom[0], "chat", Wire.jsonPayload(seq[0], System.nanoTime(), chatPad))) {
-              break;
-            }
-            seq[0]++;
-            nextChatRoom[0] = (nextChatRoom[0] + 1) % rooms;
-          }
-          sent++;
-        }
-        return sent;
-      };
-      int[] nextSyncRoom = {0};
-      Pacer.Sender sync = due -> {
-        int sent = 0;
-        for (int i = 0; i < due; i++) {
-          synchronized (seq) {
-            if (!publish.post(nextSyncRoom[0], "playback:sync", Wire.jsonPayload(seq[0], System.nanoTime(), syncPad))) {
-              break;
-            }
-            seq[0]++;
-            nextSyncRoom[0] = (nextSyncRoom[0] + 1) % rooms;
-          }
-          sent++;
-        }
-        return sent;
-      };
+      Pacer.Sender chat = roomByRoom(publish, rooms, "chat", Wire.pad(100), seq);
+      Pacer.Sender sync = roomByRoom(publish, rooms, "playback:sync", Wire.pad(60), seq);
       Random rnd = new Random(7);
       LongAdder churned = new LongAdder();
       LongAdder churnErrors = new LongAdder();

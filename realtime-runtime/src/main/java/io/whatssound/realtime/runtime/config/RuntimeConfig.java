@@ -98,7 +98,8 @@ public record RuntimeConfig(
   private static String transport(Reader r) {
     String t = r.string(RuntimeEnv.REALTIME_TRANSPORT).orElse("auto");
     if (!List.of("auto", "io_uring", "epoll", "nio").contains(t)) {
-      throw new ConfigException(RuntimeEnv.REALTIME_TRANSPORT + " must be auto, io_uring, epoll or nio, got '" + t + "'");
+      throw new ConfigException(
+          RuntimeEnv.REALTIME_TRANSPORT + " must be auto, io_uring, epoll or nio, got '" + t + "'");
     }
     return t;
   }

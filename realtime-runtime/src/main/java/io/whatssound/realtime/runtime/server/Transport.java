@@ -51,7 +51,8 @@ public record Transport(String name, IoHandlerFactory io, Class<? extends Server
       case "nio":
         return nio();
       default:
-        throw new IllegalArgumentException("REALTIME_TRANSPORT must be auto, io_uring, epoll or nio, got '" + wanted + "'");
+        throw new IllegalArgumentException(
+            "REALTIME_TRANSPORT must be auto, io_uring, epoll or nio, got '" + wanted + "'");
     }
   }
 
