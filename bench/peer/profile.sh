@@ -7,13 +7,14 @@
 #   bench/peer/profile.sh [SUBSCRIBERS=1000] [RATE=170] [SECONDS=20]
 #
 # Needs the built jars (./mvnw -B -q package -DskipTests), nginx-light and libnginx-mod-nchan, perf, and
-# async-profiler from Maven Central (fetched into ~/.m2 on first use). Writes bench/results/peer/profile-*.
+# async-profiler from Maven Central (fetched into ~/.m2 on first use). Writes bench/results/peer/profile-* (or into
+# $PROFILE_OUT).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 subs=${1:-1000}
 rate=${2:-170}
 secs=${3:-20}
-out=bench/results/peer
+out=$(realpath -m "${PROFILE_OUT:-bench/results/peer}")
 mkdir -p "$out"
 ap_version=4.2
 ap_jar=~/.m2/repository/tools/profiler/async-profiler/$ap_version/async-profiler-$ap_version.jar
@@ -24,15 +25,19 @@ lib=$ap_dir/linux-x64/libasyncProfiler.so
 secret=peer-benchmark-secret-0123456789abcdef
 bench() { taskset -c 1 java -jar bench/target/realtime-bench.jar "$@"; }
 
+log=$(mktemp)
 runtime() { # $1: extra JVM options
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   # shellcheck disable=SC2086
   REALTIME_PORT=$port REALTIME_HOST=127.0.0.1 REALTIME_DB_URL=none REALTIME_JWT_SECRET=$secret \
     REALTIME_MAX_CONCURRENT_USERS=19000 REALTIME_MAX_EVENTS_PER_SECOND=10000000 REALTIME_MAX_JOINS_PER_SECOND=100000 \
     taskset -c 0 java -Xms1g -Xmx1g -XX:+UseG1GC -XX:+AlwaysPreTouch $1 -jar realtime-runtime/target/realtime-runtime.jar \
-    > "$(mktemp)" 2>&1 &
+    > "$log" 2>&1 &
   pid=$!
-  until curl -sf "http://127.0.0.1:$port/readyz" >/dev/null; do sleep 0.2; done
+  until curl -sf "http://127.0.0.1:$port/readyz" >/dev/null; do
+    kill -0 "$pid" 2>/dev/null || { echo "the runtime did not start: $(tail -5 "$log")" >&2; exit 1; }
+    sleep 0.2
+  done
 }
 # system calls of process $1 during 10 s of the steady window, per delivery at $2 deliveries/s
 SYSCALLS=writev,sendto,write,sendmsg,epoll_wait,epoll_pwait,epoll_pwait2,futex,io_uring_enter
@@ -48,7 +53,7 @@ load() { # $1: target, $2: url, $3: pid
 }
 
 echo "== runtime, async-profiler (cpu) and GC log"
-runtime "-agentpath:$lib=start,event=cpu,interval=1ms,file=$PWD/$out/profile-runtime-cpu.html -Xlog:gc:file=$PWD/$out/profile-runtime-gc.log::filecount=0"
+runtime "-agentpath:$lib=start,event=cpu,interval=1ms,file=$out/profile-runtime-cpu.html -Xlog:gc:file=$out/profile-runtime-gc.log::filecount=0"
 load runtime "ws://127.0.0.1:$port/socket/websocket" "$pid"
 kill "$pid"; wait "$pid" || true
 echo "flame graph: $out/profile-runtime-cpu.html"
@@ -56,7 +61,7 @@ grep 'Pause' "$out/profile-runtime-gc.log" | grep -o '[0-9.]*ms$' | sort -n \
   | awk '{a[NR]=$1} END {printf "GC pauses: %d, median %s, max %s\n", NR, a[int((NR+1)/2)], a[NR]}'
 
 echo "== runtime, async-profiler (cpu), collapsed stacks: the frames that use the most CPU themselves"
-runtime "-agentpath:$lib=start,event=cpu,interval=1ms,file=$PWD/$out/profile-runtime-cpu.collapsed,collapsed"
+runtime "-agentpath:$lib=start,event=cpu,interval=1ms,file=$out/profile-runtime-cpu.collapsed,collapsed"
 load runtime "ws://127.0.0.1:$port/socket/websocket" "$pid"
 kill "$pid"; wait "$pid" || true
 awk '{n=$NF; $NF=""; sub(/ $/,""); k=split($0,f,";"); self[f[k]]+=n; total+=n} END {for (x in self) printf "%6.2f%%  %s\n", 100*self[x]/total, x}' \
@@ -68,14 +73,19 @@ awk '{n=$NF; total+=n; if ($0 ~ /_\[k\] [0-9]+$/) k+=n} END {printf "kernel fram
   "$out/profile-runtime-cpu.collapsed" | tee -a "$out/profile-runtime-top.txt"
 rm "$out/profile-runtime-cpu.collapsed" # 8 MB; the flame graph above shows the same samples
 
+# $1: target, $2: its socket URL, $3: its pid; counts its system calls under the load, then stops it
+syscalls_under_load() {
+  count_syscalls "$3" $((subs * rate)) > "$out/profile-$1-syscalls.txt" &
+  local counter=$!
+  load "$1" "$2" "$3"
+  wait "$counter" || true
+  kill "$3"; wait "$3" || true # nginx without a master process exits on SIGABRT here: harmless
+  cat "$out/profile-$1-syscalls.txt"
+}
+
 echo "== runtime, system calls"
 runtime ""
-count_syscalls "$pid" $((subs * rate)) > "$out/profile-runtime-syscalls.txt" &
-spid=$!
-load runtime "ws://127.0.0.1:$port/socket/websocket" "$pid"
-wait "$spid" || true
-kill "$pid"; wait "$pid" || true
-cat "$out/profile-runtime-syscalls.txt"
+syscalls_under_load runtime "ws://127.0.0.1:$port/socket/websocket" "$pid"
 
 echo "== nchan, system calls"
 dir=$(mktemp -d)
@@ -84,11 +94,9 @@ sed -e "s|@MODULE@|/usr/lib/nginx/modules/ngx_nchan_module.so|" -e "s|@DIR@|$dir
   bench/peer/nchan.conf > "$dir/nginx.conf"
 taskset -c 0 nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" &
 npid=$!
-until curl -sf -X POST -d ready "http://127.0.0.1:$nport/pub/ready" >/dev/null; do sleep 0.2; done
-count_syscalls "$npid" $((subs * rate)) > "$out/profile-nchan-syscalls.txt" &
-spid=$!
-load nchan "ws://127.0.0.1:$nport/sub" "$npid"
-wait "$spid" || true
-kill "$npid"; wait "$npid" || true
-cat "$out/profile-nchan-syscalls.txt"
+until curl -sf -X POST -d ready "http://127.0.0.1:$nport/pub/ready" >/dev/null; do
+  kill -0 "$npid" 2>/dev/null || { echo "nginx did not start: $(tail -5 "$dir/error.log")" >&2; exit 1; }
+  sleep 0.2
+done
+syscalls_under_load nchan "ws://127.0.0.1:$nport/sub" "$npid"
 rm -rf "$ap_dir" "$dir"
