@@ -19,7 +19,6 @@ final class FanoutLoad implements AutoCloseable {
   final ScheduledExecutorService exec;
   private final RestPublisher rest;
   private final boolean ownExec;
-  private final long[] seq = {0};
 
   private FanoutLoad(String name, List<Conn> subscribers, Pacer.Sender sender, ScheduledExecutorService exec,
       RestPublisher rest, boolean ownExec) {
@@ -58,12 +57,11 @@ final class FanoutLoad implements AutoCloseable {
       subs = client.connectMany(n, inFlight, i -> listener, c -> c.join(topic, false, false, null), 0);
     }
     String pad = Wire.pad(size);
-    FanoutLoad[] self = new FanoutLoad[1];
+    long[] seq = {0};
     if (via.equals("ws")) {
       Conn pub = publisher.connect(new Conn.Listener() {}, 0).get(30, TimeUnit.SECONDS);
       String joinRef = pub.join(topic, false, false, null).get(30, TimeUnit.SECONDS);
       Pacer.Sender sender = due -> {
-        long[] seq = self[0].seq;
         for (int i = 0; i < due; i++) {
           pub.write(pub.wire.broadcast(pub.channel.alloc(), joinRef, Conn.nextRef(), topic, "b", seq[0]++,
               System.nanoTime(), size, pad, binary), false);
@@ -71,13 +69,12 @@ final class FanoutLoad implements AutoCloseable {
         pub.channel.flush();
         return due;
       };
-      self[0] = new FanoutLoad(name, subs, sender, pub.channel.eventLoop(), null, false);
+      return new FanoutLoad(name, subs, sender, pub.channel.eventLoop(), null, false);
     } else {
       RestPublisher p = client.raw
           ? new RestPublisher(publisher, restConns, Client.rawPublishPath(name))
           : new RestPublisher(publisher, restConns);
       Pacer.Sender sender = due -> {
-        long[] seq = self[0].seq;
         int sent = 0;
         for (int i = 0; i < due; i++) {
           String payload = Wire.jsonPayload(seq[0], System.nanoTime(), pad);
@@ -91,9 +88,8 @@ final class FanoutLoad implements AutoCloseable {
         }
         return sent;
       };
-      self[0] = new FanoutLoad(name, subs, sender, Executors.newSingleThreadScheduledExecutor(), p, true);
+      return new FanoutLoad(name, subs, sender, Executors.newSingleThreadScheduledExecutor(), p, true);
     }
-    return self[0];
   }
 
   /** The HTTP statuses the publisher saw ({@code 202=...}), empty over WebSocket. */
